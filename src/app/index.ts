@@ -1,0 +1,7 @@
+/**
+ * app: the composition root. It builds the Store and the server, and (as the modules land) registers
+ * every integration's actions with the engine, gives the runner its policy check and subscribes
+ * playbook triggers to case and alert events. Everything above `lab/` may be imported here.
+ */
+export { openRuntime, type RunningServer, type Runtime, startServer } from './runtime.ts';
+export { VERSION } from './version.ts';

@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { openRuntime, startServer } from '../../app/index.ts';
+import { configFor } from '../context.ts';
+import { parsePort } from '../parse.ts';
+import { waitForShutdown } from '../shutdown.ts';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the API server (and, in the embedded mode, the playbook runner)')
+    .option('--host <host>', 'address to listen on (config server.host, default 127.0.0.1)')
+    .option('--port <port>', 'port to listen on (config server.port, default 8088)', parsePort)
+    .action(async (options: { host?: string; port?: number }, command: Command) => {
+      const config = configFor(command, { 'server.host': options.host, 'server.port': options.port });
+      const runtime = await openRuntime(config);
+      const server = await startServer(runtime);
+      process.stderr.write(`riposte: listening on ${server.url} (store: ${runtime.store.backend} ${runtime.store.location})\n`);
+      await waitForShutdown(server, runtime.logger);
+    });
+}

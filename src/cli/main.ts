@@ -1,0 +1,66 @@
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../app/index.ts';
+import { describeError, isRiposteError } from '../core/index.ts';
+import { registerDb } from './commands/db.ts';
+import { registerDemo } from './commands/demo.ts';
+import { registerServe } from './commands/serve.ts';
+import { createOutput } from './output.ts';
+
+/** Exit codes: 0 ok, 1 the command failed, 2 the command line was wrong. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export function buildProgram(): Command {
+  const program = new Command('riposte')
+    .description('Riposte: open-source SOAR — durable, auditable playbooks with humans in the loop')
+    .option('-c, --config <file>', 'config file (default ./riposte.yaml if present; env RIPOSTE_CONFIG)')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`riposte: ${text.replace(/^error: /, '')}`) });
+
+  program
+    .command('version')
+    .description('print the version')
+    .option('--json', 'print as JSON')
+    .action((options: { json?: boolean }) => {
+      createOutput(Boolean(options.json)).data({ version: VERSION, node: process.versions.node }, () => `riposte ${VERSION} (node ${process.versions.node})`);
+    });
+  registerServe(program);
+  registerDemo(program);
+  registerDb(program);
+
+  // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.
+  const harden = (command: Command) => {
+    command.exitOverride().allowExcessArguments(false);
+    for (const sub of command.commands) harden(sub);
+  };
+  harden(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  process.exitCode = await runCli(argv);
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT_OK;
+      // Commander already printed its one-line message.
+      return EXIT_USAGE;
+    }
+    if (isRiposteError(error)) {
+      process.stderr.write(`riposte: ${error.message} [${error.code}]\n`);
+      if (process.env.RIPOSTE_DEBUG) process.stderr.write(`${error.stack}\n`);
+      return error.code === 'cli.usage' ? EXIT_USAGE : EXIT_FAILURE;
+    }
+    process.stderr.write(`riposte: unexpected error: ${describeError(error)} (set RIPOSTE_DEBUG=1 to see where)\n`);
+    if (process.env.RIPOSTE_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+    return EXIT_FAILURE;
+  }
+}

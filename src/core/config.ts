@@ -1,0 +1,202 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { RiposteError } from './errors.ts';
+
+/**
+ * Configuration comes from built-in defaults, then an optional `riposte.yaml`, then `RIPOSTE_*`
+ * environment variables (highest). Every value is validated once at start; an error names the key,
+ * where the value came from and what is expected, so a typo never surfaces later as a strange failure.
+ * The keys are documented in docs/configuration.md.
+ */
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1000, kib: 1024, mb: 1e6, mib: 1048576, gb: 1e9, gib: 1073741824 };
+
+/** "1MiB", "512kb", "2048" → bytes; undefined if not a size. */
+export function parseSize(text: string | number): number | undefined {
+  if (typeof text === 'number') return Number.isInteger(text) && text > 0 ? text : undefined;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  if (!match) return undefined;
+  const unit = (match[2] ?? '').toLowerCase() || 'b';
+  const factor = SIZE_UNITS[unit];
+  return factor === undefined ? undefined : Math.round(Number(match[1]) * factor);
+}
+
+const port = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be a whole number')
+  .min(0, 'must be from 0 to 65535')
+  .max(65535, 'must be from 0 to 65535');
+
+const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const bytes = parseSize(value);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'must be a size such as 1MiB, 512KiB or a number of bytes' });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+export const ConfigSchema = z
+  .object({
+    data_dir: z.string().min(1, 'must not be empty').default('./riposte-data'),
+    database_url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL (leave it unset for the embedded SQLite store)')
+      .optional(),
+    /** PostgreSQL schema to keep Riposte's tables in (default: the connection's search_path, normally public). */
+    database_schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be lower-case letters, digits and _ (at most 63), starting with a letter or _')
+      .optional(),
+    server: z
+      .object({
+        host: z.string().min(1, 'must not be empty').default('127.0.0.1'),
+        port: port.default(8088),
+        body_limit: size.default(1048576),
+        /** Base URL people reach the server at (links in chat, mail and the CLI). */
+        public_url: z.url('must be an absolute URL such as https://soar.example.com').optional(),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({ level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info') })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.output<typeof ConfigSchema>;
+
+/** Environment variable → config path. The only env vars read; anything else is ignored. */
+export const ENV_KEYS: Record<string, string[]> = {
+  RIPOSTE_DATA_DIR: ['data_dir'],
+  RIPOSTE_DATABASE_URL: ['database_url'],
+  RIPOSTE_DATABASE_SCHEMA: ['database_schema'],
+  RIPOSTE_HOST: ['server', 'host'],
+  RIPOSTE_PORT: ['server', 'port'],
+  RIPOSTE_BODY_LIMIT: ['server', 'body_limit'],
+  RIPOSTE_PUBLIC_URL: ['server', 'public_url'],
+  RIPOSTE_LOG_LEVEL: ['log', 'level'],
+};
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Explicit file; otherwise RIPOSTE_CONFIG, otherwise ./riposte.yaml when it exists. */
+  file?: string;
+  /** Values that win over everything (CLI flags). */
+  overrides?: Record<string, unknown>;
+  cwd?: string;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const raw: Record<string, unknown> = {};
+  const origin = new Map<string, string>();
+
+  const explicitFile = options.file ?? env.RIPOSTE_CONFIG;
+  const file = explicitFile ? resolve(cwd, explicitFile) : resolve(cwd, 'riposte.yaml');
+  if (explicitFile || existsSync(file)) {
+    const fromFile = readConfigFile(file);
+    for (const [path, value] of flatten(fromFile)) {
+      setPath(raw, path, value);
+      origin.set(path.join('.'), file);
+    }
+  }
+  for (const [name, path] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') {
+      setPath(raw, path, value);
+      origin.set(path.join('.'), name);
+    }
+  }
+  for (const [dotted, value] of Object.entries(options.overrides ?? {})) {
+    if (value === undefined) continue;
+    setPath(raw, dotted.split('.'), value);
+    origin.set(dotted, 'command line');
+  }
+
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.join('.') ?? '';
+    let message: string;
+    if (issue?.code === 'unrecognized_keys') {
+      const where = path ? `${path}.` : '';
+      const keys = issue.keys.map((k) => `${where}${k}`).join(', ');
+      message = `unknown configuration key ${keys} in ${file} (known keys are listed in docs/configuration.md)`;
+    } else {
+      const from = origin.get(path);
+      const value = getPath(raw, issue?.path ?? []);
+      const shown = value === undefined ? '' : `; got ${JSON.stringify(value)}`;
+      message = `invalid configuration: ${path}${from ? ` (from ${from})` : ''} ${issue?.message ?? 'is invalid'}${shown}`;
+    }
+    throw new RiposteError('config.invalid', message);
+  }
+  return parsed.data;
+}
+
+function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new RiposteError('config.unreadable', `cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`, { cause: error });
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text, { prettyErrors: true });
+  } catch (error) {
+    const first = (error as Error).message.split('\n')[0];
+    throw new RiposteError('config.invalid', `config file ${file} is not valid YAML: ${first}`, { cause: error });
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new RiposteError('config.invalid', `config file ${file} must hold a mapping of keys to values`);
+  }
+  return value;
+}
+
+function flatten(value: unknown, prefix: string[] = []): Array<[string[], unknown]> {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const entries = Object.entries(value);
+    if (entries.length === 0 && prefix.length > 0) return [[prefix, value]];
+    return entries.flatMap(([key, item]) => flatten(item, [...prefix, key]));
+  }
+  return [[prefix, value]];
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (next === null || typeof next !== 'object') node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  const last = path.at(-1);
+  if (last !== undefined) node[last] = value;
+}
+
+function getPath(target: unknown, path: PropertyKey[]): unknown {
+  let node = target;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}
+
+/** A database URL fit for messages: user kept, password dropped. */
+export function describeDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * core: the vocabulary every other module shares and nothing of ours below it: errors with stable
+ * codes, time-ordered ids, the clock abstraction, configuration and structured logging with secrets
+ * redacted. It imports nothing from the rest of Riposte.
+ */
+export { type Clock, ManualClock, parseDuration, systemClock } from './clock.ts';
+export { type Config, ConfigSchema, describeDatabaseUrl, ENV_KEYS, type LoadConfigOptions, loadConfig, parseSize } from './config.ts';
+export { conflict, describeError, invalidInput, isRiposteError, notFound, RiposteError, type RiposteErrorOptions, usageError } from './errors.ts';
+export { idTime, isId, newId } from './ids.ts';
+export { createLogger, isSecretKey, type Logger, type LoggerConfig, redactSecrets } from './logger.ts';

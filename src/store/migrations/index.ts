@@ -1,0 +1,7 @@
+import { foundation } from './0001-foundation.ts';
+import type { StoreMigration } from './migration.ts';
+
+export type { StoreMigration } from './migration.ts';
+
+/** Every migration, in apply order. Names must be unique and sort in this order. */
+export const migrations: readonly StoreMigration[] = [foundation];

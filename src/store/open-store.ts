@@ -1,0 +1,246 @@
+import { mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { type Migration, Migrator } from 'kysely/migration';
+import pg from 'pg';
+import { type Clock, describeDatabaseUrl, describeError, RiposteError, systemClock } from '../core/index.ts';
+import { type Backend, typesFor } from './backend.ts';
+import { migrations } from './migrations/index.ts';
+import type { Database } from './schema.ts';
+import { NodeSqliteDialect } from './sqlite-dialect.ts';
+import { type MigrationState, repositoriesFor, type Store, type StoreTx } from './store.ts';
+
+export interface OpenStoreOptions {
+  /** postgres:// URL: use PostgreSQL. Otherwise the embedded SQLite store. */
+  databaseUrl?: string | undefined;
+  /** Folder of the SQLite file (`riposte.db` inside). */
+  dataDir?: string | undefined;
+  /** Exact SQLite file, or ':memory:'; wins over dataDir. */
+  sqliteFile?: string | undefined;
+  /** PostgreSQL schema to live in (created if missing); tests give each run its own. */
+  schema?: string | undefined;
+  /** Apply pending migrations while opening (default true). */
+  migrate?: boolean;
+  /** PostgreSQL pool size (default 10). */
+  poolSize?: number;
+  clock?: Clock;
+}
+
+export const SQLITE_FILE_NAME = 'riposte.db';
+
+/** Opens (and by default migrates) the store the options describe; errors name the problem in one line. */
+export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
+  const clock = options.clock ?? systemClock;
+  const store = options.databaseUrl
+    ? await openPostgres(options.databaseUrl, options, clock)
+    : openSqlite(options.sqliteFile ?? join(resolve(options.dataDir ?? './riposte-data'), SQLITE_FILE_NAME), clock);
+  try {
+    await store.ping();
+    if (options.migrate !== false) await store.migrate();
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+  return store;
+}
+
+function openSqlite(file: string, clock: Clock): Store {
+  if (file !== ':memory:') {
+    const dir = resolve(file, '..');
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      throw new RiposteError('store.unreadable', `cannot create data directory ${dir}: ${describeError(error)}`, { cause: error });
+    }
+    let isDirectory = false;
+    try {
+      isDirectory = statSync(file).isDirectory();
+    } catch {
+      // Missing is fine: SQLite creates it.
+    }
+    if (isDirectory) throw new RiposteError('store.unreadable', `cannot open SQLite database ${file}: it is a directory`);
+  }
+  let database: DatabaseSync;
+  try {
+    database = new DatabaseSync(file, { enableForeignKeyConstraints: true, timeout: 5000 });
+  } catch (error) {
+    throw new RiposteError('store.unreadable', `cannot open SQLite database ${file}: ${describeError(error)}`, { cause: error });
+  }
+  try {
+    // Touching the schema is what reveals a file that is not a database at all.
+    database.prepare('select count(*) from sqlite_master').get();
+    if (file !== ':memory:') database.exec('pragma journal_mode = wal');
+    database.exec('pragma synchronous = normal');
+  } catch (error) {
+    database.close();
+    throw sqliteOpenError(file, error);
+  }
+  const db = new Kysely<Database>({ dialect: new NodeSqliteDialect(database) });
+  return new SqlStore(
+    db,
+    'sqlite',
+    file,
+    clock,
+    () => db.destroy(),
+    (error) => sqliteOpenError(file, error),
+  );
+}
+
+function sqliteOpenError(file: string, error: unknown): RiposteError {
+  const message = describeError(error);
+  if (/not a database|malformed|corrupt/i.test(message)) {
+    return new RiposteError('store.corrupt', `SQLite database ${file} is corrupt or not a database (${message}); restore it from a backup or move it aside`, {
+      cause: error,
+    });
+  }
+  return new RiposteError('store.unreadable', `cannot use SQLite database ${file}: ${message}`, { cause: error });
+}
+
+const INT8_OID = 20;
+const JSON_OID = 114;
+const JSONB_OID = 3802;
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    // Our 64-bit integers are epoch milliseconds and counters: well inside Number's exact range.
+    if (oid === INT8_OID) return (value: string) => Number(value);
+    // JSON comes back as text on both backends, so one decoder serves both (a jsonb string value
+    // would otherwise be indistinguishable from SQLite's encoded text).
+    if (oid === JSON_OID || oid === JSONB_OID) return (value: string) => value;
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+async function openPostgres(url: string, options: OpenStoreOptions, clock: Clock): Promise<Store> {
+  const where = describeDatabaseUrl(url);
+  const schema = options.schema;
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+    throw new RiposteError('config.invalid', `PostgreSQL schema name ${JSON.stringify(schema)} must be lower-case letters, digits and _`);
+  }
+  const poolConfig: pg.PoolConfig = {
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 5000,
+    types: pgTypes as pg.CustomTypesConfig,
+    application_name: 'riposte',
+  };
+  if (schema !== undefined) {
+    const setup = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    try {
+      await setup.connect();
+      await setup.query(`create schema if not exists "${schema}"`);
+    } catch (error) {
+      throw postgresError(where, error);
+    } finally {
+      await setup.end().catch(() => {});
+    }
+    poolConfig.options = `-c search_path=${schema}`;
+  }
+  const pool = new pg.Pool(poolConfig);
+  // An idle connection dropped by the server must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new SqlStore(
+    db,
+    'postgres',
+    where,
+    clock,
+    () => db.destroy(),
+    (error) => postgresError(where, error),
+    schema,
+  );
+}
+
+function postgresError(where: string, error: unknown): RiposteError {
+  const code = (error as { code?: string }).code;
+  const message = describeError(error) || code || 'unknown error';
+  if (error instanceof RiposteError) return error;
+  const connection = ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', '28P01', '28000', '3D000', '57P03'].includes(code ?? '');
+  if (connection || /timeout|terminated|connect/i.test(message)) {
+    return new RiposteError('store.unreachable', `cannot reach PostgreSQL at ${where}: ${message}`, { cause: error, retryable: true, status: 503 });
+  }
+  return new RiposteError('store.failed', `PostgreSQL at ${where} failed: ${message}`, { cause: error });
+}
+
+class SqlStore implements Store {
+  readonly backend: Backend;
+  readonly location: string;
+  readonly settings: StoreTx['settings'];
+  readonly #db: Kysely<Database>;
+  readonly #clock: Clock;
+  readonly #destroy: () => Promise<void>;
+  readonly #openError: (error: unknown) => RiposteError;
+  readonly #schema: string | undefined;
+  #closed = false;
+
+  constructor(
+    db: Kysely<Database>,
+    backend: Backend,
+    location: string,
+    clock: Clock,
+    destroy: () => Promise<void>,
+    openError: (error: unknown) => RiposteError,
+    schema?: string,
+  ) {
+    this.#schema = schema;
+    this.#db = db;
+    this.backend = backend;
+    this.location = location;
+    this.#clock = clock;
+    this.#destroy = destroy;
+    this.#openError = openError;
+    const repositories = repositoriesFor(db, backend, clock);
+    this.settings = repositories.settings;
+  }
+
+  transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.#db.transaction().execute((trx) => work(repositoriesFor(trx, this.backend, this.#clock)));
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await sql`select 1`.execute(this.#db);
+    } catch (error) {
+      throw this.#openError(error);
+    }
+  }
+
+  #migrator(): Migrator {
+    const types = typesFor(this.backend);
+    const backend = this.backend;
+    const record: Record<string, Migration> = {};
+    for (const migration of migrations) record[migration.name] = { up: (db) => migration.up(db, types, backend) };
+    return new Migrator({
+      db: this.#db,
+      provider: { getMigrations: async () => record },
+      migrationTableName: 'riposte_migration',
+      migrationLockTableName: 'riposte_migration_lock',
+      // Kysely looks its tables up by schema; without this, another schema's table would count as ours.
+      ...(this.#schema === undefined ? {} : { migrationTableSchema: this.#schema }),
+    });
+  }
+
+  async migrate(): Promise<string[]> {
+    const { error, results } = await this.#migrator().migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+      throw new RiposteError('store.migration_failed', `migration ${failed ?? '(unknown)'} failed on ${this.location}: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  }
+
+  async migrationStatus(): Promise<MigrationState[]> {
+    const infos = await this.#migrator().getMigrations();
+    return infos.map((info) => ({ name: info.name, appliedAt: info.executedAt?.getTime() }));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#destroy();
+  }
+}

@@ -1,0 +1,41 @@
+import type { Kysely } from 'kysely';
+import type { Clock } from '../core/index.ts';
+import type { Backend } from './backend.ts';
+import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
+import type { Database } from './schema.ts';
+
+export interface MigrationState {
+  name: string;
+  /** Epoch ms when it was applied here; undefined if still pending. */
+  appliedAt: number | undefined;
+}
+
+/**
+ * The one storage interface every module uses. Two implementations (SQLite, PostgreSQL) stand behind
+ * it, exercised by one contract test suite. Callers see repositories with domain methods, never SQL.
+ */
+export interface Store {
+  readonly backend: Backend;
+  /** Where the data lives, safe to print (file path, or URL without password). */
+  readonly location: string;
+  readonly settings: SettingsRepository;
+
+  /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
+  transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** Cheap round trip proving the database answers (used by /readyz). */
+  ping(): Promise<void>;
+  /** Applies pending migrations; returns the names applied now. */
+  migrate(): Promise<string[]>;
+  migrationStatus(): Promise<MigrationState[]>;
+  close(): Promise<void>;
+}
+
+/** The repositories as seen inside a transaction. */
+export type StoreTx = Omit<Store, 'transaction' | 'ping' | 'migrate' | 'migrationStatus' | 'close' | 'location'>;
+
+export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: Clock): StoreTx {
+  return {
+    backend,
+    settings: settingsRepository(db, clock),
+  };
+}

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { Clock } from '../core/index.ts';
+import type { Backend } from './backend.ts';
+import { openStore } from './open-store.ts';
+import type { Store } from './store.ts';
+
+/**
+ * Test support: every test that touches storage runs against each backend available here — SQLite
+ * always, PostgreSQL when RIPOSTE_TEST_PG_URL is set (CI sets it). Each store gets its own SQLite file
+ * or its own PostgreSQL schema, so parallel test files never see each other's rows.
+ */
+export interface TestBackend {
+  backend: Backend;
+  /** Opens a fresh, migrated, empty store. */
+  open(options?: { clock?: Clock; migrate?: boolean; poolSize?: number }): Promise<TestStore>;
+}
+
+export interface TestStore {
+  store: Store;
+  /** What to pass to openStore to reach the same database again (e.g. after a simulated restart). */
+  reopen(options?: { clock?: Clock; migrate?: boolean }): Promise<Store>;
+  /** Connection facts for child processes: env vars that point `riposte` at this store. */
+  env: Record<string, string>;
+  /** Closes the store and removes its file or schema. */
+  dispose(): Promise<void>;
+}
+
+export function testPostgresUrl(): string | undefined {
+  return process.env.RIPOSTE_TEST_PG_URL || undefined;
+}
+
+export function testBackends(): TestBackend[] {
+  const backends: TestBackend[] = [{ backend: 'sqlite', open: openTestSqlite }];
+  const url = testPostgresUrl();
+  if (url) backends.push({ backend: 'postgres', open: (options) => openTestPostgres(url, options) });
+  return backends;
+}
+
+async function openTestSqlite(options: { clock?: Clock; migrate?: boolean } = {}): Promise<TestStore> {
+  const dir = mkdtempSync(join(tmpdir(), 'riposte-test-'));
+  const open = (o: { clock?: Clock; migrate?: boolean } = {}) => openStore({ dataDir: dir, ...o });
+  const store = await open(options);
+  return {
+    store,
+    reopen: open,
+    env: { RIPOSTE_DATA_DIR: dir },
+    async dispose() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let schemaCounter = 0;
+
+async function openTestPostgres(url: string, options: { clock?: Clock; migrate?: boolean; poolSize?: number } = {}): Promise<TestStore> {
+  const schema = `t_${process.pid}_${Date.now().toString(36)}_${schemaCounter++}`;
+  const open = (o: { clock?: Clock; migrate?: boolean; poolSize?: number } = {}) => openStore({ databaseUrl: url, schema, ...o });
+  const store = await open(options);
+  return {
+    store,
+    reopen: open,
+    env: { RIPOSTE_DATABASE_URL: url, RIPOSTE_DATABASE_SCHEMA: schema },
+    async dispose() {
+      await store.close();
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`drop schema if exists "${schema}" cascade`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
