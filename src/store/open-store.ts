@@ -217,6 +217,9 @@ class SqlStore implements Store {
       provider: { getMigrations: async () => record },
       migrationTableName: 'riposte_migration',
       migrationLockTableName: 'riposte_migration_lock',
+      // Modules add migrations independently (engine 01xx, cases 02xx, …); a database that already has a
+      // later-numbered one must still accept an earlier-numbered newcomer.
+      allowUnorderedMigrations: true,
       // Kysely looks its tables up by schema; without this, another schema's table would count as ours.
       ...(this.#schema === undefined ? {} : { migrationTableSchema: this.#schema }),
     });
