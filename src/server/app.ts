@@ -1,8 +1,9 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { type Config, describeError, type Logger, newId, RiposteError } from '../core/index.ts';
-import type { Store } from '../store/index.ts';
+import { newId, RiposteError } from '../core/index.ts';
 import { createServerMetrics } from './metrics.ts';
 import { sendProblem, toRiposteError } from './problem.ts';
+import { registerRoutes } from './routes/index.ts';
+import type { ServerServices } from './services.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -11,21 +12,18 @@ declare module 'fastify' {
      * it; the route-inventory test enforces that list.
      */
     public?: boolean;
+    /** The permission a caller needs (see the catalog in docs/security.md); every non-public route has one. */
+    permission?: string;
   }
 }
 
-export interface BuildServerOptions {
-  store: Store;
-  config: Config;
-  logger: Logger;
-  version: string;
-}
+export type BuildServerOptions = ServerServices;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the HTTP app without listening, so tests drive it with `inject` or a real port alike. */
 export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
-  const { store, config, logger, version } = options;
+  const { config, logger } = options;
   const metrics = createServerMetrics();
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -63,29 +61,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     sendProblem(reply, request, new RiposteError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`, { status: 404 })),
   );
 
-  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok', version }));
-
-  app.get('/readyz', { config: { public: true } }, async (request, reply) => {
-    try {
-      await store.ping();
-      return { status: 'ready', store: store.backend };
-    } catch (error) {
-      return sendProblem(
-        reply,
-        request,
-        new RiposteError('store.unreachable', `store is not answering: ${describeError(error)}`, {
-          status: 503,
-          retryable: true,
-          details: { retry_after_seconds: 5 },
-        }),
-      );
-    }
-  });
-
-  app.get('/metrics', { config: { public: true } }, async (_request, reply) => {
-    reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  await registerRoutes(app, options, metrics);
 
   return app;
 }

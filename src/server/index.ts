@@ -4,3 +4,4 @@
  */
 export { type BuildServerOptions, buildServer } from './app.ts';
 export { PROBLEM_CONTENT_TYPE, type Problem, problemFor, toRiposteError } from './problem.ts';
+export type { ServerServices } from './services.ts';

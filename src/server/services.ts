@@ -1,0 +1,13 @@
+import type { Config, Logger } from '../core/index.ts';
+import type { Store } from '../store/index.ts';
+
+/**
+ * What the HTTP layer is handed by the composition root (`app/`). Each module adds its service here as
+ * it lands (cases, engine, auth …) so that routes call module APIs and never build them.
+ */
+export interface ServerServices {
+  store: Store;
+  config: Config;
+  logger: Logger;
+  version: string;
+}
