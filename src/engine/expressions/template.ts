@@ -347,7 +347,7 @@ class Evaluation {
         this.spend();
         const item = items[i];
         if (names.length === 1) scope.set(names[0] as string, item);
-        else names.forEach((name, k) => scope.set(name, memberOf(item, k)));
+        else for (const [k, name] of names.entries()) scope.set(name, memberOf(item, k));
         scope.set('loop', { index: i + 1, index0: i, first: i === 0, last: i === items.length - 1, length: items.length });
         try {
           this.block(node.body ?? []);
