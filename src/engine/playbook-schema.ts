@@ -82,10 +82,12 @@ function kindSchemas(steps: z.ZodType) {
           .strict(),
       })
       .strict(),
+    // biome-ignore lint/suspicious/noThenProperty: `then` is the playbook keyword of if/else steps; these objects are never awaited
     then: z
       .object({
         ...common,
         if: Template.meta({ description: 'Condition choosing `then` or `else`' }),
+        // biome-ignore lint/suspicious/noThenProperty: as above
         then: steps,
         else: steps.optional(),
       })
