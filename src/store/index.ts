@@ -5,5 +5,17 @@
  */
 export { type Backend, decodeJson, encodeJson } from './backend.ts';
 export { type OpenStoreOptions, openStore, SQLITE_FILE_NAME } from './open-store.ts';
+export {
+  ACTIVE_RUN_STATUSES,
+  type EngineRepository,
+  type JournalEntry,
+  type NewJournalEntry,
+  type NewRun,
+  type NewWait,
+  type RunChange,
+  type RunFilter,
+  type RunRow,
+  type WaitRow,
+} from './repositories/engine.ts';
 export type { SettingsRepository } from './repositories/settings.ts';
 export type { MigrationState, Store, StoreTx } from './store.ts';

@@ -168,6 +168,7 @@ class SqlStore implements Store {
   readonly backend: Backend;
   readonly location: string;
   readonly settings: StoreTx['settings'];
+  readonly engine: StoreTx['engine'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -193,6 +194,7 @@ class SqlStore implements Store {
     this.#openError = openError;
     const repositories = repositoriesFor(db, backend, clock);
     this.settings = repositories.settings;
+    this.engine = repositories.engine;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

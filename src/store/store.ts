@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/index.ts';
 import type { Backend } from './backend.ts';
+import { type EngineRepository, engineRepository } from './repositories/engine.ts';
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
 import type { Database } from './schema.ts';
 
@@ -19,6 +20,8 @@ export interface Store {
   /** Where the data lives, safe to print (file path, or URL without password). */
   readonly location: string;
   readonly settings: SettingsRepository;
+  /** Durable playbook runs: runs with leases, the step journal, open waits. */
+  readonly engine: EngineRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -37,5 +40,6 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
   return {
     backend,
     settings: settingsRepository(db, clock),
+    engine: engineRepository(db, backend, clock),
   };
 }
