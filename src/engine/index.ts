@@ -16,7 +16,9 @@ export {
   defineAction,
   type Impact,
 } from './actions.ts';
+export { type Decision, Engine, type EngineOptions, type RunView, type StartRunOptions, type StepRecord, stepHistory } from './engine.ts';
 export * from './expressions/index.ts';
+export { type Command, decide, foldJournal, type JournalEvent, type Outcome, type StepError, type StepState, topLevelIndex } from './interpreter.ts';
 export {
   closest,
   formatIssues,
@@ -29,3 +31,5 @@ export {
   validatePlaybook,
 } from './playbook-loader.ts';
 export { Playbook, playbookJsonSchema, STEP_KINDS, type Step, type StepKind } from './playbook-schema.ts';
+export { type ActionInterceptor, Runner, type RunnerEvent, type RunnerOptions, toStepError, validateRunInputs } from './runner.ts';
+export { type SecretSource, scrubSecrets } from './secrets.ts';

@@ -262,7 +262,7 @@ export function engineRepository(db: Kysely<Database>, backend: Backend, clock: 
       if (backend === 'postgres') candidates = candidates.forUpdate().skipLocked();
       const rows = await db
         .updateTable('engine_runs')
-        .set((eb) => ({ lease_owner: owner, lease_expires_at: now + leaseMs, attempt: eb('attempt', '+', 1), updated_at: now }))
+        .set((eb) => ({ status: 'running', lease_owner: owner, lease_expires_at: now + leaseMs, attempt: eb('attempt', '+', 1), updated_at: now }))
         .where('id', 'in', candidates)
         .returningAll()
         .execute();
