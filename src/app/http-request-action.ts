@@ -28,6 +28,8 @@ export function httpRequestAction(options: GuardedHttpOptions & { clock?: Clock 
     id: 'core.http_request',
     title: 'HTTP request (SSRF-guarded)',
     impact: 'write',
+    // GET and HEAD only read: dry-runs execute them, and policy does not ask about them.
+    impactFor: (input) => (input.method === 'GET' || input.method === 'HEAD' ? 'read' : 'write'),
     input: Input,
     describeEffect: (input) => `${input.method} ${input.url}`,
     async run(input, context) {

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { type Config, createLogger, type Logger, RiposteError } from '../core/index.ts';
+import type { Engine, PlaybookDirectory } from '../engine/index.ts';
 import { buildServer } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
+import { createEngine } from './engine-setup.ts';
 import { VERSION } from './version.ts';
 
 /**
@@ -13,16 +15,25 @@ export interface Runtime {
   config: Config;
   logger: Logger;
   store: Store;
+  /** The playbook engine; its runner is started by `startServer` (embedded mode) or `startRunner`. */
+  engine: Engine;
+  playbooks: PlaybookDirectory;
   close(): Promise<void>;
 }
 
 export async function openRuntime(config: Config, logger: Logger = createLogger({ level: config.log.level })): Promise<Runtime> {
   const store = await openStore({ databaseUrl: config.database_url, schema: config.database_schema, dataDir: config.data_dir });
+  const { engine, playbooks } = createEngine(store, config, { logger });
   return {
     config,
     logger,
     store,
-    close: () => store.close(),
+    engine,
+    playbooks,
+    async close() {
+      await engine.stop();
+      await store.close();
+    },
   };
 }
 
@@ -34,7 +45,14 @@ export interface RunningServer {
 }
 
 export async function startServer(runtime: Runtime, listen: { host?: string; port?: number } = {}): Promise<RunningServer> {
-  const app = await buildServer({ store: runtime.store, config: runtime.config, logger: runtime.logger, version: VERSION });
+  const app = await buildServer({
+    store: runtime.store,
+    config: runtime.config,
+    logger: runtime.logger,
+    version: VERSION,
+    engine: runtime.engine,
+    playbooks: runtime.playbooks,
+  });
   const host = listen.host ?? runtime.config.server.host;
   const port = listen.port ?? runtime.config.server.port;
   try {
@@ -47,6 +65,7 @@ export async function startServer(runtime: Runtime, listen: { host?: string; por
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new RiposteError('server.bad_address', `cannot listen on ${host}: no such local address`);
     throw error;
   }
+  if (runtime.config.engine.runner) await runtime.engine.start();
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;

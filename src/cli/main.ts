@@ -3,6 +3,9 @@ import { VERSION } from '../app/index.ts';
 import { describeError, isRiposteError } from '../core/index.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerPlaybook } from './commands/playbook.ts';
+import { registerRun } from './commands/run.ts';
+import { registerRuns } from './commands/runs.ts';
 import { registerServe } from './commands/serve.ts';
 import { createOutput } from './output.ts';
 
@@ -29,6 +32,9 @@ export function buildProgram(): Command {
   registerServe(program);
   registerDemo(program);
   registerDb(program);
+  registerRun(program);
+  registerRuns(program);
+  registerPlaybook(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.
   const harden = (command: Command) => {

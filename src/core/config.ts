@@ -62,6 +62,27 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    engine: z
+      .object({
+        /** Folder of playbook YAML files (and their *.test.yml). */
+        playbooks_dir: z.string().min(1, 'must not be empty').default('./playbooks'),
+        /** CIDRs, addresses or host names (`*.corp.example`) that core.http_request may reach although private. */
+        http_allow: z
+          .union([z.array(z.string()), z.string()])
+          .transform((value) =>
+            typeof value === 'string'
+              ? value
+                  .split(',')
+                  .map((s) => s.trim())
+                  .filter(Boolean)
+              : value,
+          )
+          .default([]),
+        /** Run the embedded playbook runner inside `riposte serve` (turn off when separate workers run playbooks). */
+        runner: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info') })
       .strict()
@@ -81,6 +102,8 @@ export const ENV_KEYS: Record<string, string[]> = {
   RIPOSTE_BODY_LIMIT: ['server', 'body_limit'],
   RIPOSTE_PUBLIC_URL: ['server', 'public_url'],
   RIPOSTE_LOG_LEVEL: ['log', 'level'],
+  RIPOSTE_PLAYBOOKS_DIR: ['engine', 'playbooks_dir'],
+  RIPOSTE_HTTP_ALLOW: ['engine', 'http_allow'],
 };
 
 export interface LoadConfigOptions {

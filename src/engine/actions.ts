@@ -29,6 +29,8 @@ export interface ActionDefinition<I = unknown, O = unknown> {
   impact: Impact;
   input: z.ZodType<I>;
   output?: z.ZodType<O>;
+  /** For generic actions whose impact depends on the call (an HTTP GET only reads): the impact of this input. */
+  impactFor?(input: I): Impact;
   /** The action that undoes this one (block ↔ unblock), for rollbacks and reviewers. */
   inverse?: string;
   run(input: I, context: ActionContext): Promise<O> | O;

@@ -21,7 +21,7 @@ export interface EngineOptions {
   logger?: Logger;
   secrets?: SecretSource;
   intercept?: ActionInterceptor;
-  runner?: { owner?: string; leaseMs?: number; pollMs?: number; maxActiveRuns?: number; exclusive?: boolean };
+  runner?: { owner?: string; leaseMs?: number; pollMs?: number; maxActiveRuns?: number; exclusive?: boolean; only?: Set<string> };
 }
 
 export interface StartRunOptions {
@@ -282,7 +282,9 @@ export class Engine {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const run = await this.getRun(id);
-      const settled = FINISHED.has(run.status) || (options.untilWaiting && run.status === 'waiting' && run.wakeAt === null);
+      // "Waiting on the outside world": an approval or event, or a timer far enough away not to sit through.
+      const parked = run.status === 'waiting' && (run.wakeAt === null || run.wakeAt - this.#clock.now() > 30_000);
+      const settled = FINISHED.has(run.status) || (options.untilWaiting && parked);
       if (settled || Date.now() >= deadline) return run;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.min(200, Math.max(0, deadline - Date.now())));

@@ -19,6 +19,7 @@ export {
 export { type Decision, Engine, type EngineOptions, type RunView, type StartRunOptions, type StepRecord, stepHistory } from './engine.ts';
 export * from './expressions/index.ts';
 export { type Command, decide, foldJournal, type JournalEvent, type Outcome, type StepError, type StepState, topLevelIndex } from './interpreter.ts';
+export { isPlaybookFile, loadPlaybookDirectory, type PlaybookDirectory, type PlaybookFile } from './playbook-directory.ts';
 export {
   closest,
   formatIssues,
@@ -31,5 +32,6 @@ export {
   validatePlaybook,
 } from './playbook-loader.ts';
 export { Playbook, playbookJsonSchema, STEP_KINDS, type Step, type StepKind } from './playbook-schema.ts';
+export { PlaybookTestFile, type PlaybookTestResult, playbookFileForTest, runPlaybookTests } from './playbook-testing.ts';
 export { type ActionInterceptor, Runner, type RunnerEvent, type RunnerOptions, toStepError, validateRunInputs } from './runner.ts';
 export { type SecretSource, scrubSecrets } from './secrets.ts';

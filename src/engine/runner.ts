@@ -64,6 +64,8 @@ export interface RunnerOptions {
   intercept?: ActionInterceptor;
   onEvent?: (event: RunnerEvent) => void;
   random?: () => number;
+  /** Execute only these runs (and the sub-playbook runs they start): for `riposte run` beside a server. */
+  only?: Set<string>;
 }
 
 interface ActiveRun {
@@ -104,6 +106,7 @@ export class Runner {
   readonly #intercept: ActionInterceptor | undefined;
   readonly #onEvent: ((event: RunnerEvent) => void) | undefined;
   readonly #random: () => number;
+  readonly #only: Set<string> | undefined;
   readonly #runs = new Map<string, ActiveRun>();
   readonly #playbookCache = new Map<string, Playbook>();
 
@@ -140,6 +143,7 @@ export class Runner {
     this.#intercept = options.intercept;
     this.#onEvent = options.onEvent;
     this.#random = options.random ?? Math.random;
+    this.#only = options.only;
   }
 
   get activeRuns(): number {
@@ -207,7 +211,8 @@ export class Runner {
       while (this.#running && this.#runs.size < this.#maxActive) {
         const now = this.#clock.now();
         const limit = Math.min(500, this.#maxActive - this.#runs.size);
-        const rows = await this.#store.engine.claimRunnable(this.owner, now, this.#leaseMs, limit);
+        const only = this.#only ? [...this.#only].filter((id) => !this.#runs.has(id)) : undefined;
+        const rows = await this.#store.engine.claimRunnable(this.owner, now, this.#leaseMs, limit, only);
         if (rows.length === 0) break;
         const journals = await this.#store.engine.journals(rows.map((r) => r.id));
         for (const row of rows) {
@@ -362,7 +367,8 @@ export class Runner {
         retryable: false,
       });
     }
-    if (run.row.mode === 'dry_run' && definition.impact !== 'read') return this.#simulate(run, command, definition, parsed.data);
+    const impact = definition.impactFor?.(parsed.data) ?? definition.impact;
+    if (run.row.mode === 'dry_run' && impact !== 'read') return this.#simulate(run, command, definition, impact, parsed.data);
     const resolved = this.#secrets ? await resolveSecrets(parsed.data, this.#secrets) : { value: parsed.data, values: [] };
     const timeoutMs = command.timeoutMs;
     const signals = [signal, ...(timeoutMs === undefined ? [] : [AbortSignal.timeout(timeoutMs)])];
@@ -383,16 +389,16 @@ export class Runner {
     return resolved.values.length > 0 ? scrubSecrets(data, resolved.values) : data;
   }
 
-  #simulate(run: ActiveRun, command: Extract<Command, { type: 'action' }>, definition: ActionDefinition, input: unknown): DataValue {
+  #simulate(run: ActiveRun, command: Extract<Command, { type: 'action' }>, definition: ActionDefinition, impact: string, input: unknown): DataValue {
     const effect = definition.describeEffect?.(input) ?? `${definition.title}`;
     this.#emit({
       type: 'effect',
       runId: run.row.id,
       key: command.key,
       status: 'simulated',
-      detail: { action: command.action, impact: definition.impact, effect, input: command.input },
+      detail: { action: command.action, impact, effect, input: command.input },
     });
-    return { simulated: true, action: command.action, impact: definition.impact, effect };
+    return { simulated: true, action: command.action, impact, effect };
   }
 
   #retryAt(command: Extract<Command, { type: 'action' }>, error: StepError): number | undefined {
@@ -418,6 +424,22 @@ export class Runner {
 
   #openWait(run: ActiveRun, command: Extract<Command, { type: 'wait' }>, now: number): void {
     const wait = command.wait;
+    if (run.row.mode === 'dry_run') {
+      // A dry-run does not sit through timers or wait for people: it notes what would happen and moves on.
+      const effect = wait.kind === 'approval' ? `ask for approval: ${wait.prompt}` : wait.kind === 'event' ? `wait for event ${wait.event}` : 'wait';
+      if (wait.kind === 'approval') {
+        this.#emit({
+          type: 'effect',
+          runId: run.row.id,
+          key: command.key,
+          status: 'simulated',
+          detail: { action: 'approval', impact: 'approval', effect, input: wait },
+        });
+      }
+      const output = wait.kind === 'approval' ? { decision: 'approve', actor: 'dry-run', simulated: true } : { simulated: true, timed_out: false };
+      this.#journalFor(run, { runId: run.row.id, kind: 'step_completed', stepKey: command.key, data: { output } });
+      return;
+    }
     let wakeAt: number | null;
     if (wait.kind === 'timer') wakeAt = 'at' in wait ? wait.at : now + wait.durationMs;
     else wakeAt = wait.timeoutMs === undefined ? null : now + wait.timeoutMs;
@@ -499,6 +521,7 @@ export class Runner {
       return;
     }
     const childId = newId(now);
+    this.#only?.add(childId);
     this.#newRuns.push({
       id: childId,
       playbookId: playbook.id,

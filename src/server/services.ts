@@ -1,4 +1,5 @@
 import type { Config, Logger } from '../core/index.ts';
+import type { Engine, PlaybookCatalog } from '../engine/index.ts';
 import type { Store } from '../store/index.ts';
 
 /**
@@ -10,4 +11,8 @@ export interface ServerServices {
   config: Config;
   logger: Logger;
   version: string;
+  /** Playbook runs: start, inspect, cancel, approvals. */
+  engine: Engine;
+  /** The playbooks folder, by id. */
+  playbooks: PlaybookCatalog;
 }

@@ -113,8 +113,8 @@ export interface EngineRepository {
   insertRuns(runs: readonly NewRun[]): Promise<void>;
   getRun(id: string): Promise<RunRow | undefined>;
   listRuns(filter?: RunFilter): Promise<RunRow[]>;
-  /** Leases up to `limit` runs whose wake time has come and whose lease is free or expired. */
-  claimRunnable(owner: string, now: number, leaseMs: number, limit: number): Promise<RunRow[]>;
+  /** Leases up to `limit` runs whose wake time has come and whose lease is free or expired (only `onlyIds`, if given). */
+  claimRunnable(owner: string, now: number, leaseMs: number, limit: number, onlyIds?: readonly string[]): Promise<RunRow[]>;
   extendLeases(owner: string, expiresAt: number): Promise<number>;
   releaseLeases(owner: string): Promise<number>;
   /** Embedded single-process start: every lease is stale by definition (the previous process is gone). */
@@ -251,7 +251,8 @@ export function engineRepository(db: Kysely<Database>, backend: Backend, clock: 
       return (await query.execute()).map(toRun);
     },
 
-    async claimRunnable(owner, now, leaseMs, limit) {
+    async claimRunnable(owner, now, leaseMs, limit, onlyIds) {
+      if (onlyIds !== undefined && onlyIds.length === 0) return [];
       let candidates = db
         .selectFrom('engine_runs')
         .select('id')
@@ -259,6 +260,7 @@ export function engineRepository(db: Kysely<Database>, backend: Backend, clock: 
         .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_expires_at', '<', now)]))
         .orderBy('wake_at')
         .limit(limit);
+      if (onlyIds !== undefined) candidates = candidates.where('id', 'in', onlyIds.slice(0, BATCH));
       if (backend === 'postgres') candidates = candidates.forUpdate().skipLocked();
       const rows = await db
         .updateTable('engine_runs')
