@@ -1,5 +1,5 @@
 import type { Config, Logger } from '../core/index.ts';
-import type { Engine, PlaybookCatalog } from '../engine/index.ts';
+import type { Engine, PlaybookDirectory } from '../engine/index.ts';
 import type { Store } from '../store/index.ts';
 
 /**
@@ -14,5 +14,5 @@ export interface ServerServices {
   /** Playbook runs: start, inspect, cancel, approvals. */
   engine: Engine;
   /** The playbooks folder, by id. */
-  playbooks: PlaybookCatalog;
+  playbooks: PlaybookDirectory;
 }

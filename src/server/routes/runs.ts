@@ -1,0 +1,120 @@
+import type { FastifyInstance } from 'fastify';
+import { notFound } from '../../core/index.ts';
+import type { RunView } from '../../engine/index.ts';
+import type { ServerServices } from '../services.ts';
+
+/**
+ * Playbook runs over HTTP: start a run (optionally holding the response until it finishes), list and
+ * inspect runs with their per-step history, cancel and resume them, and decide approvals.
+ */
+const runId = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
+
+export async function runsRoutes(app: FastifyInstance, options: { services: ServerServices }): Promise<void> {
+  const { engine, playbooks } = options.services;
+
+  app.get('/api/v1/playbooks', { config: { permission: 'playbooks:read' } }, async () => ({
+    playbooks: playbooks.files().map((f) => ({
+      id: f.playbook?.id ?? null,
+      version: f.playbook?.version ?? null,
+      title: f.playbook?.title ?? null,
+      file: f.file,
+      valid: f.playbook !== undefined,
+      issues: f.issues,
+    })),
+  }));
+
+  app.post<{ Params: { id: string }; Body: { inputs?: Record<string, unknown>; dry_run?: boolean }; Querystring: { wait?: number } }>(
+    '/api/v1/playbooks/:id/runs',
+    {
+      config: { permission: 'runs:start' },
+      schema: {
+        params: runId,
+        querystring: { type: 'object', properties: { wait: { type: 'number', minimum: 0, maximum: 300 } }, additionalProperties: false },
+        body: {
+          type: 'object',
+          properties: { inputs: { type: 'object' }, dry_run: { type: 'boolean' } },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request, reply) => {
+      const playbook = playbooks.get(request.params.id);
+      if (playbook === undefined) throw notFound('playbook', request.params.id);
+      const id = await engine.startRun(playbook, request.body?.inputs ?? {}, { mode: request.body?.dry_run ? 'dry_run' : 'live', startedBy: 'api' });
+      const wait = request.query.wait ?? 0;
+      const run: RunView = wait > 0 ? await engine.waitForRun(id, wait * 1000, { untilWaiting: true }) : await engine.getRun(id);
+      return reply
+        .code(wait > 0 && ['succeeded', 'failed', 'cancelled'].includes(run.status) ? 200 : 202)
+        .send({ run: await engine.getRun(id, { history: true }) });
+    },
+  );
+
+  app.get<{ Querystring: { status?: string; playbook?: string; limit?: number; before?: string } }>(
+    '/api/v1/runs',
+    {
+      config: { permission: 'runs:read' },
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {
+            status: { type: 'string', enum: ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] },
+            playbook: { type: 'string' },
+            limit: { type: 'integer', minimum: 1, maximum: 500 },
+            before: { type: 'string' },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request) => {
+      const { status, playbook, limit, before } = request.query;
+      const runs = await engine.listRuns({
+        ...(status ? { status: [status] } : {}),
+        ...(playbook ? { playbookId: playbook } : {}),
+        ...(before ? { beforeId: before } : {}),
+        limit: limit ?? 50,
+      });
+      return { runs: runs.map(({ definition: _d, ...run }) => run), next: runs.length === (limit ?? 50) ? (runs.at(-1)?.id ?? null) : null };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>('/api/v1/runs/:id', { config: { permission: 'runs:read' }, schema: { params: runId } }, async (request) => ({
+    run: await engine.getRun(request.params.id, { history: true }),
+  }));
+
+  app.post<{ Params: { id: string } }>('/api/v1/runs/:id/cancel', { config: { permission: 'runs:cancel' }, schema: { params: runId } }, async (request) => ({
+    run: await engine.cancel(request.params.id, 'api'),
+  }));
+
+  app.post<{ Params: { id: string } }>('/api/v1/runs/:id/resume', { config: { permission: 'runs:start' }, schema: { params: runId } }, async (request) => ({
+    run: await engine.resume(request.params.id, 'api'),
+  }));
+
+  app.get('/api/v1/approvals', { config: { permission: 'runs:read' } }, async () => ({ approvals: await engine.listApprovals() }));
+
+  app.post<{ Params: { id: string; step: string }; Body: { decision: 'approve' | 'reject'; actor: string; comment?: string } }>(
+    '/api/v1/runs/:id/approvals/:step',
+    {
+      config: { permission: 'approvals:decide' },
+      schema: {
+        params: {
+          type: 'object',
+          required: ['id', 'step'],
+          properties: { id: { type: 'string', minLength: 1, maxLength: 64 }, step: { type: 'string', minLength: 1, maxLength: 256 } },
+        },
+        body: {
+          type: 'object',
+          required: ['decision', 'actor'],
+          properties: {
+            decision: { type: 'string', enum: ['approve', 'reject'] },
+            // Until authentication lands the caller names themselves; the auth issue replaces this with the signed-in user.
+            actor: { type: 'string', minLength: 1, maxLength: 200 },
+            comment: { type: 'string', maxLength: 2000 },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request) => ({ run: await engine.decide(request.params.id, request.params.step, request.body) }),
+  );
+}
