@@ -68,28 +68,31 @@ export function parsePlaybookYaml(text: string, context: ValidationContext = {})
   const raw = doc.toJS({ maxAliasCount: 100 });
   const result = validatePlaybook(raw, context);
   for (const issue of result.issues) {
-    const offset = offsetOf(doc.contents as YamlNode | null, issue.path);
+    const atKey = issue.code === 'engine.unknown_field' || issue.code === 'engine.unknown_step_kind';
+    const offset = offsetOf(doc.contents as YamlNode | null, issue.path, atKey);
     if (offset !== undefined) {
       const pos = lineCounter.linePos(offset);
       issue.line = pos.line;
       issue.column = pos.col;
     }
   }
+  result.issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   return result;
 }
 
-/** Start offset of the node at `path`, or of its nearest existing ancestor; a trailing unknown key points at the key. */
-function offsetOf(root: YamlNode | null, path: Array<string | number>): number | undefined {
+/** Start offset of the node at `path` (of its key, with `atKey`), or of its nearest existing ancestor. */
+function offsetOf(root: YamlNode | null, path: Array<string | number>, atKey: boolean): number | undefined {
   let node: unknown = root;
   let offset = (root as { range?: [number, number, number] } | null)?.range?.[0];
-  for (const key of path) {
+  for (const [index, key] of path.entries()) {
     if (isMap(node)) {
       const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(key));
       if (!pair) break;
       offset = (pair.key as { range?: [number, number, number] }).range?.[0] ?? offset;
       node = pair.value;
       const valueOffset = (node as { range?: [number, number, number] } | null)?.range?.[0];
-      if (valueOffset !== undefined && path.at(-1) !== key) offset = valueOffset;
+      const last = index === path.length - 1;
+      if (valueOffset !== undefined && !(last && atKey)) offset = valueOffset;
     } else if (isSeq(node) && typeof key === 'number') {
       node = node.items[key];
       offset = (node as { range?: [number, number, number] } | undefined)?.range?.[0] ?? offset;

@@ -123,7 +123,7 @@ function kindSchemas(steps: z.ZodType) {
         wait: z.union([
           z.object({ duration: Duration }).strict(),
           z.object({ until: Template.meta({ description: 'ISO-8601 time or epoch milliseconds' }) }).strict(),
-          z.object({ event: z.string().min(1), match: Template.optional(), timeout: Duration.optional() }).strict(),
+          z.object({ event: z.string().min(1), timeout: Duration.optional() }).strict(),
         ]),
       })
       .strict(),
@@ -164,7 +164,7 @@ export type ApprovalStep = StepCommon & {
   approval: { prompt: string; approvers?: string[]; timeout?: string | number; on_timeout: 'reject' | 'approve' | 'fail' };
 };
 export type WaitStep = StepCommon & {
-  wait: { duration: string | number } | { until: string } | { event: string; match?: string; timeout?: string | number };
+  wait: { duration: string | number } | { until: string } | { event: string; timeout?: string | number };
 };
 export type CallStep = StepCommon & { call: { playbook: string; with?: Record<string, unknown> } };
 export type SucceedStep = StepCommon & { succeed: true | { output?: unknown } };

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { RiposteError } from '../core/index.ts';
@@ -58,8 +58,15 @@ export interface PlaybookTestResult {
   runId: string | undefined;
 }
 
-export function playbookFileForTest(testFile: string, declared?: string): string {
-  return join(dirname(testFile), declared ?? basename(testFile).replace(/\.test\.ya?ml$/i, '.yml'));
+/** The playbook a test file is about: its `playbook:` field (relative to the test file), else the same name without `.test`. */
+export function playbookFileForTest(testFile: string): string {
+  let declared: unknown;
+  try {
+    declared = (parseYaml(readFileSync(testFile, 'utf8')) as { playbook?: unknown } | null)?.playbook;
+  } catch {
+    declared = undefined;
+  }
+  return resolve(dirname(testFile), typeof declared === 'string' ? declared : basename(testFile).replace(/\.test\.ya?ml$/i, '.yml'));
 }
 
 export async function runPlaybookTests(options: {
