@@ -47,6 +47,34 @@ const actions = builtinActions()
   )
   .register(
     defineAction({
+      id: 'test.slow',
+      title: 'Takes 5 s unless aborted',
+      impact: 'read',
+      input: z.object({}),
+      run: (_input, context) =>
+        new Promise((resolve, reject) => {
+          const timer = setTimeout(() => resolve({ slow: true }), 5000);
+          context.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(context.signal.reason);
+          });
+        }),
+    }),
+  )
+  .register(
+    defineAction({
+      id: 'test.throttled',
+      title: 'Answers 429 with Retry-After once',
+      impact: 'read',
+      input: z.object({}),
+      run: (_input, context) => {
+        if (context.attempt === 1) throw new RiposteError('http.status', 'answered 429', { retryable: true, details: { status: 429, retry_after_ms: 300 } });
+        return { ok: context.attempt };
+      },
+    }),
+  )
+  .register(
+    defineAction({
       id: 'test.secretive',
       title: 'Echoes its token',
       impact: 'read',
@@ -181,6 +209,30 @@ steps:
       assert.equal(flakyCalls.get(`${id}:fatal`), 1, 'a non-retryable error is not retried');
       const steps = (await engine.getRun(id, { history: true })).steps ?? [];
       assert.equal(steps.find((s) => s.key === 'flaky')?.attempts, 3);
+    });
+
+    test('a step over its timeout is aborted and retried; Retry-After sets the retry time', async () => {
+      const pb = playbook(`
+id: timing
+version: 1
+title: Timing
+steps:
+  - { id: slow, action: test.slow, timeout: 30ms, retry: { attempts: 2, backoff: 1ms }, on_error: continue }
+  - { id: throttled, action: test.throttled, retry: { attempts: 2, backoff: 1ms, jitter: false } }
+`);
+      const id = await engine.startRun(pb, {});
+      const run = await engine.waitForRun(id, 10_000);
+      assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
+      const journal = await t.store.engine.journal(id);
+      const slow = journal.filter((e) => e.stepKey === 'slow').map((e) => [e.kind, (e.data as { error?: { code: string } }).error?.code]);
+      assert.deepEqual(slow, [
+        ['attempt_failed', 'engine.step_timeout'],
+        ['step_failed', 'engine.step_timeout'],
+      ]);
+      const throttled = journal.find((e) => e.stepKey === 'throttled' && e.kind === 'attempt_failed');
+      const retryAt = (throttled?.data as { retry_at: number }).retry_at;
+      assert.ok(retryAt - (throttled?.at ?? 0) >= 290, 'waited at least what Retry-After asked, not the 1 ms backoff');
+      assert.deepEqual(run.output, { ok: 2 });
     });
 
     test('approvals are durable waits decided through the API; rejections fail the step', async () => {

@@ -44,7 +44,7 @@ export interface StepError {
   [detail: string]: unknown;
 }
 
-export type WaitKind = 'timer' | 'event' | 'approval';
+export type WaitKind = 'timer' | 'event' | 'approval' | 'call';
 
 export interface JournalEvent {
   kind: string;
@@ -381,7 +381,10 @@ class Walk {
   #call(step: CallStep, scope: Scope, key: string): ListResult {
     const settled = this.#settled(key, step.id);
     if (settled) return settled;
-    if (this.#states.get(key)?.status === 'calling') return { state: 'pending' };
+    if (this.#states.get(key)?.status === 'calling') {
+      this.waits.push({ key, kind: 'call', wakeAt: null });
+      return { state: 'pending' };
+    }
     this.commands.push({ type: 'call', key, stepId: step.id, playbook: step.call.playbook, inputs: evaluateDeep(step.call.with ?? {}, scope.context) });
     return { state: 'pending' };
   }

@@ -261,7 +261,12 @@ function zodIssues(error: z.ZodError, prefix: Array<string | number>, schema: z.
     } else if (issue.code === 'invalid_value') {
       hint = `accepted: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     }
-    out.push({ code: 'engine.invalid_field', path, message: `${where} ${message}`, ...(hint ? { hint } : {}) });
+    out.push({
+      code: 'engine.invalid_field',
+      path,
+      message: `${where} ${message}`,
+      hint: hint ?? 'see docs/playbooks.md (or schemas/playbook.schema.json) for what this field accepts',
+    });
   }
   return out;
 }

@@ -272,7 +272,8 @@ export class Runner {
   async #heartbeat(): Promise<void> {
     if (!this.#running) return;
     try {
-      await this.#store.engine.extendLeases(this.owner, this.#clock.now() + this.#leaseMs);
+      const held = [...this.#runs.keys()];
+      if (held.length > 0) await this.#store.engine.extendLeases(this.owner, this.#clock.now() + this.#leaseMs, held);
       for (const id of await this.#store.engine.cancelRequested(this.owner)) {
         const run = this.#runs.get(id);
         if (run && !run.done) this.#cancel(run);
@@ -717,12 +718,18 @@ export class Runner {
     } catch (error) {
       this.#logger?.error({ err: error }, 'engine: committing step results failed; runs will be retried from their journals');
       this.#fatal = error;
-      // The results are lost; drop the affected runs from memory so their leases expire and they replay.
+      // The results are lost: drop every held run and give its lease back, so it replays from its journal
+      // (its uncommitted steps run again with the same idempotency keys).
+      const dropped = [...this.#runs.keys()];
       for (const run of this.#runs.values()) {
         run.done = true;
+        clearTimeout(run.wakeTimer);
         for (const controller of run.controllers) controller.abort();
       }
       this.#runs.clear();
+      this.#toAdvance.clear();
+      await this.#store.engine.releaseLeases(this.owner, dropped).catch(() => {});
+      this.poke();
       return;
     }
     for (const callback of afterCommit) callback();

@@ -115,8 +115,10 @@ export interface EngineRepository {
   listRuns(filter?: RunFilter): Promise<RunRow[]>;
   /** Leases up to `limit` runs whose wake time has come and whose lease is free or expired (only `onlyIds`, if given). */
   claimRunnable(owner: string, now: number, leaseMs: number, limit: number, onlyIds?: readonly string[]): Promise<RunRow[]>;
-  extendLeases(owner: string, expiresAt: number): Promise<number>;
-  releaseLeases(owner: string): Promise<number>;
+  /** Extends the leases this owner holds on these runs (only the runs it still works on). */
+  extendLeases(owner: string, expiresAt: number, runIds: readonly string[]): Promise<number>;
+  /** Gives up this owner's leases on these runs (or on all its runs) so they can be claimed again at once. */
+  releaseLeases(owner: string, runIds?: readonly string[]): Promise<number>;
   /** Embedded single-process start: every lease is stale by definition (the previous process is gone). */
   takeOverAllLeases(): Promise<number>;
   updateRuns(changes: readonly RunChange[]): Promise<void>;
@@ -271,18 +273,30 @@ export function engineRepository(db: Kysely<Database>, backend: Backend, clock: 
       return rows.map(toRun);
     },
 
-    async extendLeases(owner, expiresAt) {
-      const result = await db.updateTable('engine_runs').set({ lease_expires_at: expiresAt }).where('lease_owner', '=', owner).executeTakeFirst();
-      return Number(result.numUpdatedRows);
+    async extendLeases(owner, expiresAt, runIds) {
+      let updated = 0;
+      for (let i = 0; i < runIds.length; i += BATCH) {
+        const result = await db
+          .updateTable('engine_runs')
+          .set({ lease_expires_at: expiresAt })
+          .where('lease_owner', '=', owner)
+          .where('id', 'in', runIds.slice(i, i + BATCH))
+          .executeTakeFirst();
+        updated += Number(result.numUpdatedRows);
+      }
+      return updated;
     },
 
-    async releaseLeases(owner) {
-      const result = await db
-        .updateTable('engine_runs')
-        .set({ lease_owner: null, lease_expires_at: null, updated_at: clock.now() })
-        .where('lease_owner', '=', owner)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows);
+    async releaseLeases(owner, runIds) {
+      const release = async (ids?: readonly string[]) => {
+        let query = db.updateTable('engine_runs').set({ lease_owner: null, lease_expires_at: null, updated_at: clock.now() }).where('lease_owner', '=', owner);
+        if (ids) query = query.where('id', 'in', ids);
+        return Number((await query.executeTakeFirst()).numUpdatedRows);
+      };
+      if (runIds === undefined) return release();
+      let released = 0;
+      for (let i = 0; i < runIds.length; i += BATCH) released += await release(runIds.slice(i, i + BATCH));
+      return released;
     },
 
     async takeOverAllLeases() {
