@@ -33,6 +33,11 @@ export function registerPlaybook(program: Command): void {
       const results: Array<{ file: string; valid: boolean; issues: PlaybookIssue[] }> = [];
       for (const file of files) {
         if (!existsSync(file)) throw usageError(`no such file: ${file}`);
+        if (/\.test\.ya?ml$/i.test(file)) {
+          results.push({ file, valid: true, issues: [] });
+          out.note(`${file}: a playbook test file, skipped (run it with \`riposte playbook test ${file}\`)`);
+          continue;
+        }
         const { issues } = loadPlaybookFile(file, { actions, playbooks: catalog });
         results.push({ file, valid: issues.length === 0, issues });
       }
