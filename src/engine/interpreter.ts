@@ -343,9 +343,16 @@ class Walk {
   }
 
   #hasState(prefix: string): boolean {
-    for (const key of this.#states.keys()) if (key.startsWith(prefix)) return true;
-    return false;
+    if (this.#iterations === undefined) {
+      // Every "each[3]." prefix that has journaled state, computed once per decision (not once per iteration).
+      this.#iterations = new Set();
+      for (const key of this.#states.keys()) {
+        for (let at = key.indexOf('].'); at !== -1; at = key.indexOf('].', at + 2)) this.#iterations.add(key.slice(0, at + 2));
+      }
+    }
+    return this.#iterations.has(prefix);
   }
+  #iterations: Set<string> | undefined;
 
   #wait(step: ApprovalStep | WaitStep, scope: Scope, key: string): ListResult {
     const settled = this.#settled(key, step.id);

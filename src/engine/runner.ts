@@ -631,6 +631,9 @@ export class Runner {
     this.#afterCommit.push(() => {
       this.#runs.delete(run.row.id);
       this.#emit({ type: 'run', runId: run.row.id, status: 'waiting', detail: { wake_at: wakeAt } });
+      // A timer due soon is claimed on time rather than at the next poll.
+      const delay = wakeAt === null ? undefined : wakeAt - this.#clock.now();
+      if (delay !== undefined && delay < this.#leaseMs && this.#running) setTimeout(() => this.poke(), Math.max(0, delay)).unref();
     });
     this.#scheduleFlush();
   }
