@@ -216,18 +216,15 @@ function unauthenticated(code: string, message: string): RiposteError {
 }
 
 export function forbidden(permission: string, actor: Pick<Actor, 'kind' | 'roles'>, doing?: string): RiposteError {
+  const roles = actor.roles.join(', ') || 'none';
   const who =
     actor.kind === 'token'
-      ? 'this API token (its scopes and its owner’s roles)'
-      : `your role${actor.roles.length === 1 ? '' : 's'} (${actor.roles.join(', ') || 'none'})`;
-  return new RiposteError(
-    'auth.forbidden',
-    `${doing ?? 'this request'} needs permission ${permission}, which ${who} do${actor.kind === 'token' ? 'es' : ''} not grant`,
-    {
-      status: 403,
-      details: { permission },
-    },
-  );
+      ? `this API token does not grant (owner's roles: ${roles}, narrowed by the token's scopes)`
+      : `your role${actor.roles.length === 1 ? '' : 's'} (${roles}) do${actor.roles.length === 1 ? 'es' : ''} not grant`;
+  return new RiposteError('auth.forbidden', `${doing ?? 'this request'} needs permission ${permission}, which ${who}`, {
+    status: 403,
+    details: { permission },
+  });
 }
 
 const INVALID_CREDENTIALS = 'user name or password is wrong, or the account is locked or disabled';

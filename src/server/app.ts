@@ -1,6 +1,8 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import { newId, RiposteError } from '../core/index.ts';
+import { installAuth } from './auth.ts';
 import { createServerMetrics } from './metrics.ts';
+import { registerOpenApi } from './openapi.ts';
 import { sendProblem, toRiposteError } from './problem.ts';
 import { registerRoutes } from './routes/index.ts';
 import type { ServerServices } from './services.ts';
@@ -8,16 +10,22 @@ import type { ServerServices } from './services.ts';
 declare module 'fastify' {
   interface FastifyContextConfig {
     /**
-     * Routes reachable without authentication. Only health probes, login and signed webhooks may set
-     * it; the route-inventory test enforces that list.
+     * Routes reachable without authentication. Only health probes, login, signed webhooks and the API
+     * documentation may set it; the route-inventory test (test/route-inventory.test.ts) enforces that list.
      */
     public?: boolean;
-    /** The permission a caller needs (see the catalog in docs/security.md); every non-public route has one. */
+    /**
+     * The permission a caller needs (see the catalog in docs/security.md); every non-public route has one.
+     * `authenticated` means any signed-in caller. The server refuses to start with a route that has neither.
+     */
     permission?: string;
   }
 }
 
-export type BuildServerOptions = ServerServices;
+export interface BuildServerOptions extends ServerServices {
+  /** Sees every route as it is registered (the route-inventory test walks them). */
+  onRoute?: (route: RouteOptions) => void;
+}
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -61,6 +69,9 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     sendProblem(reply, request, new RiposteError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`, { status: 404 })),
   );
 
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
+  installAuth(app, { auth: options.auth, config });
+  await registerOpenApi(app, { config, version: options.version });
   await registerRoutes(app, options, metrics);
 
   return app;
