@@ -420,4 +420,18 @@ describe('route declarations', () => {
       await server.dispose().catch(() => {});
     }
   });
+
+  test('the server refuses to start with a permission that is not in the catalog', async () => {
+    const [backend] = testBackends();
+    if (!backend) return;
+    const server = await openTestServer(backend);
+    try {
+      server.app.get('/api/v1/typo', { config: { permission: 'case:read' } }, async () => ({}));
+      await assert.rejects(async () => {
+        await server.app.ready();
+      }, /permission is not in the catalog.*GET \/api\/v1\/typo \(case:read\)/);
+    } finally {
+      await server.dispose().catch(() => {});
+    }
+  });
 });

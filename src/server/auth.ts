@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { type Actor, AUTHENTICATED, type AuthService, forbidden, hasPermission } from '../auth/index.ts';
+import { type Actor, AUTHENTICATED, type AuthService, forbidden, hasPermission, isPermission } from '../auth/index.ts';
 import { type Config, isRiposteError, RiposteError } from '../core/index.ts';
 import { sendProblem } from './problem.ts';
 
@@ -164,6 +164,11 @@ export function installAuth(app: FastifyInstance, options: { auth: AuthService; 
     if (missing.length > 0) {
       const list = missing.map((r) => `${r.method} ${r.url}`).join(', ');
       throw new RiposteError('server.route_undeclared', `routes without config.permission or config.public: ${list}`);
+    }
+    const unknown = routeDeclarations(routes).filter((r) => !r.public && r.permission !== AUTHENTICATED && !isPermission(r.permission));
+    if (unknown.length > 0) {
+      const list = unknown.map((r) => `${r.method} ${r.url} (${r.permission})`).join(', ');
+      throw new RiposteError('server.route_undeclared', `routes whose permission is not in the catalog (src/auth/permissions.ts): ${list}`);
     }
   });
 
