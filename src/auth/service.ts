@@ -357,7 +357,8 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         throw unauthenticated('auth.token_expired', `API token ${record.id} expired at ${new Date(record.expiresAt).toISOString()}`);
       }
       if (owner.disabledAt !== null) throw unauthenticated('auth.account_disabled', `the owner of API token ${record.id} is disabled`);
-      await store.apiTokens.touch(record.id, TOUCH_INTERVAL_MS);
+      // The row just read says whether the last-use time is stale: most requests skip the write entirely.
+      if (record.lastUsedAt === null || now - record.lastUsedAt >= TOUCH_INTERVAL_MS) await store.apiTokens.touch(record.id, TOUCH_INTERVAL_MS);
       const roles = userRoles(owner);
       // The owner's current roles bound the token: demoting a user narrows their tokens at once.
       const ownerPermissions = new Set(permissionsForRoles(roles));
@@ -378,7 +379,8 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         await store.sessions.delete(session.id);
         throw unauthenticated('auth.account_disabled', 'this account is disabled');
       }
-      await store.sessions.touch(session.id, Math.min(TOUCH_INTERVAL_MS, Math.floor(policy.sessionIdleTimeoutMs / 10)));
+      const touchInterval = Math.min(TOUCH_INTERVAL_MS, Math.floor(policy.sessionIdleTimeoutMs / 10));
+      if (now - session.lastSeenAt >= touchInterval) await store.sessions.touch(session.id, touchInterval);
       return { actor: actorForUser(user, session.id), csrfHash: session.csrfHash };
     },
 
