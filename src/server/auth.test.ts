@@ -125,6 +125,8 @@ for (const backend of testBackends()) {
       });
       assert.equal(otherSite.statusCode, 403);
       assert.match((otherSite.json() as Json).detail as string, /origin https:\/\/evil\.example refused/);
+      const opaque = await server.app.inject({ method: 'POST', url: '/api/v1/users', headers: { cookie, 'x-csrf-token': csrf, origin: 'null' }, payload });
+      assert.equal(opaque.statusCode, 403, 'a sandboxed frame (Origin: null) is refused');
       assert.equal(await server.auth.getUser('csrf-victim').catch(() => 'absent'), 'absent');
 
       const ok = await server.app.inject({ method: 'POST', url: '/api/v1/users', headers: { cookie, 'x-csrf-token': csrf }, payload });

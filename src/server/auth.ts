@@ -73,12 +73,19 @@ function sendAuthProblem(reply: FastifyReply, request: FastifyRequest, error: Ri
   return sendProblem(reply, request, error);
 }
 
-/** Whether an Origin header names this server (or its configured public URL). */
+/**
+ * Whether an Origin header names this server: its configured public URL, or the host the request was
+ * sent to (scheme aside, since a TLS proxy in front makes the browser's https look like our http).
+ */
 function sameOrigin(request: FastifyRequest, config: Config): boolean {
   const origin = request.headers.origin;
   if (origin === undefined) return true;
   if (config.server.public_url !== undefined && origin === new URL(config.server.public_url).origin) return true;
-  return origin === `${request.protocol}://${request.host}`;
+  try {
+    return new URL(origin).host === request.host;
+  } catch {
+    return false;
+  }
 }
 
 export async function authenticateRequest(request: FastifyRequest, auth: AuthService, cookies: SessionCookieNames, config: Config): Promise<Actor> {
