@@ -30,6 +30,7 @@ export {
 } from './permissions.ts';
 export { API_TOKEN_PREFIX, looksLikeApiToken } from './secrets.ts';
 export {
+  type AuthEvent,
   type AuthPolicy,
   type AuthService,
   type AuthServiceOptions,

@@ -4,7 +4,7 @@ import { ManualClock, RiposteError } from '../core/index.ts';
 import { type TestStore, testBackends } from '../store/testing.ts';
 import type { Actor } from './actor.ts';
 import { PERMISSIONS, ROLE_PERMISSIONS } from './permissions.ts';
-import { type AuthService, createAuthService, DEFAULT_AUTH_POLICY } from './service.ts';
+import { type AuthEvent, type AuthService, createAuthService, DEFAULT_AUTH_POLICY } from './service.ts';
 
 /** Cheap hashing keeps this file fast; passwords.test.ts covers the production parameters. */
 const FAST_HASHING = { memory: 1024, passes: 1, parallelism: 1 };
@@ -297,3 +297,39 @@ for (const backend of testBackends()) {
     });
   });
 }
+
+describe('auth events for the audit trail', () => {
+  test('changes and sign-ins are reported with who and what, never a secret', async () => {
+    const [backend] = testBackends();
+    assert.ok(backend);
+    const t = await backend.open();
+    try {
+      const events: AuthEvent[] = [];
+      const auth = createAuthService({ store: t.store, passwordHashing: FAST_HASHING, onEvent: (event) => void events.push(event) });
+      await auth.createUser({ name: 'olga', roles: ['admin'], password: PASSWORD });
+      const { actor } = await auth.login({ name: 'olga', password: PASSWORD, clientIp: '192.0.2.5' });
+      await assert.rejects(auth.login({ name: 'olga', password: 'wrong password!!', clientIp: '192.0.2.5' }));
+      await auth.createUser({ name: 'pat', roles: ['viewer'] }, actor);
+      await auth.updateUser('pat', { roles: ['analyst'], password: 'a new long password' }, actor);
+      const { token, view } = await auth.createToken({ userName: 'pat', scopes: ['cases:read'] }, actor);
+      await auth.revokeToken(view.id, actor);
+      assert.deepEqual(
+        events.map((e) => [e.type, e.user, e.by.name]),
+        [
+          ['user.created', 'olga', 'cli'],
+          ['login.succeeded', 'olga', 'olga'],
+          ['login.failed', 'olga', 'anonymous'],
+          ['user.created', 'pat', 'olga'],
+          ['user.changed', 'pat', 'olga'],
+          ['token.created', 'pat', 'olga'],
+          ['token.revoked', 'pat', 'olga'],
+        ],
+      );
+      assert.deepEqual(events[4]?.details, { roles: ['analyst'], password_changed: true });
+      const text = JSON.stringify(events);
+      for (const secret of [PASSWORD, 'a new long password', token, 'wrong password!!']) assert.equal(text.includes(secret), false);
+    } finally {
+      await t.dispose();
+    }
+  });
+});

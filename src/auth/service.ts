@@ -136,8 +136,27 @@ export interface AuthService {
   revokeToken(id: string, by?: Actor): Promise<TokenView>;
 }
 
+/**
+ * A security-relevant change or sign-in, for the audit trail (the composition root appends these to the
+ * audit chain). Never carries a secret. `by` is who acted: a user, or the operator at the CLI.
+ */
+export interface AuthEvent {
+  type: 'user.created' | 'user.changed' | 'user.password_changed' | 'token.created' | 'token.revoked' | 'login.succeeded' | 'login.failed';
+  at: number;
+  /** Who acted: a user, `cli` (the operator at the command line) or `anonymous` (a failed sign-in). */
+  by: { userId: string | null; name: string };
+  /** The user the event concerns (for tokens: the owner; for failed sign-ins: the name tried). */
+  user: string;
+  details: Record<string, unknown>;
+}
+
 export interface AuthServiceOptions {
   store: Store;
+  /**
+   * Receives every AuthEvent after the change is stored. It is awaited: if it throws, the caller sees the
+   * error (the change itself has happened), so a failing audit trail is loud rather than silently skipped.
+   */
+  onEvent?: (event: AuthEvent) => void | Promise<void>;
   clock?: Clock;
   policy?: AuthPolicy;
   /** Receives sign-in events (never secrets). */
@@ -258,6 +277,12 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     }
   };
 
+  /** `by` undefined means the operator at the command line; 'anonymous' a caller not signed in. */
+  const emitEvent = async (type: AuthEvent['type'], user: string, by: Actor | undefined | 'anonymous', details: Record<string, unknown> = {}) => {
+    const who = by === 'anonymous' ? { userId: null, name: 'anonymous' } : by ? { userId: by.userId, name: by.name } : { userId: null, name: 'cli' };
+    await options.onEvent?.({ type, at: clock.now(), by: who, user, details });
+  };
+
   const actorForUser = (user: UserRecord, sessionId: string): Actor => {
     const roles = userRoles(user);
     return { kind: 'user', id: user.id, userId: user.id, name: user.name, roles, permissions: permissionsForRoles(roles), sessionId };
@@ -313,6 +338,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         const state = await store.users.recordFailedLogin(user.id, policy.lockoutThreshold, policy.lockoutDurationMs);
         const nowLocked = state?.lockedUntil != null && state.lockedUntil > now;
         log?.warn({ user: user.name, ip: clientIp, failed_logins: state?.failedLogins, locked: nowLocked }, 'sign-in failed');
+        await emitEvent('login.failed', user.name, 'anonymous', { ip: clientIp, failed_logins: state?.failedLogins, locked: nowLocked });
         throw unauthenticated('auth.invalid_credentials', INVALID_CREDENTIALS);
       }
       limiter.succeeded(userName, clientIp);
@@ -336,7 +362,9 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         userAgent: userAgent?.slice(0, 512) ?? null,
       });
       log?.info({ user: user.name, ip: clientIp }, 'signed in');
-      return { actor: actorForUser(user, sessionId), sessionSecret, csrfToken, expiresAt };
+      const actor = actorForUser(user, sessionId);
+      await emitEvent('login.succeeded', user.name, actor, { ip: clientIp });
+      return { actor, sessionSecret, csrfToken, expiresAt };
     },
 
     async logout(sessionId) {
@@ -393,7 +421,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       const roles = parseRoles(input.roles);
       if (input.password !== undefined && input.password !== null) checkPasswordPolicy(input.password);
       const now = clock.now();
-      const record: UserRecord = {
+      const userRow: UserRecord = {
         id: newId(now),
         name,
         roles,
@@ -405,11 +433,12 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         createdAt: now,
         updatedAt: now,
       };
-      if (!(await store.users.insert(record))) {
+      if (!(await store.users.insert(userRow))) {
         throw new RiposteError('auth.user_exists', `user ${JSON.stringify(name)} already exists`, { status: 409 });
       }
       log?.info({ user: name, roles, by: by?.name ?? 'cli' }, 'user created');
-      return toUserView(record, now);
+      await emitEvent('user.created', name, by, { roles, has_password: userRow.passwordHash !== null });
+      return toUserView(userRow, now);
     },
 
     async getUser(name) {
@@ -452,6 +481,12 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         },
         'user changed',
       );
+      await emitEvent('user.changed', user.name, by, {
+        ...(changes.roles === undefined ? {} : { roles }),
+        ...(changes.disabled === undefined ? {} : { disabled: changes.disabled }),
+        ...(changes.password === undefined ? {} : { password_changed: true }),
+        ...(changes.unlock ? { unlocked: true } : {}),
+      });
       return toUserView((await store.users.byId(user.id)) ?? user, now);
     },
 
@@ -465,6 +500,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       await store.users.update(user.id, { passwordHash: await hashPassword(newPassword, hashing) });
       await store.sessions.deleteForUser(user.id);
       log?.info({ user: user.name }, 'password changed');
+      await emitEvent('user.password_changed', user.name, actor);
     },
 
     async createToken(input, by) {
@@ -500,7 +536,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       }
       const now = clock.now();
       const token = generateApiToken();
-      const record: ApiTokenRecord = {
+      const tokenRow: ApiTokenRecord = {
         id: newId(now),
         userId: owner.id,
         name: label,
@@ -512,9 +548,10 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         revokedAt: null,
         lastUsedAt: null,
       };
-      await store.apiTokens.insert(record);
-      log?.info({ id: record.id, user: owner.name, scopes, by: by?.name ?? 'cli' }, 'API token created');
-      return { token, view: toTokenView(record, owner.name, now) };
+      await store.apiTokens.insert(tokenRow);
+      log?.info({ id: tokenRow.id, user: owner.name, scopes, by: by?.name ?? 'cli' }, 'API token created');
+      await emitEvent('token.created', owner.name, by, { id: tokenRow.id, name: label, scopes, expires_at: tokenRow.expiresAt });
+      return { token, view: toTokenView(tokenRow, owner.name, now) };
     },
 
     async listTokens(options, by) {
@@ -541,6 +578,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       await store.apiTokens.revoke(id);
       log?.info({ id, by: by?.name ?? 'cli' }, 'API token revoked');
       const owner = await store.users.byId(token.userId);
+      await emitEvent('token.revoked', owner?.name ?? '?', by, { id });
       return toTokenView((await store.apiTokens.byId(id)) ?? token, owner?.name ?? '?', clock.now());
     },
   };
