@@ -331,14 +331,30 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       const locked = user?.lockedUntil != null && user.lockedUntil > now;
       if (!user || user.passwordHash === null || user.disabledAt !== null || locked || typeof password !== 'string' || password.length > 1024) {
         await verifyAgainstDecoy(String(password ?? '').slice(0, 1024), hashing);
-        log?.warn({ user: userName, ip: clientIp, reason: !user ? 'unknown user' : locked ? 'locked' : 'not allowed to sign in' }, 'sign-in refused');
+        const reason = !user
+          ? 'unknown user'
+          : locked
+            ? 'locked'
+            : user.disabledAt !== null
+              ? 'disabled'
+              : user.passwordHash === null
+                ? 'no password'
+                : 'password too long';
+        log?.warn({ user: userName, ip: clientIp, reason }, 'sign-in refused');
+        // Attempts on real accounts are audited; unknown names are not, so noise cannot flood the audit chain.
+        if (user) await emitEvent('login.failed', user.name, 'anonymous', { ip: clientIp, reason });
         throw unauthenticated('auth.invalid_credentials', INVALID_CREDENTIALS);
       }
       if (!(await verifyPassword(password, user.passwordHash))) {
         const state = await store.users.recordFailedLogin(user.id, policy.lockoutThreshold, policy.lockoutDurationMs);
         const nowLocked = state?.lockedUntil != null && state.lockedUntil > now;
         log?.warn({ user: user.name, ip: clientIp, failed_logins: state?.failedLogins, locked: nowLocked }, 'sign-in failed');
-        await emitEvent('login.failed', user.name, 'anonymous', { ip: clientIp, failed_logins: state?.failedLogins, locked: nowLocked });
+        await emitEvent('login.failed', user.name, 'anonymous', {
+          ip: clientIp,
+          reason: 'wrong password',
+          failed_logins: state?.failedLogins,
+          locked: nowLocked,
+        });
         throw unauthenticated('auth.invalid_credentials', INVALID_CREDENTIALS);
       }
       limiter.succeeded(userName, clientIp);
