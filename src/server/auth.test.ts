@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PERMISSIONS } from '../auth/index.ts';
 import { testBackends } from '../store/testing.ts';
-import { parseCookies } from './auth.ts';
+import { parseCookies, serializeCookie } from './auth.ts';
 import { openTestServer, type TestServer } from './testing.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -435,5 +435,24 @@ describe('route declarations', () => {
     } finally {
       await server.dispose().catch(() => {});
     }
+  });
+});
+
+describe('cookie handling', () => {
+  test('parses the Cookie header leniently and keeps the first of duplicate names', () => {
+    const cookies = parseCookies('a=1; riposte_session=abc_-; quoted="x y"; riposte_session=later; novalue; =orphan');
+    assert.equal(cookies.get('a'), '1');
+    assert.equal(cookies.get('riposte_session'), 'abc_-');
+    assert.equal(cookies.get('quoted'), 'x y');
+    assert.equal(cookies.has('novalue'), false);
+    assert.equal(parseCookies(undefined).size, 0);
+  });
+
+  test('serialises cookies with the attributes that matter', () => {
+    assert.equal(
+      serializeCookie('s', 'v', { httpOnly: true, secure: true, maxAgeSeconds: 60.9 }),
+      's=v; Path=/; Max-Age=60; SameSite=Strict; HttpOnly; Secure',
+    );
+    assert.equal(serializeCookie('c', '', { httpOnly: false, secure: false, maxAgeSeconds: -5 }), 'c=; Path=/; Max-Age=0; SameSite=Strict');
   });
 });
