@@ -1,5 +1,5 @@
 import { foundation } from './0001-foundation.ts';
-import { auth } from './0300-auth.ts';
+import { auth } from './0300-auth-users-tokens-sessions.ts';
 import type { StoreMigration } from './migration.ts';
 
 export type { StoreMigration } from './migration.ts';

@@ -2,7 +2,7 @@ import type { StoreMigration } from './migration.ts';
 
 /** Local users, API tokens (hashes only) and UI sessions (hashes only). */
 export const auth: StoreMigration = {
-  name: '0300-auth',
+  name: '0300-auth-users-tokens-sessions',
   async up(db, types) {
     await db.schema
       .createTable('users')
