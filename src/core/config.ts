@@ -50,6 +50,19 @@ const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   return ms;
 });
 
+const trustProxy = z.union([z.boolean(), z.string(), z.array(z.string())]).transform((value, ctx) => {
+  if (typeof value === 'boolean') return value;
+  const text = Array.isArray(value) ? '' : value.trim().toLowerCase();
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  const list = (Array.isArray(value) ? value : value.split(',')).map((part) => part.trim()).filter(Boolean);
+  if (list.length === 0 || list.some((part) => !/^[0-9a-f:.]+(\/\d{1,3})?$/i.test(part))) {
+    ctx.addIssue({ code: 'custom', message: 'must be true, false, or addresses/CIDRs such as 127.0.0.1,10.0.0.0/8' });
+    return z.NEVER;
+  }
+  return list;
+});
+
 const positiveInt = z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1');
 
 export const ConfigSchema = z
@@ -71,6 +84,11 @@ export const ConfigSchema = z
         body_limit: size.default(1048576),
         /** Base URL people reach the server at (links in chat, mail and the CLI). */
         public_url: z.url('must be an absolute URL such as https://soar.example.com').optional(),
+        /**
+         * Reverse proxies whose X-Forwarded-For/-Proto to believe: addresses or CIDRs (list or comma-separated),
+         * or true for any. Unset: the TCP peer is the client (sign-in limits and logs use it).
+         */
+        trust_proxy: trustProxy.optional(),
       })
       .strict()
       .prefault({}),
@@ -109,6 +127,7 @@ export const ENV_KEYS: Record<string, string[]> = {
   RIPOSTE_PORT: ['server', 'port'],
   RIPOSTE_BODY_LIMIT: ['server', 'body_limit'],
   RIPOSTE_PUBLIC_URL: ['server', 'public_url'],
+  RIPOSTE_TRUST_PROXY: ['server', 'trust_proxy'],
   RIPOSTE_LOG_LEVEL: ['log', 'level'],
 };
 

@@ -46,6 +46,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
+    // Only named proxies may speak for the client: otherwise anyone could dodge sign-in limits with a header.
+    ...(config.server.trust_proxy === undefined || config.server.trust_proxy === false ? {} : { trustProxy: config.server.trust_proxy }),
   });
 
   app.addHook('onRequest', async (request, reply) => {

@@ -438,6 +438,39 @@ describe('route declarations', () => {
   });
 });
 
+describe('client addresses behind a proxy', () => {
+  const attempt = (server: TestServer, forwardedFor: string) =>
+    server.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { username: 'nobody-here', password: 'wrong password!!' },
+      headers: { 'x-forwarded-for': forwardedFor },
+      remoteAddress: '127.0.0.1',
+    });
+
+  test('X-Forwarded-For is ignored unless the proxy is trusted, so it cannot dodge sign-in limits', async () => {
+    const [backend] = testBackends();
+    assert.ok(backend);
+    const untrusted = await openTestServer(backend, { authPolicy: { loginRateLimit: 2 } });
+    try {
+      assert.equal((await attempt(untrusted, '198.51.100.1')).statusCode, 401);
+      assert.equal((await attempt(untrusted, '198.51.100.2')).statusCode, 401);
+      assert.equal((await attempt(untrusted, '198.51.100.3')).statusCode, 429, 'all three came from 127.0.0.1');
+    } finally {
+      await untrusted.dispose();
+    }
+    const trusted = await openTestServer(backend, { authPolicy: { loginRateLimit: 2 }, config: { 'server.trust_proxy': '127.0.0.1' } });
+    try {
+      assert.equal((await attempt(trusted, '198.51.100.1')).statusCode, 401);
+      assert.equal((await attempt(trusted, '198.51.100.1')).statusCode, 401);
+      assert.equal((await attempt(trusted, '198.51.100.1')).statusCode, 429);
+      assert.equal((await attempt(trusted, '198.51.100.2')).statusCode, 401, 'another client behind the proxy has its own budget');
+    } finally {
+      await trusted.dispose();
+    }
+  });
+});
+
 describe('cookie handling', () => {
   test('parses the Cookie header leniently and keeps the first of duplicate names', () => {
     const cookies = parseCookies('a=1; riposte_session=abc_-; quoted="x y"; riposte_session=later; novalue; =orphan');
