@@ -1,3 +1,4 @@
+import type { AuthService } from '../auth/index.ts';
 import type { Config, Logger } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 
@@ -10,4 +11,6 @@ export interface ServerServices {
   config: Config;
   logger: Logger;
   version: string;
+  /** Users, sessions, API tokens and permissions: the server authenticates every request through it. */
+  auth: AuthService;
 }

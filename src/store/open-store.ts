@@ -168,6 +168,9 @@ class SqlStore implements Store {
   readonly backend: Backend;
   readonly location: string;
   readonly settings: StoreTx['settings'];
+  readonly users: StoreTx['users'];
+  readonly apiTokens: StoreTx['apiTokens'];
+  readonly sessions: StoreTx['sessions'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -193,6 +196,9 @@ class SqlStore implements Store {
     this.#openError = openError;
     const repositories = repositoriesFor(db, backend, clock);
     this.settings = repositories.settings;
+    this.users = repositories.users;
+    this.apiTokens = repositories.apiTokens;
+    this.sessions = repositories.sessions;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

@@ -1,7 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/index.ts';
 import type { Backend } from './backend.ts';
+import { type ApiTokensRepository, apiTokensRepository } from './repositories/api-tokens.ts';
+import { type SessionsRepository, sessionsRepository } from './repositories/sessions.ts';
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
+import { type UsersRepository, usersRepository } from './repositories/users.ts';
 import type { Database } from './schema.ts';
 
 export interface MigrationState {
@@ -19,6 +22,9 @@ export interface Store {
   /** Where the data lives, safe to print (file path, or URL without password). */
   readonly location: string;
   readonly settings: SettingsRepository;
+  readonly users: UsersRepository;
+  readonly apiTokens: ApiTokensRepository;
+  readonly sessions: SessionsRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -37,5 +43,8 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
   return {
     backend,
     settings: settingsRepository(db, clock),
+    users: usersRepository(db, clock),
+    apiTokens: apiTokensRepository(db, clock),
+    sessions: sessionsRepository(db, clock),
   };
 }
