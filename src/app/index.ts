@@ -6,5 +6,5 @@
 
 export { createEngine, type EngineSetup, environmentSecrets, registeredActions } from './engine-setup.ts';
 export { httpRequestAction } from './http-request-action.ts';
-export { openRuntime, type RunningServer, type Runtime, startServer } from './runtime.ts';
+export { openRuntime, type RunningServer, type Runtime, type RuntimeOptions, serverServices, startServer } from './runtime.ts';
 export { VERSION } from './version.ts';

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import { type AuthService, authPolicyFromConfig, createAuthService } from '../auth/index.ts';
 import { type Config, createLogger, type Logger, RiposteError } from '../core/index.ts';
 import type { Engine, PlaybookDirectory } from '../engine/index.ts';
-import { buildServer } from '../server/index.ts';
+import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { createEngine } from './engine-setup.ts';
 import { VERSION } from './version.ts';
@@ -15,25 +16,74 @@ export interface Runtime {
   config: Config;
   logger: Logger;
   store: Store;
-  /** The playbook engine; its runner is started by `startServer` (embedded mode) or `startRunner`. */
+  auth: AuthService;
+  /** The playbook engine; its runner is started by `startServer` (the embedded mode). */
   engine: Engine;
   playbooks: PlaybookDirectory;
   close(): Promise<void>;
 }
 
-export async function openRuntime(config: Config, logger: Logger = createLogger({ level: config.log.level })): Promise<Runtime> {
+export interface RuntimeOptions {
+  /** Where RIPOSTE_ADMIN_PASSWORD is read from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Shows the first-start admin password to the operator. Defaults to stderr; it never goes through
+   * the logger, so it cannot land in a log pipeline.
+   */
+  announce?: (text: string) => void;
+}
+
+export async function openRuntime(config: Config, logger: Logger = createLogger({ level: config.log.level }), options: RuntimeOptions = {}): Promise<Runtime> {
   const store = await openStore({ databaseUrl: config.database_url, schema: config.database_schema, dataDir: config.data_dir });
-  const { engine, playbooks } = createEngine(store, config, { logger });
+  try {
+    const auth = createAuthService({ store, policy: authPolicyFromConfig(config.auth), logger });
+    await createInitialAdmin(auth, options);
+    const { engine, playbooks } = createEngine(store, config, { logger });
+    return {
+      config,
+      logger,
+      store,
+      auth,
+      engine,
+      playbooks,
+      async close() {
+        await engine.stop();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** First start: an `admin` user, so there is someone to sign in as. Nothing else is forced. */
+async function createInitialAdmin(auth: AuthService, options: RuntimeOptions): Promise<void> {
+  const env = options.env ?? process.env;
+  const announce = options.announce ?? ((text: string) => process.stderr.write(text));
+  const given = env.RIPOSTE_ADMIN_PASSWORD;
+  const created = await auth.ensureInitialAdmin(given === '' ? undefined : given);
+  if (created === undefined) return;
+  if (created.generated) {
+    announce(
+      `riposte: first start: created user "${created.name}" with one-time password\n\n    ${created.password}\n\n` +
+        'riposte: it is shown only now; sign in and change it (POST /api/v1/auth/password), or reset it with `riposte users passwd admin`\n',
+    );
+  } else {
+    announce(`riposte: first start: created user "${created.name}" with the password from RIPOSTE_ADMIN_PASSWORD\n`);
+  }
+}
+
+/** What the HTTP layer needs from a runtime; tests use it to build a server wired exactly like production. */
+export function serverServices(runtime: Runtime): ServerServices {
   return {
-    config,
-    logger,
-    store,
-    engine,
-    playbooks,
-    async close() {
-      await engine.stop();
-      await store.close();
-    },
+    store: runtime.store,
+    config: runtime.config,
+    logger: runtime.logger,
+    version: VERSION,
+    auth: runtime.auth,
+    engine: runtime.engine,
+    playbooks: runtime.playbooks,
   };
 }
 
@@ -45,14 +95,7 @@ export interface RunningServer {
 }
 
 export async function startServer(runtime: Runtime, listen: { host?: string; port?: number } = {}): Promise<RunningServer> {
-  const app = await buildServer({
-    store: runtime.store,
-    config: runtime.config,
-    logger: runtime.logger,
-    version: VERSION,
-    engine: runtime.engine,
-    playbooks: runtime.playbooks,
-  });
+  const app = await buildServer(serverServices(runtime));
   const host = listen.host ?? runtime.config.server.host;
   const port = listen.port ?? runtime.config.server.port;
   try {

@@ -1,3 +1,4 @@
+import type { AuthService } from '../auth/index.ts';
 import type { Config, Logger } from '../core/index.ts';
 import type { Engine, PlaybookDirectory } from '../engine/index.ts';
 import type { Store } from '../store/index.ts';
@@ -11,8 +12,10 @@ export interface ServerServices {
   config: Config;
   logger: Logger;
   version: string;
-  /** Playbook runs: start, inspect, cancel, approvals. */
-  engine: Engine;
+  /** Playbook runs: start, inspect, cancel, approvals (the runs routes are registered when present). */
+  engine?: Engine;
   /** The playbooks folder, by id. */
-  playbooks: PlaybookDirectory;
+  playbooks?: PlaybookDirectory;
+  /** Users, sessions, API tokens and permissions: the server authenticates every request through it. */
+  auth: AuthService;
 }

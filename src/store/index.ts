@@ -5,6 +5,7 @@
  */
 export { type Backend, decodeJson, encodeJson } from './backend.ts';
 export { type OpenStoreOptions, openStore, SQLITE_FILE_NAME } from './open-store.ts';
+export type { ApiTokenRecord, ApiTokensRepository } from './repositories/api-tokens.ts';
 export {
   ACTIVE_RUN_STATUSES,
   type EngineRepository,
@@ -17,5 +18,7 @@ export {
   type RunRow,
   type WaitRow,
 } from './repositories/engine.ts';
+export type { SessionRecord, SessionsRepository } from './repositories/sessions.ts';
 export type { SettingsRepository } from './repositories/settings.ts';
+export type { UserChanges, UserRecord, UsersRepository } from './repositories/users.ts';
 export type { MigrationState, Store, StoreTx } from './store.ts';

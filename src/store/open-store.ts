@@ -169,6 +169,9 @@ class SqlStore implements Store {
   readonly location: string;
   readonly settings: StoreTx['settings'];
   readonly engine: StoreTx['engine'];
+  readonly users: StoreTx['users'];
+  readonly apiTokens: StoreTx['apiTokens'];
+  readonly sessions: StoreTx['sessions'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -195,6 +198,9 @@ class SqlStore implements Store {
     const repositories = repositoriesFor(db, backend, clock);
     this.settings = repositories.settings;
     this.engine = repositories.engine;
+    this.users = repositories.users;
+    this.apiTokens = repositories.apiTokens;
+    this.sessions = repositories.sessions;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

@@ -1,8 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/index.ts';
 import type { Backend } from './backend.ts';
+import { type ApiTokensRepository, apiTokensRepository } from './repositories/api-tokens.ts';
 import { type EngineRepository, engineRepository } from './repositories/engine.ts';
+import { type SessionsRepository, sessionsRepository } from './repositories/sessions.ts';
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
+import { type UsersRepository, usersRepository } from './repositories/users.ts';
 import type { Database } from './schema.ts';
 
 export interface MigrationState {
@@ -22,6 +25,9 @@ export interface Store {
   readonly settings: SettingsRepository;
   /** Durable playbook runs: runs with leases, the step journal, open waits. */
   readonly engine: EngineRepository;
+  readonly users: UsersRepository;
+  readonly apiTokens: ApiTokensRepository;
+  readonly sessions: SessionsRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -41,5 +47,8 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     backend,
     settings: settingsRepository(db, clock),
     engine: engineRepository(db, backend, clock),
+    users: usersRepository(db, clock),
+    apiTokens: apiTokensRepository(db, clock),
+    sessions: sessionsRepository(db, clock),
   };
 }

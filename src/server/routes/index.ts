@@ -1,11 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerMetrics } from '../metrics.ts';
 import type { ServerServices } from '../services.ts';
+import { authRoutes } from './auth.ts';
 import { healthRoutes } from './health.ts';
 import { runsRoutes } from './runs.ts';
+import { tokenRoutes } from './tokens.ts';
+import { userRoutes } from './users.ts';
 
 /** Every route plugin, registered in one place so the route inventory sees them all. */
 export async function registerRoutes(app: FastifyInstance, services: ServerServices, metrics: ServerMetrics): Promise<void> {
   await app.register(healthRoutes, { services, metrics });
-  await app.register(runsRoutes, { services });
+  await app.register(authRoutes, { services });
+  await app.register(userRoutes, { services });
+  await app.register(tokenRoutes, { services });
+  if (services.engine && services.playbooks) await app.register(runsRoutes, { engine: services.engine, playbooks: services.playbooks });
 }

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../../core/index.ts';
-import type { RunView } from '../../engine/index.ts';
-import type { ServerServices } from '../services.ts';
+import type { Engine, PlaybookDirectory, RunView } from '../../engine/index.ts';
 
 /**
  * Playbook runs over HTTP: start a run (optionally holding the response until it finishes), list and
@@ -9,8 +8,8 @@ import type { ServerServices } from '../services.ts';
  */
 const runId = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
 
-export async function runsRoutes(app: FastifyInstance, options: { services: ServerServices }): Promise<void> {
-  const { engine, playbooks } = options.services;
+export async function runsRoutes(app: FastifyInstance, options: { engine: Engine; playbooks: PlaybookDirectory }): Promise<void> {
+  const { engine, playbooks } = options;
 
   app.get('/api/v1/playbooks', { config: { permission: 'playbooks:read' } }, async () => ({
     playbooks: playbooks.files().map((f) => ({
@@ -40,7 +39,10 @@ export async function runsRoutes(app: FastifyInstance, options: { services: Serv
     async (request, reply) => {
       const playbook = playbooks.get(request.params.id);
       if (playbook === undefined) throw notFound('playbook', request.params.id);
-      const id = await engine.startRun(playbook, request.body?.inputs ?? {}, { mode: request.body?.dry_run ? 'dry_run' : 'live', startedBy: 'api' });
+      const id = await engine.startRun(playbook, request.body?.inputs ?? {}, {
+        mode: request.body?.dry_run ? 'dry_run' : 'live',
+        startedBy: request.actor?.name ?? 'api',
+      });
       const wait = request.query.wait ?? 0;
       const run: RunView = wait > 0 ? await engine.waitForRun(id, wait * 1000, { untilWaiting: true }) : await engine.getRun(id);
       return reply
@@ -83,16 +85,16 @@ export async function runsRoutes(app: FastifyInstance, options: { services: Serv
   }));
 
   app.post<{ Params: { id: string } }>('/api/v1/runs/:id/cancel', { config: { permission: 'runs:cancel' }, schema: { params: runId } }, async (request) => ({
-    run: await engine.cancel(request.params.id, 'api'),
+    run: await engine.cancel(request.params.id, request.actor?.name ?? 'api'),
   }));
 
   app.post<{ Params: { id: string } }>('/api/v1/runs/:id/resume', { config: { permission: 'runs:start' }, schema: { params: runId } }, async (request) => ({
-    run: await engine.resume(request.params.id, 'api'),
+    run: await engine.resume(request.params.id, request.actor?.name ?? 'api'),
   }));
 
   app.get('/api/v1/approvals', { config: { permission: 'runs:read' } }, async () => ({ approvals: await engine.listApprovals() }));
 
-  app.post<{ Params: { id: string; step: string }; Body: { decision: 'approve' | 'reject'; actor: string; comment?: string } }>(
+  app.post<{ Params: { id: string; step: string }; Body: { decision: 'approve' | 'reject'; comment?: string } }>(
     '/api/v1/runs/:id/approvals/:step',
     {
       config: { permission: 'approvals:decide' },
@@ -104,17 +106,22 @@ export async function runsRoutes(app: FastifyInstance, options: { services: Serv
         },
         body: {
           type: 'object',
-          required: ['decision', 'actor'],
+          required: ['decision'],
           properties: {
             decision: { type: 'string', enum: ['approve', 'reject'] },
-            // Until authentication lands the caller names themselves; the auth issue replaces this with the signed-in user.
-            actor: { type: 'string', minLength: 1, maxLength: 200 },
             comment: { type: 'string', maxLength: 2000 },
           },
           additionalProperties: false,
         },
       },
     },
-    async (request) => ({ run: await engine.decide(request.params.id, request.params.step, request.body) }),
+    // The decider is the authenticated caller, recorded in the run history (who may decide which approval is the guardrails' job).
+    async (request) => ({
+      run: await engine.decide(request.params.id, request.params.step, {
+        decision: request.body.decision,
+        actor: request.actor?.name ?? 'unknown',
+        ...(request.body.comment ? { comment: request.body.comment } : {}),
+      }),
+    }),
   );
 }
