@@ -379,6 +379,45 @@ steps: [ { id: call, action: test.secretive, with: { token: "Bearer {{ secrets.a
       await assert.rejects(engine.startRun(fiveSteps, { ip: '192.0.2.1', extra: 1 }), /input "extra" is not declared/);
     });
 
+    test('two runners on one store share the work without running any step twice', async () => {
+      const counted = new Map<string, number>();
+      const counting = builtinActions().register(
+        defineAction({
+          id: 'test.count',
+          title: 'Counts calls per idempotency key',
+          impact: 'write',
+          input: z.object({}),
+          run: async (_input, context) => {
+            counted.set(context.idempotencyKey, (counted.get(context.idempotencyKey) ?? 0) + 1);
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
+            return { ok: true };
+          },
+        }),
+      );
+      const pb = parsePlaybookYaml('id: shared\nversion: 1\ntitle: S\nsteps:\n  - { id: a, action: test.count }\n  - { id: b, action: test.count }\n', {
+        actions: counting,
+      }).playbook as Playbook;
+      await engine.stop();
+      const workers = [0, 1].map(() => new Engine({ store: t.store, actions: counting, runner: { pollMs: 10, maxActiveRuns: 40 } }));
+      const seen = new Map<number, number>();
+      workers.forEach((worker, i) => {
+        worker.onEvent((event) => {
+          if (event.type === 'run' && event.status === 'succeeded') seen.set(i, (seen.get(i) ?? 0) + 1);
+        });
+      });
+      try {
+        const ids = await workers[0]?.startRuns(Array.from({ length: 200 }, () => ({ playbook: pb, inputs: {} })));
+        await Promise.all(workers.map((worker) => worker.start()));
+        for (const id of ids ?? []) assert.equal((await workers[0]?.waitForRun(id, 20_000))?.status, 'succeeded');
+        assert.equal(counted.size, 400);
+        assert.deepEqual([...new Set(counted.values())], [1], 'every step ran exactly once');
+        assert.equal((seen.get(0) ?? 0) + (seen.get(1) ?? 0), 200);
+      } finally {
+        await Promise.all(workers.map((worker) => worker.stop()));
+        await engine.start();
+      }
+    });
+
     test('a run waiting on an approval survives a restart of the runner and store', async () => {
       const pb = playbook(
         'id: survive\nversion: 1\ntitle: S\nsteps:\n  - { id: ask, approval: { prompt: "?" } }\n  - { id: then_log, action: core.transform, with: { value: ok } }\n',
