@@ -379,6 +379,22 @@ steps: [ { id: call, action: test.secretive, with: { token: "Bearer {{ secrets.a
       await assert.rejects(engine.startRun(fiveSteps, { ip: '192.0.2.1', extra: 1 }), /input "extra" is not declared/);
     });
 
+    test('a run keeps the definition it started with, even if the file changes without a version bump', async () => {
+      const original = playbook(
+        'id: pinned\nversion: 1\ntitle: P\nsteps:\n  - { id: ask, approval: { prompt: "?" } }\n  - { id: out, action: core.transform, with: { value: original } }\n',
+      );
+      const edited = playbook(
+        'id: pinned\nversion: 1\ntitle: P\nsteps:\n  - { id: ask, approval: { prompt: "?" } }\n  - { id: out, action: core.transform, with: { value: edited } }\n',
+      );
+      const first = await engine.startRun(original, {});
+      await engine.waitForRun(first, 10_000, { untilWaiting: true });
+      const second = await engine.startRun(edited, {});
+      await engine.waitForRun(second, 10_000, { untilWaiting: true });
+      for (const id of [first, second]) await engine.decide(id, 'ask', { decision: 'approve', actor: 'pat' });
+      assert.equal((await engine.waitForRun(first, 10_000)).output, 'original');
+      assert.equal((await engine.waitForRun(second, 10_000)).output, 'edited');
+    });
+
     test('two runners on one store share the work without running any step twice', async () => {
       const counted = new Map<string, number>();
       const counting = builtinActions().register(

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Clock, type Logger, newId, RiposteError, systemClock } from '../core/index.ts';
 import type { NewJournalEntry, NewRun, NewWait, RunChange, RunRow, Store } from '../store/index.ts';
 import type { ActionCatalog, ActionDefinition } from './actions.ts';
@@ -260,11 +261,14 @@ export class Runner {
   }
 
   #playbookFor(row: RunRow): Playbook {
-    const cacheKey = `${row.playbookId}@${row.playbookVersion}`;
+    // Keyed by content, not just id@version: a file edited without a version bump must not change runs
+    // that pinned the earlier text.
+    const text = JSON.stringify(row.definition);
+    const cacheKey = `${row.playbookId}@${row.playbookVersion}:${createHash('sha1').update(text).digest('base64')}`;
     const cached = this.#playbookCache.get(cacheKey);
-    // The same id@version normally means the same definition; compare to be safe after an edit without a bump.
-    if (cached !== undefined && (row.definition === undefined || sameDefinition(cached, row.definition))) return cached;
+    if (cached !== undefined) return cached;
     const playbook = Playbook.parse(row.definition) as Playbook;
+    if (this.#playbookCache.size >= 1000) this.#playbookCache.clear();
     this.#playbookCache.set(cacheKey, playbook);
     return playbook;
   }
@@ -774,11 +778,6 @@ export class Runner {
 
 function toEvent(entry: { kind: string; stepKey?: string | null; data: unknown }): JournalEvent {
   return { kind: entry.kind, stepKey: entry.stepKey ?? null, data: entry.data };
-}
-
-function sameDefinition(playbook: Playbook, definition: unknown): boolean {
-  const raw = definition as { id?: unknown; version?: unknown; steps?: unknown[] };
-  return raw.id === playbook.id && raw.version === playbook.version && (raw.steps?.length ?? 0) === playbook.steps.length;
 }
 
 function parseMs(value: string | number | undefined): number | undefined {
