@@ -59,10 +59,21 @@ for (const backend of testBackends()) {
       assert.equal(run.status, 'succeeded');
       assert.deepEqual(run.output, { greeting: 'hello ada' });
       assert.equal(run.steps[0].key, 'say');
+      assert.match(run.created_at, /^\d{4}-\d\d-\d\dT/);
       const listed = await server.app.inject({ method: 'GET', url: '/api/v1/runs?playbook=greet', headers });
-      assert.equal(listed.json().runs[0].id, run.id);
+      assert.equal(listed.json().items[0].id, run.id);
       const shown = await server.app.inject({ method: 'GET', url: `/api/v1/runs/${run.id}`, headers });
       assert.equal(shown.json().run.inputs.name, 'ada');
+    });
+
+    test('GET /api/v1/runs pages newest first with next_cursor', async () => {
+      for (let i = 0; i < 3; i++)
+        await server.app.inject({ method: 'POST', url: '/api/v1/playbooks/greet/runs', headers, payload: { inputs: { name: `n${i}` } } });
+      const first = (await server.app.inject({ method: 'GET', url: '/api/v1/runs?limit=2', headers })).json();
+      assert.equal(first.items.length, 2);
+      assert.ok(first.items[0].id > first.items[1].id);
+      const second = (await server.app.inject({ method: 'GET', url: `/api/v1/runs?limit=2&cursor=${first.next_cursor}`, headers })).json();
+      assert.ok(second.items[0].id < first.items[1].id);
     });
 
     test('bad inputs and unknown playbooks are problem+json naming the field', async () => {
@@ -79,7 +90,7 @@ for (const backend of testBackends()) {
       assert.equal(started.statusCode, 202);
       const id = started.json().run.id;
       const approvals = await server.app.inject({ method: 'GET', url: '/api/v1/approvals', headers });
-      assert.ok(approvals.json().approvals.some((a: { runId: string }) => a.runId === id));
+      assert.ok(approvals.json().items.some((a: { run_id: string }) => a.run_id === id));
       const decided = await server.app.inject({
         method: 'POST',
         url: `/api/v1/runs/${id}/approvals/ask`,

@@ -1,18 +1,75 @@
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '../../core/index.ts';
-import type { Engine, PlaybookDirectory, RunView } from '../../engine/index.ts';
+import type { Engine, PlaybookDirectory, RunView, StepRecord } from '../../engine/index.ts';
+import type { RunRow, WaitRow } from '../../store/index.ts';
+import { pageOf, pageQueryProperties, readPage } from '../pagination.ts';
 
 /**
  * Playbook runs over HTTP: start a run (optionally holding the response until it finishes), list and
  * inspect runs with their per-step history, cancel and resume them, and decide approvals.
  */
+const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+
+/** API shape of a wait: snake_case, ISO times (docs/api.md). */
+function waitJson(wait: WaitRow) {
+  return {
+    run_id: wait.runId,
+    step_key: wait.stepKey,
+    kind: wait.kind,
+    event_name: wait.eventName,
+    status: wait.status,
+    request: wait.request,
+    resolution: wait.resolution,
+    wake_at: iso(wait.wakeAt),
+    created_at: iso(wait.createdAt),
+    resolved_at: iso(wait.resolvedAt),
+  };
+}
+
+function stepJson(step: StepRecord) {
+  return {
+    key: step.key,
+    status: step.status,
+    attempts: step.attempts,
+    input: step.input ?? null,
+    output: step.output ?? null,
+    error: step.error ?? null,
+    at: iso(step.at),
+  };
+}
+
+/** API shape of a run, with its per-step history and waits when loaded. */
+export function runJson(run: RunView | Omit<RunRow, 'definition'>) {
+  const view = run as RunView;
+  return {
+    id: run.id,
+    playbook_id: run.playbookId,
+    playbook_version: run.playbookVersion,
+    status: run.status,
+    mode: run.mode,
+    inputs: run.inputs,
+    output: run.output,
+    error: run.error,
+    parent_run_id: run.parentRunId,
+    parent_step_key: run.parentStepKey,
+    started_by: run.startedBy,
+    wake_at: iso(run.wakeAt),
+    cancel_requested: run.cancelRequested,
+    created_at: iso(run.createdAt),
+    updated_at: iso(run.updatedAt),
+    finished_at: iso(run.finishedAt),
+    ...(view.steps ? { steps: view.steps.map(stepJson) } : {}),
+    ...(view.waits ? { waits: view.waits.map(waitJson) } : {}),
+  };
+}
+
 const runId = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
 
 export async function runsRoutes(app: FastifyInstance, options: { engine: Engine; playbooks: PlaybookDirectory }): Promise<void> {
   const { engine, playbooks } = options;
 
   app.get('/api/v1/playbooks', { config: { permission: 'playbooks:read' } }, async () => ({
-    playbooks: playbooks.files().map((f) => ({
+    items: playbooks.files().map((f) => ({
       id: f.playbook?.id ?? null,
       version: f.playbook?.version ?? null,
       title: f.playbook?.title ?? null,
@@ -20,6 +77,7 @@ export async function runsRoutes(app: FastifyInstance, options: { engine: Engine
       valid: f.playbook !== undefined,
       issues: f.issues,
     })),
+    next_cursor: null,
   }));
 
   app.post<{ Params: { id: string }; Body: { inputs?: Record<string, unknown>; dry_run?: boolean }; Querystring: { wait?: number } }>(
@@ -47,11 +105,11 @@ export async function runsRoutes(app: FastifyInstance, options: { engine: Engine
       const run: RunView = wait > 0 ? await engine.waitForRun(id, wait * 1000, { untilWaiting: true }) : await engine.getRun(id);
       return reply
         .code(wait > 0 && ['succeeded', 'failed', 'cancelled'].includes(run.status) ? 200 : 202)
-        .send({ run: await engine.getRun(id, { history: true }) });
+        .send({ run: runJson(await engine.getRun(id, { history: true })) });
     },
   );
 
-  app.get<{ Querystring: { status?: string; playbook?: string; limit?: number; before?: string } }>(
+  app.get<{ Querystring: { status?: string; playbook?: string; limit?: number; cursor?: string } }>(
     '/api/v1/runs',
     {
       config: { permission: 'runs:read' },
@@ -59,40 +117,44 @@ export async function runsRoutes(app: FastifyInstance, options: { engine: Engine
         querystring: {
           type: 'object',
           properties: {
+            ...pageQueryProperties(),
             status: { type: 'string', enum: ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] },
             playbook: { type: 'string' },
-            limit: { type: 'integer', minimum: 1, maximum: 500 },
-            before: { type: 'string' },
           },
           additionalProperties: false,
         },
       },
     },
     async (request) => {
-      const { status, playbook, limit, before } = request.query;
-      const runs = await engine.listRuns({
+      // Newest first; run ids are UUIDv7, so the id is both the sort key and the tie-breaker.
+      const page = readPage(request.query, 'id_desc');
+      const { status, playbook } = request.query;
+      const rows = await engine.listRuns({
         ...(status ? { status: [status] } : {}),
         ...(playbook ? { playbookId: playbook } : {}),
-        ...(before ? { beforeId: before } : {}),
-        limit: limit ?? 50,
+        ...(page.after ? { beforeId: page.after.id } : {}),
+        limit: page.limit + 1,
       });
-      return { runs: runs.map(({ definition: _d, ...run }) => run), next: runs.length === (limit ?? 50) ? (runs.at(-1)?.id ?? null) : null };
+      return pageOf(rows, page, (row) => ({ key: row.id, id: row.id }), runJson);
     },
   );
 
   app.get<{ Params: { id: string } }>('/api/v1/runs/:id', { config: { permission: 'runs:read' }, schema: { params: runId } }, async (request) => ({
-    run: await engine.getRun(request.params.id, { history: true }),
+    run: runJson(await engine.getRun(request.params.id, { history: true })),
   }));
 
   app.post<{ Params: { id: string } }>('/api/v1/runs/:id/cancel', { config: { permission: 'runs:cancel' }, schema: { params: runId } }, async (request) => ({
-    run: await engine.cancel(request.params.id, request.actor?.name ?? 'api'),
+    run: runJson(await engine.cancel(request.params.id, request.actor?.name ?? 'api')),
   }));
 
   app.post<{ Params: { id: string } }>('/api/v1/runs/:id/resume', { config: { permission: 'runs:start' }, schema: { params: runId } }, async (request) => ({
-    run: await engine.resume(request.params.id, request.actor?.name ?? 'api'),
+    run: runJson(await engine.resume(request.params.id, request.actor?.name ?? 'api')),
   }));
 
-  app.get('/api/v1/approvals', { config: { permission: 'runs:read' } }, async () => ({ approvals: await engine.listApprovals() }));
+  app.get('/api/v1/approvals', { config: { permission: 'runs:read' } }, async () => ({
+    items: (await engine.listApprovals()).map(waitJson),
+    next_cursor: null,
+  }));
 
   app.post<{ Params: { id: string; step: string }; Body: { decision: 'approve' | 'reject'; comment?: string } }>(
     '/api/v1/runs/:id/approvals/:step',
@@ -117,11 +179,13 @@ export async function runsRoutes(app: FastifyInstance, options: { engine: Engine
     },
     // The decider is the authenticated caller, recorded in the run history (who may decide which approval is the guardrails' job).
     async (request) => ({
-      run: await engine.decide(request.params.id, request.params.step, {
-        decision: request.body.decision,
-        actor: request.actor?.name ?? 'unknown',
-        ...(request.body.comment ? { comment: request.body.comment } : {}),
-      }),
+      run: runJson(
+        await engine.decide(request.params.id, request.params.step, {
+          decision: request.body.decision,
+          actor: request.actor?.name ?? 'unknown',
+          ...(request.body.comment ? { comment: request.body.comment } : {}),
+        }),
+      ),
     }),
   );
 }
