@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { createEngine, registeredActions } from '../../app/index.ts';
 import { usageError } from '../../core/index.ts';
-import { formatIssues, loadPlaybookDirectory, loadPlaybookFile, type Playbook, type RunnerEvent } from '../../engine/index.ts';
+import { formatIssues, loadPlaybookDirectory, loadPlaybookFile, type Playbook, type RunnerEvent, runJson } from '../../engine/index.ts';
 import { openStore } from '../../store/index.ts';
 import { configFor } from '../context.ts';
 import { createOutput } from '../output.ts';
@@ -51,7 +51,7 @@ export function registerRun(program: Command): void {
         out.note(`run ${runId}: ${playbook.id} v${playbook.version}${options.dryRun ? ' (dry-run)' : ''}`);
         const run = await engine.waitForRun(runId, timeoutSeconds * 1000, { untilWaiting: true });
         const view = await engine.getRun(runId, { history: true });
-        out.data({ ...view, ...(options.dryRun ? { side_effects: effects } : {}) }, () => {
+        out.data({ ...runJson(view), ...(options.dryRun ? { side_effects: effects } : {}) }, () => {
           const lines = [`status: ${run.status}`];
           if (run.status === 'succeeded') lines.push(`output: ${JSON.stringify(run.output, null, 2)}`);
           if (run.status === 'failed') lines.push(`error: ${JSON.stringify(run.error)}`);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createEngine } from '../../app/index.ts';
 import { usageError } from '../../core/index.ts';
-import type { Engine } from '../../engine/index.ts';
+import { type Engine, runJson } from '../../engine/index.ts';
 import { openStore, type Store } from '../../store/index.ts';
 import { configFor } from '../context.ts';
 import { createOutput, formatTable } from '../output.ts';
@@ -26,7 +26,7 @@ export function registerRuns(program: Command): void {
           ...(options.playbook ? { playbookId: options.playbook } : {}),
           limit: options.limit ?? 20,
         });
-        out.data(rows, () =>
+        out.data(rows.map(runJson), () =>
           formatTable(
             ['run', 'playbook', 'status', 'created', 'finished'],
             rows.map((r) => [
@@ -50,7 +50,7 @@ export function registerRuns(program: Command): void {
       const out = createOutput(Boolean(options.json));
       await withEngine(command, async (engine) => {
         const run = await engine.getRun(id, { history: true });
-        out.data(run, () =>
+        out.data(runJson(run), () =>
           [
             `run ${run.id}: ${run.playbookId} v${run.playbookVersion} ${run.status}${run.mode === 'dry_run' ? ' (dry-run)' : ''}`,
             `inputs: ${JSON.stringify(run.inputs)}`,
@@ -80,7 +80,7 @@ export function registerRuns(program: Command): void {
         const out = createOutput(Boolean(options.json));
         await withEngine(command, async (engine) => {
           const run = name === 'cancel' ? await engine.cancel(id, 'cli') : await engine.resume(id, 'cli');
-          out.data(run, () => `run ${run.id}: ${run.status}`);
+          out.data(runJson(run), () => `run ${run.id}: ${run.status}`);
         });
       });
   }
@@ -105,7 +105,7 @@ export function registerRuns(program: Command): void {
             actor: options.actor,
             ...(options.comment ? { comment: options.comment } : {}),
           });
-          out.data(run, () => `run ${run.id}: ${options.approve ? 'approved' : 'rejected'} ${step}; the runner continues it`);
+          out.data(runJson(run), () => `run ${run.id}: ${options.approve ? 'approved' : 'rejected'} ${step}; the runner continues it`);
         });
       },
     );
