@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import { type Clock, type Logger, newId, RiposteError, systemClock } from '../core/index.ts';
 import type { NewJournalEntry, NewRun, NewWait, RunChange, RunRow, Store } from '../store/index.ts';
 import type { ActionCatalog, ActionDefinition } from './actions.ts';
@@ -39,13 +40,11 @@ export interface RunnerEvent {
   detail?: unknown;
 }
 
-export interface ActionInterceptor {
-  /** Returns a result to use instead of running the action, or undefined to run it. */
-  (
-    command: Extract<Command, { type: 'action' }>,
-    run: { id: string; mode: string },
-  ): Promise<{ output: unknown } | { error: StepError } | undefined> | undefined;
-}
+/** Returns a result to use instead of running the action, or undefined to run it (playbook tests' mocks). */
+export type ActionInterceptor = (
+  command: Extract<Command, { type: 'action' }>,
+  run: { id: string; mode: string },
+) => Promise<{ output: unknown } | { error: StepError } | undefined> | undefined;
 
 export interface RunnerOptions {
   store: Store;
@@ -876,8 +875,6 @@ export function validateRunInputs(playbook: Playbook, given: unknown): Record<st
   return out;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-
 function inputTypeProblem(type: string, value: unknown): string | undefined {
   const text = typeof value === 'string' ? value : undefined;
   switch (type) {
@@ -894,11 +891,11 @@ function inputTypeProblem(type: string, value: unknown): string | undefined {
     case 'array':
       return Array.isArray(value) ? undefined : 'must be a list';
     case 'ipv4':
-      return text !== undefined && IPV4.test(text) ? undefined : 'must be an IPv4 address';
+      return text !== undefined && isIP(text) === 4 ? undefined : 'must be an IPv4 address';
     case 'ipv6':
-      return text !== undefined && text.includes(':') && /^[0-9a-f:.]+$/i.test(text) ? undefined : 'must be an IPv6 address';
+      return text !== undefined && isIP(text) === 6 ? undefined : 'must be an IPv6 address';
     case 'ip':
-      return text !== undefined && (IPV4.test(text) || (text.includes(':') && /^[0-9a-f:.]+$/i.test(text))) ? undefined : 'must be an IP address';
+      return text !== undefined && isIP(text) !== 0 ? undefined : 'must be an IP address';
     case 'domain':
       return text !== undefined && /^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}\.?$/i.test(text) ? undefined : 'must be a domain name';
     case 'url':
