@@ -434,6 +434,28 @@ steps: [ { id: call, action: test.secretive, with: { token: "Bearer {{ secrets.a
       }
     });
 
+    test('stopping the runner mid-action does not fail the step; it runs again after the restart', async () => {
+      const pb = playbook('id: interrupted\nversion: 1\ntitle: I\nsteps:\n  - { id: slow, action: test.slow }\n');
+      const id = await engine.startRun(pb, {});
+      for (let i = 0; i < 200 && (await engine.getRun(id)).status !== 'running'; i++) await new Promise((r) => setTimeout(r, 10));
+      await engine.stop();
+      const stopped = await engine.getRun(id, { history: true });
+      assert.equal(stopped.status, 'running', 'not failed by the shutdown');
+      assert.deepEqual(stopped.steps, []);
+      assert.equal(stopped.leaseOwner, null, 'the lease was handed back');
+      const quick = builtinActions().register(
+        defineAction({ id: 'test.slow', title: 'Now quick', impact: 'read', input: z.object({}), run: () => ({ quick: true }) }),
+      );
+      const restarted = new Engine({ store: t.store, actions: quick, runner: { pollMs: 10 } });
+      await restarted.start();
+      try {
+        assert.deepEqual((await restarted.waitForRun(id, 10_000)).output, { quick: true });
+      } finally {
+        await restarted.stop();
+        await engine.start();
+      }
+    });
+
     test('a run waiting on an approval survives a restart of the runner and store', async () => {
       const pb = playbook(
         'id: survive\nversion: 1\ntitle: S\nsteps:\n  - { id: ask, approval: { prompt: "?" } }\n  - { id: then_log, action: core.transform, with: { value: ok } }\n',

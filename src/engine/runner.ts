@@ -342,6 +342,12 @@ export class Runner {
       event = { runId: run.row.id, kind: 'step_completed', stepKey: command.key, data: { output, input: command.input, attempt: command.attempt } };
     } catch (error) {
       if (run.done) return;
+      if (!this.#running) {
+        // Stopping: an attempt cut short by shutdown is not a failure. Nothing is journaled; after the
+        // restart the step runs again with the same idempotency key.
+        run.inflight.delete(command.key);
+        return;
+      }
       const stepError = toStepError(error);
       const retryAt = this.#retryAt(command, stepError);
       event =
