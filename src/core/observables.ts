@@ -232,10 +232,10 @@ function normalizeUrl(raw: string): string {
   if (url.protocol !== 'file:' && url.hostname === '') throw invalid('url', raw, 'it has no host');
   // WHATWG URL already lower-cases scheme and host, applies IDNA, drops default ports and resolves dot
   // segments. A trailing "#" with nothing after it carries nothing.
-  let text = url.toString();
-  if (text.endsWith('#')) text = text.slice(0, -1);
-  if (text.endsWith('?')) text = text.slice(0, -1);
-  return text;
+  // A bare "?" or "#" carries nothing; assigning '' drops the delimiter itself.
+  if (url.search === '') url.search = '';
+  if (url.hash === '') url.hash = '';
+  return url.toString();
 }
 
 // ---------------------------------------------------------------- the rest
