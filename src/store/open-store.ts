@@ -168,6 +168,10 @@ class SqlStore implements Store {
   readonly backend: Backend;
   readonly location: string;
   readonly settings: StoreTx['settings'];
+  readonly cases: StoreTx['cases'];
+  readonly alerts: StoreTx['alerts'];
+  readonly observables: StoreTx['observables'];
+  readonly audit: StoreTx['audit'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -193,6 +197,10 @@ class SqlStore implements Store {
     this.#openError = openError;
     const repositories = repositoriesFor(db, backend, clock);
     this.settings = repositories.settings;
+    this.cases = repositories.cases;
+    this.alerts = repositories.alerts;
+    this.observables = repositories.observables;
+    this.audit = repositories.audit;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

@@ -1,6 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/index.ts';
 import type { Backend } from './backend.ts';
+import { type AlertsRepository, alertsRepository } from './repositories/alerts.ts';
+import { type AuditRepository, auditRepository } from './repositories/audit.ts';
+import { type CasesRepository, casesRepository } from './repositories/cases.ts';
+import { type ObservablesRepository, observablesRepository } from './repositories/observables.ts';
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
 import type { Database } from './schema.ts';
 
@@ -19,6 +23,10 @@ export interface Store {
   /** Where the data lives, safe to print (file path, or URL without password). */
   readonly location: string;
   readonly settings: SettingsRepository;
+  readonly cases: CasesRepository;
+  readonly alerts: AlertsRepository;
+  readonly observables: ObservablesRepository;
+  readonly audit: AuditRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -37,5 +45,9 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
   return {
     backend,
     settings: settingsRepository(db, clock),
+    cases: casesRepository(db, backend),
+    alerts: alertsRepository(db, backend),
+    observables: observablesRepository(db),
+    audit: auditRepository(db, backend),
   };
 }

@@ -1,7 +1,8 @@
 import { foundation } from './0001-foundation.ts';
+import { cases } from './0200-cases.ts';
 import type { StoreMigration } from './migration.ts';
 
 export type { StoreMigration } from './migration.ts';
 
 /** Every migration, in apply order. Names must be unique and sort in this order. */
-export const migrations: readonly StoreMigration[] = [foundation];
+export const migrations: readonly StoreMigration[] = [foundation, cases];
