@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import type { CasesService } from '../cases/index.ts';
 import { type Config, createLogger, type Logger, RiposteError } from '../core/index.ts';
 import { buildServer } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
+import { buildCasesService, webhookCredentialsFrom } from './cases.ts';
 import { VERSION } from './version.ts';
 
 /**
@@ -13,16 +15,22 @@ export interface Runtime {
   config: Config;
   logger: Logger;
   store: Store;
+  cases: CasesService;
   close(): Promise<void>;
 }
 
 export async function openRuntime(config: Config, logger: Logger = createLogger({ level: config.log.level })): Promise<Runtime> {
   const store = await openStore({ databaseUrl: config.database_url, schema: config.database_schema, dataDir: config.data_dir });
+  const cases = buildCasesService(store, config, logger);
   return {
     config,
     logger,
     store,
-    close: () => store.close(),
+    cases,
+    async close() {
+      await cases.drain();
+      await store.close();
+    },
   };
 }
 
@@ -34,7 +42,14 @@ export interface RunningServer {
 }
 
 export async function startServer(runtime: Runtime, listen: { host?: string; port?: number } = {}): Promise<RunningServer> {
-  const app = await buildServer({ store: runtime.store, config: runtime.config, logger: runtime.logger, version: VERSION });
+  const app = await buildServer({
+    store: runtime.store,
+    config: runtime.config,
+    logger: runtime.logger,
+    version: VERSION,
+    cases: runtime.cases,
+    webhookCredentials: webhookCredentialsFrom(runtime.store, runtime.config),
+  });
   const host = listen.host ?? runtime.config.server.host;
   const port = listen.port ?? runtime.config.server.port;
   try {

@@ -31,4 +31,4 @@ export {
   RESOLUTIONS,
 } from './service.ts';
 export { DEFAULT_SLA, type SlaTargets } from './sla.ts';
-export { verifyWebhook, WEBHOOK_HEADERS, type WebhookCredentials, type WebhookVerification } from './webhook-auth.ts';
+export { signWebhook, verifyWebhook, WEBHOOK_HEADERS, type WebhookCredentials, type WebhookVerification } from './webhook-auth.ts';

@@ -874,6 +874,12 @@ export class CasesService {
     };
   }
 
+  async getAlert(id: string) {
+    const a = await this.#store.alerts.get(id);
+    if (!a) throw notFound('alert', id);
+    return { id: a.id, case_id: a.caseId, received_at: iso(a.receivedAt), count: a.count, last_seen_at: iso(a.lastSeenAt), ...(a.document as NormalizedAlert) };
+  }
+
   async alertsOf(ref: string, options: { after?: string; limit?: number } = {}) {
     const c = await this.#require(ref);
     const rows = await this.#store.alerts.forCase(c.id, { after: options.after, limit: Math.min(options.limit ?? 50, 200) });

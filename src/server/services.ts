@@ -1,3 +1,4 @@
+import type { CasesService, WebhookCredentials } from '../cases/index.ts';
 import type { Config, Logger } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
 
@@ -10,4 +11,7 @@ export interface ServerServices {
   config: Config;
   logger: Logger;
   version: string;
+  cases: CasesService;
+  /** Secrets each webhook source may authenticate with (config plus the settings repository). */
+  webhookCredentials(source: string): Promise<WebhookCredentials>;
 }

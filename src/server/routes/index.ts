@@ -1,9 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerMetrics } from '../metrics.ts';
 import type { ServerServices } from '../services.ts';
+import { alertRoutes } from './alerts.ts';
+import { auditRoutes } from './audit.ts';
+import { caseRoutes } from './cases.ts';
 import { healthRoutes } from './health.ts';
+import { observableRoutes } from './observables.ts';
 
 /** Every route plugin, registered in one place so the route inventory sees them all. */
 export async function registerRoutes(app: FastifyInstance, services: ServerServices, metrics: ServerMetrics): Promise<void> {
   await app.register(healthRoutes, { services, metrics });
+  await app.register(alertRoutes, { services });
+  await app.register(caseRoutes, { services });
+  await app.register(observableRoutes, { services });
+  await app.register(auditRoutes, { services });
 }
