@@ -43,10 +43,9 @@ export function chainEvents(head: { seq: number; hash: string } | undefined, eve
   let prevHash = head?.hash ?? GENESIS_HASH;
   return events.map((event) => {
     seq += 1;
-    // Round-trip through JSON so the hash covers exactly what the store will give back.
-    const details = JSON.parse(JSON.stringify(event.details ?? {})) as Record<string, unknown>;
-    const actor = JSON.parse(JSON.stringify(event.actor)) as Actor;
-    const unsigned = { seq, at, actor, action: event.action, target: event.target, details, prevHash };
+    // Details are plain JSON data (no Dates, no undefined in arrays): canonicalJson sees exactly what the
+    // store will hand back, so verification recomputes the same hash.
+    const unsigned = { seq, at, actor: event.actor as Actor, action: event.action, target: event.target, details: event.details ?? {}, prevHash };
     const hash = auditHash(unsigned);
     prevHash = hash;
     return { ...unsigned, hash };

@@ -307,11 +307,11 @@ export class CasesService {
           const repeat = repeats.get(prior.id) ?? { id: prior.id, at: w.now, times: 0 };
           repeat.times++;
           repeats.set(prior.id, repeat);
-          const number = newCases.find((c) => c.id === prior.caseId)?.number ?? (await this.#caseNumber(w.tx, prior.caseId));
+          // The case number is filled in with everyone else's at the end of the batch.
           const result: IngestResult = {
             alert_id: prior.id,
             case_id: prior.caseId,
-            case_number: number,
+            case_number: 0,
             outcome: 'repeat',
             observables: alert.observables.length,
           };
@@ -360,8 +360,12 @@ export class CasesService {
           }
         }
         for (const k of keys) {
-          known.set(k.key, { caseId, lastSeenAt: w.now });
-          touched.push({ key: k.key, caseId, at: w.now });
+          const seen = known.get(k.key);
+          // The window slides in steps of 1% of its length: a hot key is not rewritten on every alert.
+          if (seen?.caseId !== caseId || seen.lastSeenAt < w.now - k.rule.window_ms / 100) {
+            touched.push({ key: k.key, caseId, at: w.now });
+            known.set(k.key, { caseId, lastSeenAt: w.now });
+          }
         }
         for (const o of alert.observables) {
           const observableId = observableIds.get(observableKey(o.type, o.value));
@@ -409,6 +413,7 @@ export class CasesService {
       }
       if (joined.size) {
         const current = new Map((await w.tx.cases.getMany([...joined.keys()])).map((c) => [c.id, c]));
+        const plainJoins = new Map<number, string[]>();
         for (const [caseId, j] of [...joined.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
           const c = current.get(caseId);
           if (!c) continue;
@@ -425,9 +430,11 @@ export class CasesService {
             }
             await w.tx.cases.update(caseId, patch);
           } else {
-            await w.tx.cases.addAlerts(caseId, j.count, w.now);
+            plainJoins.set(j.count, [...(plainJoins.get(j.count) ?? []), caseId]);
           }
         }
+        // Most joins only bump the alert count: one statement per distinct increment, not one per case.
+        for (const [by, ids] of plainJoins) await w.tx.cases.addAlerts(ids, by, w.now);
       }
       await w.tx.alerts.insert(alertRows);
       if (links.length) await w.tx.observables.linkToCases(links);
@@ -445,10 +452,6 @@ export class CasesService {
     for (const event of outcome.emitted) this.#emit(event);
     for (const { alert, result } of outcome.ingested) this.#emit({ type: 'alert.ingested', alert, result });
     return outcome.results;
-  }
-
-  async #caseNumber(tx: StoreTx, caseId: string): Promise<number> {
-    return (await tx.cases.get(caseId))?.number ?? 0;
   }
 
   #newCaseRecord(

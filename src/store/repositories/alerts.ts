@@ -1,7 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { type Backend, decodeJson, encodeJson } from '../backend.ts';
 import type { Database } from '../schema.ts';
-import { chunks, insertChunked } from './chunked.ts';
+import { chunks, insertChunked, statementChunks } from './chunked.ts';
 
 /** A normalised alert as stored; `document` holds the whole normalised alert including the raw event. */
 export interface AlertRecord {
@@ -121,12 +121,22 @@ export function alertsRepository(db: Kysely<Database>, backend: Backend): Alerts
       );
     },
     async recordRepeats(repeats) {
+      // Grouped by (times, at): a burst of repeats is a handful of statements, not one per alert.
+      const groups = new Map<string, { times: number; at: number; ids: string[] }>();
       for (const r of repeats) {
-        await db
-          .updateTable('alerts')
-          .set((eb) => ({ count: eb('count', '+', r.times), last_seen_at: r.at }))
-          .where('id', '=', r.id)
-          .execute();
+        const key = `${r.times}:${r.at}`;
+        const group = groups.get(key) ?? { times: r.times, at: r.at, ids: [] };
+        group.ids.push(r.id);
+        groups.set(key, group);
+      }
+      for (const group of groups.values()) {
+        for (const part of chunks(group.ids.sort(), 500)) {
+          await db
+            .updateTable('alerts')
+            .set((eb) => ({ count: eb('count', '+', group.times), last_seen_at: group.at }))
+            .where('id', 'in', part)
+            .execute();
+        }
       }
     },
     async get(id) {
@@ -159,7 +169,7 @@ export function alertsRepository(db: Kysely<Database>, backend: Backend): Alerts
       const latest = new Map<string, { key: string; case_id: string; last_seen_at: number }>();
       for (const r of rows) latest.set(r.key, { key: r.key, case_id: r.caseId, last_seen_at: r.at });
       const sorted = [...latest.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
-      for (const part of chunks(sorted, 1000)) {
+      for (const part of statementChunks(sorted, 1024)) {
         await db
           .insertInto('correlation_keys')
           .values(part)

@@ -107,8 +107,8 @@ export interface CasesRepository {
   reserveNumbers(count: number): Promise<number>;
   insert(cases: readonly CaseRecord[]): Promise<void>;
   update(id: string, patch: CasePatch): Promise<boolean>;
-  /** alert_count += by, updated_at = at: the hot path when alerts join cases. */
-  addAlerts(id: string, by: number, at: number): Promise<void>;
+  /** alert_count += by, updated_at = at on each case: the hot path when alerts join cases. */
+  addAlerts(ids: readonly string[], by: number, at: number): Promise<void>;
   get(id: string): Promise<CaseRecord | undefined>;
   getByNumber(number: number): Promise<CaseRecord | undefined>;
   getMany(ids: readonly string[]): Promise<CaseRecord[]>;
@@ -283,12 +283,14 @@ export function casesRepository(db: Kysely<Database>, backend: Backend): CasesRe
       }
       return Number(result.numUpdatedRows) > 0;
     },
-    async addAlerts(id, by, at) {
-      await db
-        .updateTable('cases')
-        .set((eb) => ({ alert_count: eb('alert_count', '+', by), updated_at: at }))
-        .where('id', '=', id)
-        .execute();
+    async addAlerts(ids, by, at) {
+      for (const part of chunks([...ids].sort(), 500)) {
+        await db
+          .updateTable('cases')
+          .set((eb) => ({ alert_count: eb('alert_count', '+', by), updated_at: at }))
+          .where('id', 'in', part)
+          .execute();
+      }
     },
     async get(id) {
       const row = await db.selectFrom('cases').selectAll('cases').where('id', '=', id).executeTakeFirst();

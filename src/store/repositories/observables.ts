@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { decodeJson, encodeJson } from '../backend.ts';
 import type { Database } from '../schema.ts';
-import { chunks, insertChunked } from './chunked.ts';
+import { chunks, insertChunked, statementChunks } from './chunked.ts';
 
 /** One observable, deduplicated across the whole store by (type, value). */
 export interface ObservableRecord {
@@ -68,7 +68,7 @@ export function observablesRepository(db: Kysely<Database>): ObservablesReposito
       }
       const sorted = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
       const ids = new Map<string, string>();
-      for (const part of chunks(sorted, 1000)) {
+      for (const part of statementChunks(sorted, 1024)) {
         const rows = await db
           .insertInto('observables')
           .values(
@@ -108,7 +108,7 @@ export function observablesRepository(db: Kysely<Database>): ObservablesReposito
         } else merged.set(key, { case_id: r.caseId, observable_id: r.observableId, first_seen_at: r.at, last_seen_at: r.at, sightings: r.times });
       }
       const sorted = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
-      for (const part of chunks(sorted, 1000)) {
+      for (const part of statementChunks(sorted, 1024)) {
         await db
           .insertInto('case_observables')
           .values(part)
