@@ -45,7 +45,11 @@ export async function benchStores(options: { poolSize?: number } = {}): Promise<
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'riposte-bench-'));
       const store = await openStore({ dataDir: dir });
-      return { store, backend: 'sqlite', dispose: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
+      const dispose = async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      };
+      return { store, backend: 'sqlite', dispose };
     },
   ];
   const url = process.env.RIPOSTE_BENCH_PG_URL || process.env.RIPOSTE_TEST_PG_URL || DEFAULT_BENCH_PG_URL;

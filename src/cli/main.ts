@@ -18,7 +18,16 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'config file (default ./riposte.yaml if present; env RIPOSTE_CONFIG)')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(`riposte: ${text.replace(/^error: /, '')}`) });
+    // One line per error: Commander's "(Did you mean …?)" hint joins the message instead of a second line.
+    .configureOutput({
+      outputError: (text, write) =>
+        write(
+          `riposte: ${text
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\n\(Did you mean/g, ' (did you mean')}\n`,
+        ),
+    });
 
   program
     .command('version')

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { newId, RiposteError } from '../core/index.ts';
 import { createServerMetrics } from './metrics.ts';
 import { sendProblem, toRiposteError } from './problem.ts';
@@ -33,8 +33,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newId();
     },
-    requestIdLogLabel: 'request_id',
-    disableRequestLogging: true,
+    // Our onResponse hook writes one line per request with the route template; Fastify's own are off.
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
