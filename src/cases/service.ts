@@ -951,15 +951,19 @@ export class CasesService {
     const limit = Math.min(Math.max(query.limit ?? 50, 1), MAX_PAGE);
     let value = query.value;
     if (value !== undefined && query.type !== undefined) value = parseObservableAt({ type: query.type, value }, 'value').value;
-    const rows = await this.#store.observables.search({
-      type: query.type,
-      value,
-      prefix: query.prefix?.toLowerCase(),
-      before: query.cursor ? decodeCursor(query.cursor) : undefined,
-      limit: limit + 1,
-    });
+    const byValue = query.prefix !== undefined;
+    let before: string | undefined;
+    if (query.cursor) {
+      const raw = Buffer.from(query.cursor, 'base64url').toString();
+      if (byValue !== raw.startsWith('v:'))
+        throw new RiposteError('input.invalid_cursor', 'cursor belongs to a different kind of observable listing; start again without it', { status: 400 });
+      before = byValue ? raw.slice(2) : decodeCursor(query.cursor);
+    }
+    const rows = await this.#store.observables.search({ type: query.type, value, prefix: query.prefix, before, limit: limit + 1 });
     const page = rows.slice(0, limit);
-    return { items: page.map(observableView), next_cursor: rows.length > limit ? encodeCursor(page.at(-1)?.id ?? '') : null };
+    const last = page.at(-1);
+    const next = rows.length > limit && last ? (byValue ? Buffer.from(`v:${last.value}`).toString('base64url') : encodeCursor(last.id)) : null;
+    return { items: page.map(observableView), next_cursor: next };
   }
 
   async observablesOf(ref: string) {
@@ -1107,7 +1111,11 @@ function encodeCursor(id: string): string {
 
 function decodeCursor(cursor: string): string {
   const id = Buffer.from(cursor, 'base64url').toString();
-  if (!/^[0-9a-f-]{36}$/.test(id)) throw invalidInput('cursor is not one this server issued (pass next_cursor back unchanged)', { field: 'cursor' });
+  if (!/^[0-9a-f-]{36}$/.test(id))
+    throw new RiposteError('input.invalid_cursor', 'cursor is not one this server issued (pass next_cursor back unchanged, or start again without one)', {
+      status: 400,
+      details: { field: 'cursor' },
+    });
   return id;
 }
 

@@ -11,7 +11,8 @@ export interface ServerServices {
   config: Config;
   logger: Logger;
   version: string;
-  cases: CasesService;
+  /** Alerts, cases, observables and the audit chain; app/ always provides it (tests of other areas may not). */
+  cases?: CasesService;
   /** Secrets each webhook source may authenticate with (config plus the settings repository). */
-  webhookCredentials(source: string): Promise<WebhookCredentials>;
+  webhookCredentials?: (source: string) => Promise<WebhookCredentials>;
 }

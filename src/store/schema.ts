@@ -25,6 +25,8 @@ export interface CountersTable {
 }
 
 export interface CasesTable {
+  /** SQLite's implicit rowid: the key of the cases_fts index (never written, never read on PostgreSQL). */
+  rowid: ColumnType<number, never, never>;
   id: string;
   number: number;
   title: string;
@@ -50,6 +52,13 @@ export interface CasesTable {
   acknowledge_due_at: Nullable<number>;
   contain_due_at: Nullable<number>;
   resolve_due_at: Nullable<number>;
+}
+
+/** SQLite FTS5 external-content index over cases (title, description); see migration 0200. */
+export interface CasesFtsTable {
+  rowid: number;
+  title: string;
+  description: string;
 }
 
 export interface CaseTagsTable {
@@ -176,6 +185,7 @@ export interface Database {
   settings: SettingsTable;
   counters: CountersTable;
   cases: CasesTable;
+  cases_fts: CasesFtsTable;
   case_tags: CaseTagsTable;
   case_techniques: CaseTechniquesTable;
   case_runs: CaseRunsTable;

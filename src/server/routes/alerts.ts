@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CasesService } from '../../cases/index.ts';
 import { ALERT_SOURCES, type AlertSource, adaptPayload, type IngestResult, MAX_ALERTS_PER_REQUEST, verifyWebhook, WEBHOOK_HEADERS } from '../../cases/index.ts';
 import { type Actor, RiposteError } from '../../core/index.ts';
 import { actorOf } from '../actor.ts';
@@ -35,7 +36,7 @@ function reply201(reply: FastifyReply, results: IngestResult[]) {
  * `POST /api/v1/webhooks/{source}` for SIEMs, which authenticate with a per-source token or an HMAC
  * signature over the raw body (checked here, before the body is even parsed).
  */
-export async function alertRoutes(app: FastifyInstance, options: { services: ServerServices }): Promise<void> {
+export async function alertRoutes(app: FastifyInstance, options: { services: ServerServices & { cases: CasesService } }): Promise<void> {
   const { services } = options;
   const { cases } = services;
 
@@ -93,7 +94,7 @@ export async function alertRoutes(app: FastifyInstance, options: { services: Ser
           rawBody,
           now,
           skewMs: services.config.webhooks.max_skew,
-          credentials: await services.webhookCredentials(source),
+          credentials: services.webhookCredentials ? await services.webhookCredentials(source) : { tokens: [], hmacSecrets: [] },
         });
         if (verified.delivery && (await cases.deliverySeen(source, verified.delivery.id))) {
           throw new RiposteError(

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import type { CasesService } from '../../cases/index.ts';
 import { invalidInput } from '../../core/index.ts';
 import type { ServerServices } from '../services.ts';
 
@@ -11,7 +12,7 @@ function parseSince(text: string | undefined): number | undefined {
 }
 
 /** The audit chain: browse, verify, and export as JSON Lines for a SIEM or an auditor. */
-export async function auditRoutes(app: FastifyInstance, options: { services: ServerServices }): Promise<void> {
+export async function auditRoutes(app: FastifyInstance, options: { services: ServerServices & { cases: CasesService } }): Promise<void> {
   const { cases } = options.services;
 
   app.get(

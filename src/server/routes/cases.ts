@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { CasesService } from '../../cases/index.ts';
 import { CASE_PHASES, CASE_STATUSES, PAP_LEVELS, RESOLUTIONS, SEVERITIES, TASK_STATUSES, TLP_LEVELS } from '../../cases/index.ts';
 import { invalidInput } from '../../core/index.ts';
 import { actorOf } from '../actor.ts';
@@ -37,7 +38,7 @@ const observableItem = {
 } as const;
 
 /** Cases and everything on them: list/search, CRUD, assignment, closing, tasks, comments, evidence, timeline, runs, metrics. */
-export async function caseRoutes(app: FastifyInstance, options: { services: ServerServices }): Promise<void> {
+export async function caseRoutes(app: FastifyInstance, options: { services: ServerServices & { cases: CasesService } }): Promise<void> {
   const { cases } = options.services;
 
   app.get(

@@ -10,8 +10,12 @@ import { observableRoutes } from './observables.ts';
 /** Every route plugin, registered in one place so the route inventory sees them all. */
 export async function registerRoutes(app: FastifyInstance, services: ServerServices, metrics: ServerMetrics): Promise<void> {
   await app.register(healthRoutes, { services, metrics });
-  await app.register(alertRoutes, { services });
-  await app.register(caseRoutes, { services });
-  await app.register(observableRoutes, { services });
-  await app.register(auditRoutes, { services });
+  const { cases } = services;
+  if (cases) {
+    const withCases = { services: { ...services, cases } };
+    await app.register(alertRoutes, withCases);
+    await app.register(caseRoutes, withCases);
+    await app.register(observableRoutes, withCases);
+    await app.register(auditRoutes, withCases);
+  }
 }

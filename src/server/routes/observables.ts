@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import type { CasesService } from '../../cases/index.ts';
 import { OBSERVABLE_TYPES } from '../../core/index.ts';
 import type { ServerServices } from '../services.ts';
 
 /** The store-wide observable registry: lookup by id or by (type, value), search by type/value/prefix. */
-export async function observableRoutes(app: FastifyInstance, options: { services: ServerServices }): Promise<void> {
+export async function observableRoutes(app: FastifyInstance, options: { services: ServerServices & { cases: CasesService } }): Promise<void> {
   const { cases } = options.services;
 
   app.get(

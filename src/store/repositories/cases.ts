@@ -135,6 +135,8 @@ export interface CasesRepository {
 
   /** Bulk loading for imports and benchmarks: no timeline, no audit, one multi-row INSERT per chunk. */
   bulkInsert(data: { cases: readonly CaseRecord[] }): Promise<void>;
+  /** Refreshes the query planner's statistics (after a bulk load; autovacuum / optimize do it over time). */
+  refreshStatistics(): Promise<void>;
 }
 
 function toRecord(row: Selectable<CasesTable>): CaseRecord {
@@ -256,6 +258,10 @@ export function casesRepository(db: Kysely<Database>, backend: Backend): CasesRe
     },
     insert: insertCases,
     bulkInsert: ({ cases }) => insertCases(cases),
+    async refreshStatistics() {
+      if (backend === 'postgres') await sql`analyze cases, case_tags, case_techniques, observables, case_observables`.execute(db);
+      else await sql`analyze`.execute(db);
+    },
     async update(id, patch) {
       const set: Updateable<CasesTable> = {};
       for (const [key, value] of Object.entries(patch) as Array<[keyof CasePatch, unknown]>) {
@@ -333,7 +339,16 @@ export function casesRepository(db: Kysely<Database>, backend: Backend): CasesRe
         } else {
           const match = ftsQuery(filter.text);
           if (match === undefined) return [];
-          query = query.where(sql<boolean>`cases.rowid in (select rowid from cases_fts where cases_fts match ${match})`);
+          // Driven from the FTS index in rowid order (= insertion order, which follows the time-ordered ids),
+          // so a common word stops after one page instead of collecting every match first. The rowid is
+          // SQLite's implicit one: after a VACUUM, run `insert into cases_fts(cases_fts) values('rebuild')`.
+          let fts = query.innerJoin('cases_fts', 'cases_fts.rowid', 'cases.rowid').where(sql<boolean>`cases_fts match ${match}`);
+          if (filter.before !== undefined) {
+            const before = filter.before;
+            fts = fts.where('cases_fts.rowid', '<', (eb) => eb.selectFrom('cases as c2').select('c2.rowid').where('c2.id', '=', before));
+          }
+          const rows = await fts.orderBy('cases_fts.rowid', 'desc').limit(filter.limit).execute();
+          return rows.map(toRecord);
         }
       }
       if (filter.before !== undefined) query = query.where('cases.id', '<', filter.before);

@@ -26,7 +26,7 @@ export interface ObservablesRepository {
   linkToCases(rows: ReadonlyArray<{ caseId: string; observableId: string; at: number; times: number }>): Promise<void>;
   get(id: string): Promise<ObservableRecord | undefined>;
   find(type: string, value: string): Promise<ObservableRecord | undefined>;
-  /** Exact value, or value prefix; newest first by id. */
+  /** Exact value (newest first by id, `before` an id), or a value prefix (in value order, `before` a value). */
   search(options: { type?: string; value?: string; prefix?: string; before?: string; limit: number }): Promise<ObservableRecord[]>;
   casesOf(observableId: string, limit: number): Promise<Array<{ caseId: string; firstSeenAt: number; lastSeenAt: number; sightings: number }>>;
   forCase(caseId: string, limit: number): Promise<Array<ObservableRecord & { caseSightings: number }>>;
@@ -133,7 +133,12 @@ export function observablesRepository(db: Kysely<Database>): ObservablesReposito
       let query = db.selectFrom('observables').selectAll();
       if (type !== undefined) query = query.where('type', '=', type);
       if (value !== undefined) query = query.where('value', '=', value);
-      if (prefix !== undefined) query = query.where('value', '>=', prefix).where('value', '<', `${prefix}\uffff`);
+      if (prefix !== undefined) {
+        // Prefix searches (autocomplete) walk the value index in value order; `before` is then a value.
+        query = query.where('value', '>=', before ?? prefix).where('value', '<', `${prefix}\uffff`);
+        if (before !== undefined) query = query.where('value', '!=', before);
+        return (await query.orderBy('value').limit(limit).execute()).map(toRecord);
+      }
       if (before !== undefined) query = query.where('id', '<', before);
       return (await query.orderBy('id', 'desc').limit(limit).execute()).map(toRecord);
     },
