@@ -17,6 +17,8 @@ const ALERTS = Number(process.env.RIPOSTE_BENCH_ALERTS ?? 30_000);
 const CASES = Number(process.env.RIPOSTE_BENCH_CASES ?? 1_000_000);
 const OBSERVABLES = Number(process.env.RIPOSTE_BENCH_OBSERVABLES ?? 5_000_000);
 const QUERIES = Number(process.env.RIPOSTE_BENCH_QUERIES ?? 200);
+/** Bulk-loaded addresses start past the ingest phase's pool so the two never collide. */
+const BULK_IP_OFFSET = 1_000_000;
 const SENDERS = Number(process.env.RIPOSTE_BENCH_SENDERS ?? 256);
 
 const WORDS = (
@@ -146,7 +148,7 @@ async function bulkLoad(store: Store, backend: string): Promise<{ techniques: st
       for (let k = 0; k < perCase && observableIndex < OBSERVABLES; k++, observableIndex++) {
         const o = observableIndex;
         const type = o % 2 === 0 ? 'ipv4' : 'domain';
-        const value = type === 'ipv4' ? ipFor(o) : `d${o}.bench-${o % 1000}.example`;
+        const value = type === 'ipv4' ? ipFor(BULK_IP_OFFSET + o) : `d${o}.bench-${o % 1000}.example`;
         const observableId = newId(at);
         observableRows.push({
           id: observableId,
@@ -203,7 +205,7 @@ async function queryBench(store: Store, backend: string, techniques: string[]): 
     ['search_two_words', () => cases.listCases({ q: `${pick(WORDS)} ${pick(WORDS)}`, limit: 50 })],
     ['search_host', () => cases.listCases({ q: `host-${Math.floor(random() * 20_000)}`, limit: 50 })],
     ['search_with_filter', () => cases.listCases({ q: pick(WORDS), status: ['new'], limit: 50 })],
-    ['observable_lookup', () => cases.findObservable('ipv4', ipFor(Math.floor(random() * (OBSERVABLES / 2)) * 2))],
+    ['observable_lookup', () => cases.findObservable('ipv4', ipFor(BULK_IP_OFFSET + Math.floor(random() * (OBSERVABLES / 2)) * 2))],
     ['observable_prefix', () => cases.searchObservables({ prefix: `d${Math.floor(random() * 1000)}`, limit: 50 })],
   ];
   const all: number[] = [];

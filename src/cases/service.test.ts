@@ -246,6 +246,27 @@ for (const backend of testBackends()) {
       await assert.rejects(cases.listCases({ cursor: 'bogus' }), /cursor is not one this server issued/);
     });
 
+    test('observables: prefix search pages in value order, exact lookup normalises first', async () => {
+      const c = await cases.createCase({
+        title: 'prefix',
+        observables: ['zz-c.example', 'zz-a.example', 'zz-b.example'].map((value) => ({ type: 'domain', value })),
+      });
+      const first = await cases.searchObservables({ prefix: 'zz-', limit: 2 });
+      assert.deepEqual(
+        first.items.map((o) => o.value),
+        ['zz-a.example', 'zz-b.example'],
+      );
+      const second = await cases.searchObservables({ prefix: 'zz-', limit: 2, cursor: first.next_cursor as string });
+      assert.deepEqual(
+        second.items.map((o) => o.value),
+        ['zz-c.example'],
+      );
+      assert.equal(second.next_cursor, null);
+      await assert.rejects(cases.searchObservables({ cursor: first.next_cursor as string }), /different kind of observable listing/);
+      const found = await cases.findObservable('domain', 'ZZ-A[.]example');
+      assert.equal(found.cases[0]?.case_id, c.id);
+    });
+
     test('the audit chain verifies, and changing any stored field names the record', async () => {
       const ok = await cases.verifyAudit();
       assert.equal(ok.ok, true);
@@ -268,3 +289,26 @@ for (const backend of testBackends()) {
     });
   });
 }
+
+describe('alert intake fallbacks', () => {
+  test('a failing batch is retried request by request: only the bad one fails', async () => {
+    const { AlertIntake } = await import('./intake.ts');
+    const seen: number[] = [];
+    const intake = new AlertIntake<string>({
+      maxQueue: 100,
+      batchSize: 10,
+      process: async (requests) => {
+        seen.push(requests.length);
+        if (requests.some((r) => r.alerts[0]?.title === 'poison')) throw new Error('poisoned batch');
+        return requests.map((r) => `stored ${r.alerts[0]?.title}`);
+      },
+    });
+    const request = (title: string) => ({ alerts: [{ title } as never], actor: { kind: 'system' as const, id: 's', name: 's' }, delivery: undefined });
+    const outcomes = await Promise.allSettled([intake.submit(request('a')), intake.submit(request('poison')), intake.submit(request('b'))]);
+    assert.deepEqual(
+      outcomes.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message)),
+      ['stored a', 'poisoned batch', 'stored b'],
+    );
+    assert.deepEqual(seen, [3, 1, 1, 1], 'one group commit, then one retry per request');
+  });
+});
