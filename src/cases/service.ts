@@ -143,7 +143,8 @@ export interface AuditEntryView {
 interface Work {
   tx: StoreTx;
   now: number;
-  timeline(caseId: string, actor: Actor, kind: string, summary: string, details?: Record<string, unknown>): void;
+  /** Adds a timeline entry to the transaction; returns its id. */
+  timeline(caseId: string, actor: Actor, kind: string, summary: string, details?: Record<string, unknown>): string;
   audit(event: AuditEvent): void;
 }
 
@@ -166,6 +167,7 @@ export class CasesService {
   readonly evidenceMaxBytes: number;
   readonly #intake: AlertIntake<IngestResult[]>;
   readonly #listeners = new Set<(event: CaseEvent) => void>();
+  #lastPurge = 0;
 
   constructor(options: CasesServiceOptions) {
     this.#store = options.store;
@@ -206,8 +208,11 @@ export class CasesService {
       const w: Work = {
         tx,
         now,
-        timeline: (caseId, actor, kind, summary, details = {}) =>
-          entries.push({ id: newId(now), caseId, at: now, actor: plainActor(actor), kind, summary, details }),
+        timeline: (caseId, actor, kind, summary, details = {}) => {
+          const id = newId(now);
+          entries.push({ id, caseId, at: now, actor: plainActor(actor), kind, summary, details });
+          return id;
+        },
         audit: (event) => events.push({ ...event, actor: plainActor(event.actor) }),
       };
       const result = await work(w);
@@ -451,6 +456,11 @@ export class CasesService {
     });
     for (const event of outcome.emitted) this.#emit(event);
     for (const { alert, result } of outcome.ingested) this.#emit({ type: 'alert.ingested', alert, result });
+    if (requests.some((r) => r.delivery) && this.#clock.now() - this.#lastPurge > 60_000) {
+      // Expired delivery ids are only needed for the skew window; sweep them at most once a minute.
+      this.#lastPurge = this.#clock.now();
+      this.purgeExpiredDeliveries().catch((error: unknown) => this.#logger?.warn({ err: error }, 'purging expired webhook delivery ids failed'));
+    }
     return outcome.results;
   }
 
@@ -853,9 +863,9 @@ export class CasesService {
       const c = await this.#require(ref, w.tx);
       if (saved > 0) await w.tx.cases.update(c.id, { minutesSaved: c.minutesSaved + saved, updatedAt: w.now });
       const details = { ...(entry.details ?? {}), ...(saved > 0 ? { minutes_saved: saved } : {}) };
-      w.timeline(c.id, actor, kind, summary, details);
+      const id = w.timeline(c.id, actor, kind, summary, details);
       w.audit({ actor, action: `timeline.${kind}`, target: `case:${c.id}`, details: { summary, ...details } });
-      return { id: '', at: iso(w.now) as string, actor, kind, summary, details };
+      return { id, at: iso(w.now) as string, actor: plainActor(actor), kind, summary, details };
     });
   }
 
