@@ -174,7 +174,8 @@ describe('riposte CLI', () => {
   test('a port already in use is a one-line error', async () => {
     const { child, url } = await startServing(['serve', '--port', '0'], { RIPOSTE_DATA_DIR: join(scratch, 'busy-a') });
     const port = new URL(url).port;
-    const r = riposte(['serve', '--port', port], { RIPOSTE_DATA_DIR: join(scratch, 'busy-b') });
+    // Same data dir: the admin already exists, so the only output is the error.
+    const r = riposte(['serve', '--port', port], { RIPOSTE_DATA_DIR: join(scratch, 'busy-a') });
     await stop(child);
     assert.equal(r.code, 1);
     assertOneLineError(r.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));

@@ -1,3 +1,4 @@
+import type { AuthEvent } from '../auth/index.ts';
 import {
   CasesService,
   type CorrelationRule,
@@ -7,7 +8,7 @@ import {
   type SlaTargets,
   type WebhookCredentials,
 } from '../cases/index.ts';
-import type { Clock, Config, Logger } from '../core/index.ts';
+import type { Actor, Clock, Config, Logger } from '../core/index.ts';
 import { loadAttackCatalog } from '../intel/index.ts';
 import type { Store } from '../store/index.ts';
 
@@ -66,4 +67,11 @@ export function webhookCredentialsFrom(store: Store, config: Config): (source: s
     cache.set(source, { at: Date.now(), value });
     return value;
   };
+}
+
+/** An auth event as an audit-chain record: who acted, on which user, what happened. */
+export function auditEventFromAuth(event: AuthEvent): { actor: Actor; action: string; target: string; details: Record<string, unknown> } {
+  const actor: Actor =
+    event.by.userId === null ? { kind: 'system', id: event.by.name, name: event.by.name } : { kind: 'user', id: event.by.userId, name: event.by.name };
+  return { actor, action: `auth.${event.type}`, target: `user:${event.user}`, details: event.details };
 }

@@ -3,5 +3,5 @@
  * every integration's actions with the engine, gives the runner its policy check and subscribes
  * playbook triggers to case and alert events. Everything above `lab/` may be imported here.
  */
-export { openRuntime, type RunningServer, type Runtime, startServer } from './runtime.ts';
+export { openRuntime, type RunningServer, type Runtime, type RuntimeOptions, serverServices, startServer } from './runtime.ts';
 export { VERSION } from './version.ts';

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import { type AuthService, authPolicyFromConfig, createAuthService } from '../auth/index.ts';
 import type { CasesService } from '../cases/index.ts';
 import { type Config, createLogger, type Logger, RiposteError } from '../core/index.ts';
-import { buildServer } from '../server/index.ts';
+import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
-import { buildCasesService, webhookCredentialsFrom } from './cases.ts';
+import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 import { VERSION } from './version.ts';
 
 /**
@@ -16,21 +17,76 @@ export interface Runtime {
   logger: Logger;
   store: Store;
   cases: CasesService;
+  auth: AuthService;
   close(): Promise<void>;
 }
 
-export async function openRuntime(config: Config, logger: Logger = createLogger({ level: config.log.level })): Promise<Runtime> {
+export interface RuntimeOptions {
+  /** Where RIPOSTE_ADMIN_PASSWORD is read from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Shows the first-start admin password to the operator. Defaults to stderr; it never goes through
+   * the logger, so it cannot land in a log pipeline.
+   */
+  announce?: (text: string) => void;
+}
+
+export async function openRuntime(config: Config, logger: Logger = createLogger({ level: config.log.level }), options: RuntimeOptions = {}): Promise<Runtime> {
   const store = await openStore({ databaseUrl: config.database_url, schema: config.database_schema, dataDir: config.data_dir });
-  const cases = buildCasesService(store, config, logger);
+  try {
+    const cases = buildCasesService(store, config, logger);
+    // Sign-ins, user and token changes go on the same tamper-evident audit chain as case changes.
+    const auth = createAuthService({
+      store,
+      policy: authPolicyFromConfig(config.auth),
+      logger,
+      onEvent: (event) => cases.recordAudit(auditEventFromAuth(event)),
+    });
+    await createInitialAdmin(auth, options);
+    return {
+      config,
+      logger,
+      store,
+      cases,
+      auth,
+      async close() {
+        await cases.drain();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** First start: an `admin` user, so there is someone to sign in as. Nothing else is forced. */
+async function createInitialAdmin(auth: AuthService, options: RuntimeOptions): Promise<void> {
+  const env = options.env ?? process.env;
+  const announce = options.announce ?? ((text: string) => process.stderr.write(text));
+  const given = env.RIPOSTE_ADMIN_PASSWORD;
+  const created = await auth.ensureInitialAdmin(given === '' ? undefined : given);
+  if (created === undefined) return;
+  if (created.generated) {
+    announce(
+      `riposte: first start: created user "${created.name}" with one-time password\n\n    ${created.password}\n\n` +
+        'riposte: it is shown only now; sign in and change it (POST /api/v1/auth/password), or reset it with `riposte users passwd admin`\n',
+    );
+  } else {
+    announce(`riposte: first start: created user "${created.name}" with the password from RIPOSTE_ADMIN_PASSWORD\n`);
+  }
+}
+
+/** What the HTTP layer needs from a runtime; tests use it to build a server wired exactly like production. */
+export function serverServices(runtime: Runtime): ServerServices {
   return {
-    config,
-    logger,
-    store,
-    cases,
-    async close() {
-      await cases.drain();
-      await store.close();
-    },
+    store: runtime.store,
+    config: runtime.config,
+    logger: runtime.logger,
+    version: VERSION,
+    auth: runtime.auth,
+    cases: runtime.cases,
+    webhookCredentials: webhookCredentialsFrom(runtime.store, runtime.config),
   };
 }
 
@@ -42,14 +98,7 @@ export interface RunningServer {
 }
 
 export async function startServer(runtime: Runtime, listen: { host?: string; port?: number } = {}): Promise<RunningServer> {
-  const app = await buildServer({
-    store: runtime.store,
-    config: runtime.config,
-    logger: runtime.logger,
-    version: VERSION,
-    cases: runtime.cases,
-    webhookCredentials: webhookCredentialsFrom(runtime.store, runtime.config),
-  });
+  const app = await buildServer(serverServices(runtime));
   const host = listen.host ?? runtime.config.server.host;
   const port = listen.port ?? runtime.config.server.port;
   try {

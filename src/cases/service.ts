@@ -998,6 +998,13 @@ export class CasesService {
 
   // ------------------------------------------------------------------ audit
 
+  /** Appends one record to the audit chain for a change made elsewhere (sign-ins, user and token changes …). */
+  async recordAudit(event: AuditEvent): Promise<void> {
+    await this.#write(async (w) => {
+      w.audit(event);
+    });
+  }
+
   async auditList(options: { after?: number; since?: number; limit?: number; action?: string; target?: string; order?: 'asc' | 'desc' } = {}) {
     const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
     const rows = await this.#store.audit.list({

@@ -5,7 +5,9 @@ import { registerAudit } from './commands/audit.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerServe } from './commands/serve.ts';
-import { createOutput } from './output.ts';
+import { registerTokens } from './commands/tokens.ts';
+import { registerUsers } from './commands/users.ts';
+import { cliStreams, createOutput } from './output.ts';
 
 /** Exit codes: 0 ok, 1 the command failed, 2 the command line was wrong. */
 export const EXIT_OK = 0;
@@ -18,8 +20,10 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'config file (default ./riposte.yaml if present; env RIPOSTE_CONFIG)')
     .showSuggestionAfterError(true)
     .exitOverride()
-    // One line per error: Commander's "(Did you mean …?)" hint joins the message instead of a second line.
     .configureOutput({
+      writeOut: (text) => cliStreams().stdout.write(text),
+      writeErr: (text) => cliStreams().stderr.write(text),
+      // One line per error: Commander's "(Did you mean …?)" hint joins the message instead of a second line.
       outputError: (text, write) =>
         write(
           `riposte: ${text
@@ -40,6 +44,8 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerDb(program);
   registerAudit(program);
+  registerUsers(program);
+  registerTokens(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.
   const harden = (command: Command) => {
@@ -66,12 +72,12 @@ export async function runCli(argv: string[]): Promise<number> {
       return EXIT_USAGE;
     }
     if (isRiposteError(error)) {
-      process.stderr.write(`riposte: ${error.message} [${error.code}]\n`);
-      if (process.env.RIPOSTE_DEBUG) process.stderr.write(`${error.stack}\n`);
+      cliStreams().stderr.write(`riposte: ${error.message} [${error.code}]\n`);
+      if (process.env.RIPOSTE_DEBUG) cliStreams().stderr.write(`${error.stack}\n`);
       return error.code === 'cli.usage' ? EXIT_USAGE : EXIT_FAILURE;
     }
-    process.stderr.write(`riposte: unexpected error: ${describeError(error)} (set RIPOSTE_DEBUG=1 to see where)\n`);
-    if (process.env.RIPOSTE_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+    cliStreams().stderr.write(`riposte: unexpected error: ${describeError(error)} (set RIPOSTE_DEBUG=1 to see where)\n`);
+    if (process.env.RIPOSTE_DEBUG) cliStreams().stderr.write(`${(error as Error).stack}\n`);
     return EXIT_FAILURE;
   }
 }

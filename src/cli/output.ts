@@ -9,17 +9,40 @@ export interface Output {
   note(text: string): void;
 }
 
+/** Where the CLI writes. Process streams normally; tests that run commands in-process swap them. */
+export interface CliStreams {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+}
+
+let streams: CliStreams = process;
+
+export function cliStreams(): CliStreams {
+  return streams;
+}
+
+/** Runs `work` with the CLI writing to `replacement` (only the CLI's own output; nothing else is captured). */
+export async function withCliStreams<T>(replacement: CliStreams, work: () => Promise<T>): Promise<T> {
+  const previous = streams;
+  streams = replacement;
+  try {
+    return await work();
+  } finally {
+    streams = previous;
+  }
+}
+
 export function createOutput(json: boolean): Output {
   return {
     json,
     data(value, human) {
-      process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${human()}\n`);
+      streams.stdout.write(json ? `${JSON.stringify(value)}\n` : `${human()}\n`);
     },
     line(text) {
-      if (!json) process.stdout.write(`${text}\n`);
+      if (!json) streams.stdout.write(`${text}\n`);
     },
     note(text) {
-      process.stderr.write(`${text}\n`);
+      streams.stderr.write(`${text}\n`);
     },
   };
 }

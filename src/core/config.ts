@@ -44,8 +44,8 @@ const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = parseDuration(value);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'must be a duration such as 30s, 15m, 4h or 7d' });
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'must be a duration such as 30s, 15m, 12h or 7d' });
     return z.NEVER;
   }
   return ms;
@@ -70,6 +70,20 @@ const SEVERITY_NAMES = ['informational', 'low', 'medium', 'high', 'critical'] as
 const slaTargets = z
   .object({ acknowledge: duration.nullable().optional(), contain: duration.nullable().optional(), resolve: duration.nullable().optional() })
   .strict();
+const trustProxy = z.union([z.boolean(), z.string(), z.array(z.string())]).transform((value, ctx) => {
+  if (typeof value === 'boolean') return value;
+  const text = Array.isArray(value) ? '' : value.trim().toLowerCase();
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  const list = (Array.isArray(value) ? value : value.split(',')).map((part) => part.trim()).filter(Boolean);
+  if (list.length === 0 || list.some((part) => !/^[0-9a-f:.]+(\/\d{1,3})?$/i.test(part))) {
+    ctx.addIssue({ code: 'custom', message: 'must be true, false, or addresses/CIDRs such as 127.0.0.1,10.0.0.0/8' });
+    return z.NEVER;
+  }
+  return list;
+});
+
+const positiveInt = z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1');
 
 export const ConfigSchema = z
   .object({
@@ -90,6 +104,28 @@ export const ConfigSchema = z
         body_limit: size.default(1048576),
         /** Base URL people reach the server at (links in chat, mail and the CLI). */
         public_url: z.url('must be an absolute URL such as https://soar.example.com').optional(),
+        /**
+         * Reverse proxies whose X-Forwarded-For/-Proto to believe: addresses or CIDRs (list or comma-separated),
+         * or true for any. Unset: the TCP peer is the client (sign-in limits and logs use it).
+         */
+        trust_proxy: trustProxy.optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** Sign-in policy; see docs/security.md. Durations are milliseconds once parsed. */
+    auth: z
+      .object({
+        /** A UI session ends after this long without a request. */
+        session_idle_timeout: duration.default(30 * 60_000),
+        /** A UI session ends this long after sign-in, however active. */
+        session_max_age: duration.default(12 * 3_600_000),
+        /** Consecutive failed sign-ins that lock an account. */
+        lockout_threshold: positiveInt.default(5),
+        /** How long a locked account stays locked (an admin can unlock it sooner). */
+        lockout_duration: duration.default(15 * 60_000),
+        /** Sign-in attempts allowed per user name and client address within login_rate_window. */
+        login_rate_limit: positiveInt.default(10),
+        login_rate_window: duration.default(5 * 60_000),
       })
       .strict()
       .prefault({}),
@@ -154,6 +190,7 @@ export const ENV_KEYS: Record<string, string[]> = {
   RIPOSTE_PORT: ['server', 'port'],
   RIPOSTE_BODY_LIMIT: ['server', 'body_limit'],
   RIPOSTE_PUBLIC_URL: ['server', 'public_url'],
+  RIPOSTE_TRUST_PROXY: ['server', 'trust_proxy'],
   RIPOSTE_LOG_LEVEL: ['log', 'level'],
   RIPOSTE_EVIDENCE_MAX_BYTES: ['cases', 'evidence_max_bytes'],
   RIPOSTE_WEBHOOK_GENERIC_TOKENS: ['webhooks', 'generic', 'tokens'],

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { createAuthService } from '../auth/index.ts';
 import { createLogger, loadConfig } from '../core/index.ts';
 import { type TestStore, testBackends } from '../store/testing.ts';
 import { buildServer } from './index.ts';
+import { FAST_PASSWORD_HASHING } from './testing.ts';
+
+const authFor = (store: Parameters<typeof createAuthService>[0]['store']) => createAuthService({ store, passwordHashing: FAST_PASSWORD_HASHING });
 
 const logger = createLogger({ level: 'silent' });
 
@@ -14,7 +18,7 @@ for (const backend of testBackends()) {
     before(async () => {
       t = await backend.open();
       const config = loadConfig({ env: { RIPOSTE_BODY_LIMIT: '1KiB' }, cwd: '/nonexistent' });
-      app = await buildServer({ store: t.store, config, logger, version: '9.9.9' });
+      app = await buildServer({ store: t.store, config, logger, version: '9.9.9', auth: authFor(t.store) });
       // A route only this test has, to exercise body parsing and limits.
       app.post('/test/echo', { config: { public: true } }, async (request) => ({ got: request.body }));
       await app.ready();
@@ -82,7 +86,11 @@ for (const backend of testBackends()) {
 
     test('/metrics exposes request latency in Prometheus format', async () => {
       await app.inject('/healthz');
-      const res = await app.inject('/metrics');
+      assert.equal((await app.inject('/metrics')).statusCode, 401, 'metrics need credentials');
+      const auth = authFor(t.store);
+      await auth.createUser({ name: 'prometheus', roles: ['viewer'] });
+      const { token } = await auth.createToken({ userName: 'prometheus', scopes: ['metrics:read'] });
+      const res = await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${token}` } });
       assert.equal(res.statusCode, 200);
       assert.match(res.body, /riposte_http_request_duration_seconds_bucket\{.*route="\/healthz"/);
       assert.match(res.body, /riposte_process_cpu_seconds_total/);
@@ -95,7 +103,7 @@ describe('readiness when the store is gone', () => {
     const [sqlite] = testBackends();
     assert.ok(sqlite);
     const t = await sqlite.open();
-    const app = await buildServer({ store: t.store, config: loadConfig({ env: {}, cwd: '/nonexistent' }), logger, version: 'x' });
+    const app = await buildServer({ store: t.store, config: loadConfig({ env: {}, cwd: '/nonexistent' }), logger, version: 'x', auth: authFor(t.store) });
     await t.store.close();
     const ready = await app.inject('/readyz');
     assert.equal(ready.statusCode, 503);
@@ -112,7 +120,7 @@ describe('graceful shutdown', () => {
     const [sqlite] = testBackends();
     assert.ok(sqlite);
     const t = await sqlite.open();
-    const app = await buildServer({ store: t.store, config: loadConfig({ env: {}, cwd: '/nonexistent' }), logger, version: 'x' });
+    const app = await buildServer({ store: t.store, config: loadConfig({ env: {}, cwd: '/nonexistent' }), logger, version: 'x', auth: authFor(t.store) });
     let release: () => void = () => {};
     const started = new Promise<void>((resolveStarted) => {
       app.get('/test/slow', { config: { public: true } }, async () => {
@@ -127,13 +135,14 @@ describe('graceful shutdown', () => {
     const address = app.server.address();
     assert.ok(address && typeof address === 'object');
     const base = `http://127.0.0.1:${address.port}`;
-    const slow = fetch(`${base}/test/slow`).then((r) => r.json());
+    const slow = fetch(`${base}/test/slow`).then(async (r) => ({ connection: r.headers.get('connection'), body: await r.json() }));
     await started;
     const closing = app.close();
     await new Promise((r) => setTimeout(r, 50));
     await assert.rejects(fetch(`${base}/healthz`), 'new connections are refused while draining');
     release();
-    assert.deepEqual(await slow, { finished: true });
+    // The drained response closes its connection, so an idle keep-alive socket cannot hold shutdown open.
+    assert.deepEqual(await slow, { connection: 'close', body: { finished: true } });
     await closing;
     await t.dispose();
   });

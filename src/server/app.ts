@@ -1,6 +1,8 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RouteOptions } from 'fastify';
 import { newId, RiposteError } from '../core/index.ts';
+import { installAuth } from './auth.ts';
 import { createServerMetrics } from './metrics.ts';
+import { registerOpenApi } from './openapi.ts';
 import { sendProblem, toRiposteError } from './problem.ts';
 import { registerRoutes } from './routes/index.ts';
 import type { ServerServices } from './services.ts';
@@ -8,16 +10,22 @@ import type { ServerServices } from './services.ts';
 declare module 'fastify' {
   interface FastifyContextConfig {
     /**
-     * Routes reachable without authentication. Only health probes, login and signed webhooks may set
-     * it; the route-inventory test enforces that list.
+     * Routes reachable without authentication. Only health probes, login, signed webhooks and the API
+     * documentation may set it; the route-inventory test (test/route-inventory.test.ts) enforces that list.
      */
     public?: boolean;
-    /** The permission a caller needs (see the catalog in docs/security.md); every non-public route has one. */
+    /**
+     * The permission a caller needs (see the catalog in docs/security.md); every non-public route has one.
+     * `authenticated` means any signed-in caller. The server refuses to start with a route that has neither.
+     */
     permission?: string;
   }
 }
 
-export type BuildServerOptions = ServerServices;
+export interface BuildServerOptions extends ServerServices {
+  /** Sees every route as it is registered (the route-inventory test walks them). */
+  onRoute?: (route: RouteOptions) => void;
+}
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -38,12 +46,23 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
+    // Only named proxies may speak for the client: otherwise anyone could dodge sign-in limits with a header.
+    ...(config.server.trust_proxy === undefined || config.server.trust_proxy === false ? {} : { trustProxy: config.server.trust_proxy }),
   });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('cache-control', 'no-store');
+  });
+  // While draining, responses to in-flight requests tell the client to drop the connection; otherwise
+  // their keep-alive sockets would hold shutdown open for Fastify's 72 s keep-alive timeout.
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (draining) reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -61,6 +80,9 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     sendProblem(reply, request, new RiposteError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`, { status: 404 })),
   );
 
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
+  installAuth(app, { auth: options.auth, config });
+  await registerOpenApi(app, { config, version: options.version });
   await registerRoutes(app, options, metrics);
 
   return app;

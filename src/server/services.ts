@@ -1,3 +1,4 @@
+import type { AuthService } from '../auth/index.ts';
 import type { CasesService, WebhookCredentials } from '../cases/index.ts';
 import type { Config, Logger } from '../core/index.ts';
 import type { Store } from '../store/index.ts';
@@ -15,4 +16,6 @@ export interface ServerServices {
   cases?: CasesService;
   /** Secrets each webhook source may authenticate with (config plus the settings repository). */
   webhookCredentials?: (source: string) => Promise<WebhookCredentials>;
+  /** Users, sessions, API tokens and permissions: the server authenticates every request through it. */
+  auth: AuthService;
 }

@@ -175,6 +175,9 @@ class SqlStore implements Store {
   readonly alerts: StoreTx['alerts'];
   readonly observables: StoreTx['observables'];
   readonly audit: StoreTx['audit'];
+  readonly users: StoreTx['users'];
+  readonly apiTokens: StoreTx['apiTokens'];
+  readonly sessions: StoreTx['sessions'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -204,6 +207,9 @@ class SqlStore implements Store {
     this.alerts = repositories.alerts;
     this.observables = repositories.observables;
     this.audit = repositories.audit;
+    this.users = repositories.users;
+    this.apiTokens = repositories.apiTokens;
+    this.sessions = repositories.sessions;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

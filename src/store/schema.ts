@@ -181,6 +181,58 @@ export interface AuditLogTable {
   hash: string;
 }
 
+/** Epoch milliseconds that may be absent (not yet happened, never expires). */
+export type NullableMillis = ColumnType<number | null, number | null, number | null>;
+
+export interface UsersTable {
+  id: string;
+  /** Lower-case sign-in name, unique. */
+  name: string;
+  /** JSON array of role names. */
+  roles: Json;
+  /** PHC-format argon2id hash; null for accounts that only use API tokens. */
+  password_hash: string | null;
+  disabled_at: NullableMillis;
+  /** Consecutive failed sign-ins since the last success or unlock. */
+  failed_logins: number;
+  locked_until: NullableMillis;
+  last_login_at: NullableMillis;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  /** A label the owner chose ("splunk-forwarder"). */
+  name: string;
+  /** SHA-256 hex of the whole token; the token itself is never stored. */
+  token_hash: string;
+  /** JSON array of permissions, a subset of the owner's when created. */
+  scopes: Json;
+  created_at: Millis;
+  /** User id of whoever created it, or null when created from the CLI. */
+  created_by: string | null;
+  expires_at: NullableMillis;
+  revoked_at: NullableMillis;
+  last_used_at: NullableMillis;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  /** SHA-256 hex of the session cookie value. */
+  token_hash: string;
+  /** SHA-256 hex of the CSRF token bound to this session. */
+  csrf_hash: string;
+  created_at: Millis;
+  last_seen_at: Millis;
+  /** Absolute end of the session, whatever its activity. */
+  expires_at: Millis;
+  client_ip: string | null;
+  user_agent: string | null;
+}
+
 export interface Database {
   settings: SettingsTable;
   counters: CountersTable;
@@ -199,4 +251,7 @@ export interface Database {
   case_evidence: CaseEvidenceTable;
   case_timeline: CaseTimelineTable;
   audit_log: AuditLogTable;
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  sessions: SessionsTable;
 }

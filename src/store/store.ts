@@ -2,10 +2,13 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../core/index.ts';
 import type { Backend } from './backend.ts';
 import { type AlertsRepository, alertsRepository } from './repositories/alerts.ts';
+import { type ApiTokensRepository, apiTokensRepository } from './repositories/api-tokens.ts';
 import { type AuditRepository, auditRepository } from './repositories/audit.ts';
 import { type CasesRepository, casesRepository } from './repositories/cases.ts';
 import { type ObservablesRepository, observablesRepository } from './repositories/observables.ts';
+import { type SessionsRepository, sessionsRepository } from './repositories/sessions.ts';
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
+import { type UsersRepository, usersRepository } from './repositories/users.ts';
 import type { Database } from './schema.ts';
 
 export interface MigrationState {
@@ -27,6 +30,9 @@ export interface Store {
   readonly alerts: AlertsRepository;
   readonly observables: ObservablesRepository;
   readonly audit: AuditRepository;
+  readonly users: UsersRepository;
+  readonly apiTokens: ApiTokensRepository;
+  readonly sessions: SessionsRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -49,5 +55,8 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     alerts: alertsRepository(db, backend),
     observables: observablesRepository(db),
     audit: auditRepository(db, backend),
+    users: usersRepository(db, clock),
+    apiTokens: apiTokensRepository(db, clock),
+    sessions: sessionsRepository(db, clock),
   };
 }

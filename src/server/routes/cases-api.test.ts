@@ -3,10 +3,12 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildCasesService, webhookCredentialsFrom } from '../../app/cases.ts';
+import { createAuthService } from '../../auth/index.ts';
 import { signWebhook } from '../../cases/index.ts';
 import { createLogger, loadConfig } from '../../core/index.ts';
 import { type TestStore, testBackends } from '../../store/testing.ts';
 import { buildServer } from '../app.ts';
+import { FAST_PASSWORD_HASHING } from '../testing.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../../cases/fixtures/${name}`, import.meta.url), 'utf8');
 const SPLUNK_TOKEN = 'splunk-token-0123456789';
@@ -18,6 +20,7 @@ for (const backend of testBackends()) {
     let t: TestStore;
     let app: FastifyInstance;
     let small: FastifyInstance;
+    let bearer: string;
 
     before(async () => {
       t = await backend.open();
@@ -35,8 +38,12 @@ for (const backend of testBackends()) {
       const logger = createLogger({ level: 'silent' });
       await t.store.settings.set('webhooks.sentinel', { tokens: ['sentinel-from-settings'] });
       const cases = buildCasesService(t.store, config, logger);
-      const services = { store: t.store, config, logger, version: 'test', cases, webhookCredentials: webhookCredentialsFrom(t.store, config) };
+      const auth = createAuthService({ store: t.store, passwordHashing: FAST_PASSWORD_HASHING });
+      await auth.createUser({ name: 'case-admin', roles: ['admin'] });
+      bearer = `Bearer ${(await auth.createToken({ userName: 'case-admin' })).token}`;
+      const services = { store: t.store, config, logger, version: 'test', auth, cases, webhookCredentials: webhookCredentialsFrom(t.store, config) };
       app = await buildServer(services);
+
       const tinyQueue = buildCasesService(t.store, { ...config, cases: { ...config.cases, intake: { max_queue: 1, batch_size: 10 } } }, logger);
       small = await buildServer({ ...services, cases: tinyQueue });
     });
@@ -46,6 +53,15 @@ for (const backend of testBackends()) {
       await t.dispose();
     });
 
+    /** Authenticated routes get the admin token; webhooks authenticate themselves. */
+    const call = (server: FastifyInstance, options: { method?: string; url: string; headers?: Record<string, string>; payload?: unknown }) =>
+      server.inject({
+        ...options,
+        method: (options.method ?? 'GET') as 'GET',
+        payload: options.payload as string,
+        headers: options.url.startsWith('/api/v1/webhooks/') ? options.headers : { authorization: bearer, ...options.headers },
+      });
+
     const signed = (body: string, secret: string, timestamp = Math.floor(Date.now() / 1000), delivery?: string) => ({
       'content-type': 'application/json',
       'x-riposte-timestamp': String(timestamp),
@@ -54,7 +70,7 @@ for (const backend of testBackends()) {
     });
 
     test('Splunk (token in query, as its webhook action sends), Elastic (HMAC), Sentinel (token from settings) each open a case', async () => {
-      const splunk = await app.inject({
+      const splunk = await call(app, {
         method: 'POST',
         url: `/api/v1/webhooks/splunk?token=${SPLUNK_TOKEN}`,
         headers: { 'content-type': 'application/json' },
@@ -62,7 +78,7 @@ for (const backend of testBackends()) {
       });
       assert.equal(splunk.statusCode, 201, splunk.body);
       assert.equal(splunk.json().results[0].outcome, 'new_case');
-      const repeat = await app.inject({
+      const repeat = await call(app, {
         method: 'POST',
         url: '/api/v1/webhooks/splunk',
         headers: { 'content-type': 'application/json', 'x-riposte-token': SPLUNK_TOKEN },
@@ -72,13 +88,13 @@ for (const backend of testBackends()) {
       assert.equal(repeat.json().results[0].outcome, 'repeat');
 
       const body = fixture('elastic-detection-alert.json');
-      const elastic = await app.inject({ method: 'POST', url: '/api/v1/webhooks/elastic', headers: signed(body, OLD_SECRET), payload: body });
+      const elastic = await call(app, { method: 'POST', url: '/api/v1/webhooks/elastic', headers: signed(body, OLD_SECRET), payload: body });
       assert.equal(elastic.statusCode, 201, 'the previous secret still works during rotation');
-      const replay = await app.inject({ method: 'POST', url: '/api/v1/webhooks/elastic', headers: signed(body, OLD_SECRET), payload: body });
+      const replay = await call(app, { method: 'POST', url: '/api/v1/webhooks/elastic', headers: signed(body, OLD_SECRET), payload: body });
       assert.equal(replay.statusCode, 409);
       assert.equal(replay.json().code, 'webhook.replayed');
 
-      const sentinel = await app.inject({
+      const sentinel = await call(app, {
         method: 'POST',
         url: '/api/v1/webhooks/sentinel',
         headers: { 'content-type': 'application/json', 'x-riposte-token': 'sentinel-from-settings' },
@@ -86,9 +102,9 @@ for (const backend of testBackends()) {
       });
       assert.equal(sentinel.statusCode, 201, sentinel.body);
       const caseId = sentinel.json().results[0].case_id;
-      const got = await app.inject({ method: 'GET', url: `/api/v1/cases/${caseId}` });
+      const got = await call(app, { method: 'GET', url: `/api/v1/cases/${caseId}` });
       assert.equal(got.json().title, 'Sign-in from a password spray source followed by mailbox rule creation (Sentinel #4217)');
-      const observables = await app.inject({ method: 'GET', url: '/api/v1/observables?type=ipv4&value=193.42.33[.]7' });
+      const observables = await call(app, { method: 'GET', url: '/api/v1/observables?type=ipv4&value=193.42.33[.]7' });
       assert.equal(observables.json().items[0].cases[0].case_id, caseId, 'defanged lookups find the observable and its cases');
     });
 
@@ -157,15 +173,15 @@ for (const backend of testBackends()) {
         ],
       ];
       for (const [url, headers, payload, status, code, detail] of cases) {
-        const res = await app.inject({ method: 'POST', url, headers, payload });
+        const res = await call(app, { method: 'POST', url, headers, payload });
         assert.equal(res.statusCode, status, `${code}: ${res.body}`);
         assert.match(String(res.headers['content-type']), /application\/problem\+json/);
         assert.equal(res.json().code, code);
         assert.match(res.json().detail, detail);
       }
-      const list = await app.inject({ method: 'GET', url: '/api/v1/cases?q=Other' });
+      const list = await call(app, { method: 'GET', url: '/api/v1/cases?q=Other' });
       assert.equal(list.json().items.length, 0);
-      const good = await app.inject({
+      const good = await call(app, {
         method: 'POST',
         url: '/api/v1/webhooks/elastic',
         headers: signed(body, NEW_SECRET, undefined, 'delivery-1'),
@@ -179,14 +195,14 @@ for (const backend of testBackends()) {
         { title: 'a', id: 'ov-1' },
         { title: 'b', id: 'ov-2' },
       ]);
-      const res = await small.inject({ method: 'POST', url: '/api/v1/alerts', headers: { 'content-type': 'application/json' }, payload });
+      const res = await call(small, { method: 'POST', url: '/api/v1/alerts', headers: { 'content-type': 'application/json' }, payload });
       assert.equal(res.statusCode, 429);
       assert.equal(res.headers['retry-after'], '1');
       assert.equal(res.json().code, 'alerts.overloaded');
     });
 
     test('cases API: create, list with filters, patch, assign, tasks, comments, evidence, timeline, close, metrics, audit', async () => {
-      const created = await app.inject({
+      const created = await call(app, {
         method: 'POST',
         url: '/api/v1/cases',
         payload: { title: 'Lateral movement via PsExec', severity: 'high', tags: ['lateral'], techniques: ['T1570'] },
@@ -194,60 +210,60 @@ for (const backend of testBackends()) {
       assert.equal(created.statusCode, 201, created.body);
       const id = created.json().id as string;
       const number = created.json().number as number;
-      const bad = await app.inject({ method: 'POST', url: '/api/v1/cases', payload: { title: 'x', techniques: ['T0000'] } });
+      const bad = await call(app, { method: 'POST', url: '/api/v1/cases', payload: { title: 'x', techniques: ['T0000'] } });
       assert.equal(bad.statusCode, 400);
       assert.match(bad.json().detail, /techniques\[0\] T0000 is not in the ATT&CK Enterprise catalog/);
-      const listed = await app.inject({ method: 'GET', url: '/api/v1/cases?severity=high,critical&tag=lateral&q=psexec' });
+      const listed = await call(app, { method: 'GET', url: '/api/v1/cases?severity=high,critical&tag=lateral&q=psexec' });
       assert.deepEqual(
         listed.json().items.map((c: { id: string }) => c.id),
         [id],
       );
-      const patched = await app.inject({ method: 'PATCH', url: `/api/v1/cases/${number}`, payload: { status: 'in_progress', tlp: 'red' } });
+      const patched = await call(app, { method: 'PATCH', url: `/api/v1/cases/${number}`, payload: { status: 'in_progress', tlp: 'red' } });
       assert.equal(patched.json().status, 'in_progress');
-      assert.equal((await app.inject({ method: 'PATCH', url: `/api/v1/cases/${id}`, payload: { status: 'closed' } })).statusCode, 400);
-      assert.equal((await app.inject({ method: 'POST', url: `/api/v1/cases/${id}/assign`, payload: { assignee: 'carol' } })).json().assignee, 'carol');
-      const task = await app.inject({ method: 'POST', url: `/api/v1/cases/${id}/tasks`, payload: { title: 'Collect triage package' } });
+      assert.equal((await call(app, { method: 'PATCH', url: `/api/v1/cases/${id}`, payload: { status: 'closed' } })).statusCode, 400);
+      assert.equal((await call(app, { method: 'POST', url: `/api/v1/cases/${id}/assign`, payload: { assignee: 'carol' } })).json().assignee, 'carol');
+      const task = await call(app, { method: 'POST', url: `/api/v1/cases/${id}/tasks`, payload: { title: 'Collect triage package' } });
       assert.equal(task.statusCode, 201);
-      const done = await app.inject({ method: 'PATCH', url: `/api/v1/cases/${id}/tasks/${task.json().id}`, payload: { status: 'done' } });
+      const done = await call(app, { method: 'PATCH', url: `/api/v1/cases/${id}/tasks/${task.json().id}`, payload: { status: 'done' } });
       assert.equal(done.json().status, 'done');
-      assert.equal((await app.inject({ method: 'POST', url: `/api/v1/cases/${id}/comments`, payload: { body: 'PsExec from `JUMP-01`' } })).statusCode, 201);
-      const upload = await app.inject({
+      assert.equal((await call(app, { method: 'POST', url: `/api/v1/cases/${id}/comments`, payload: { body: 'PsExec from `JUMP-01`' } })).statusCode, 201);
+      const upload = await call(app, {
         method: 'POST',
         url: `/api/v1/cases/${id}/evidence?name=psexec.log`,
         headers: { 'content-type': 'text/plain' },
         payload: 'PSEXESVC installed',
       });
       assert.equal(upload.statusCode, 201, upload.body);
-      const download = await app.inject({ method: 'GET', url: `/api/v1/cases/${id}/evidence/${upload.json().id}` });
+      const download = await call(app, { method: 'GET', url: `/api/v1/cases/${id}/evidence/${upload.json().id}` });
       assert.equal(download.body, 'PSEXESVC installed');
       assert.equal(download.headers['x-content-sha256'], upload.json().sha256);
       assert.match(String(download.headers['content-disposition']), /filename="psexec.log"/);
-      const big = await app.inject({
+      const big = await call(app, {
         method: 'POST',
         url: `/api/v1/cases/${id}/evidence?name=big.bin`,
         headers: { 'content-type': 'application/octet-stream' },
         payload: Buffer.alloc(2000),
       });
       assert.equal(big.statusCode, 413);
-      const observables = await app.inject({
+      const observables = await call(app, {
         method: 'POST',
         url: `/api/v1/cases/${id}/observables`,
         payload: { observables: [{ type: 'hostname', value: 'JUMP-01' }] },
       });
       assert.equal(observables.json().items[0].value, 'jump-01');
-      assert.equal((await app.inject({ method: 'POST', url: `/api/v1/cases/${id}/runs`, payload: { run_id: 'run-1' } })).statusCode, 204);
-      const closed = await app.inject({ method: 'POST', url: `/api/v1/cases/${id}/close`, payload: { resolution: 'true_positive', summary: 'Contained' } });
+      assert.equal((await call(app, { method: 'POST', url: `/api/v1/cases/${id}/runs`, payload: { run_id: 'run-1' } })).statusCode, 204);
+      const closed = await call(app, { method: 'POST', url: `/api/v1/cases/${id}/close`, payload: { resolution: 'true_positive', summary: 'Contained' } });
       assert.equal(closed.json().status, 'closed');
-      const timeline = await app.inject({ method: 'GET', url: `/api/v1/cases/${id}/timeline` });
+      const timeline = await call(app, { method: 'GET', url: `/api/v1/cases/${id}/timeline` });
       assert.ok(timeline.json().items.length >= 10);
-      assert.equal((await app.inject({ method: 'GET', url: `/api/v1/cases/${id}/metrics` })).json().case_id, id);
-      assert.ok((await app.inject({ method: 'GET', url: '/api/v1/cases/metrics' })).json().cases >= 1);
-      assert.equal((await app.inject({ method: 'GET', url: '/api/v1/cases/00000000-0000-7000-8000-000000000000' })).statusCode, 404);
+      assert.equal((await call(app, { method: 'GET', url: `/api/v1/cases/${id}/metrics` })).json().case_id, id);
+      assert.ok((await call(app, { method: 'GET', url: '/api/v1/cases/metrics' })).json().cases >= 1);
+      assert.equal((await call(app, { method: 'GET', url: '/api/v1/cases/00000000-0000-7000-8000-000000000000' })).statusCode, 404);
 
-      const audit = await app.inject({ method: 'GET', url: `/api/v1/audit?target=case:${id}` });
+      const audit = await call(app, { method: 'GET', url: `/api/v1/audit?target=case:${id}` });
       assert.ok(audit.json().items.some((r: { action: string }) => r.action === 'case.closed'));
-      assert.equal((await app.inject({ method: 'GET', url: '/api/v1/audit/verify' })).json().ok, true);
-      const exported = await app.inject({ method: 'GET', url: '/api/v1/audit/export' });
+      assert.equal((await call(app, { method: 'GET', url: '/api/v1/audit/verify' })).json().ok, true);
+      const exported = await call(app, { method: 'GET', url: '/api/v1/audit/export' });
       assert.match(String(exported.headers['content-type']), /application\/x-ndjson/);
       const lines = exported.body
         .trim()

@@ -8,9 +8,12 @@ import type { ServerServices } from '../services.ts';
 export async function healthRoutes(app: FastifyInstance, options: { services: ServerServices; metrics: ServerMetrics }): Promise<void> {
   const { services, metrics } = options;
 
-  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok', version: services.version }));
+  app.get('/healthz', { config: { public: true }, schema: { tags: ['health'], summary: 'Liveness: the process answers' } }, async () => ({
+    status: 'ok',
+    version: services.version,
+  }));
 
-  app.get('/readyz', { config: { public: true } }, async (request, reply) => {
+  app.get('/readyz', { config: { public: true }, schema: { tags: ['health'], summary: 'Readiness: the store answers' } }, async (request, reply) => {
     try {
       await services.store.ping();
       return { status: 'ready', store: services.store.backend };
@@ -27,7 +30,8 @@ export async function healthRoutes(app: FastifyInstance, options: { services: Se
     }
   });
 
-  app.get('/metrics', { config: { public: true } }, async (_request, reply) => {
+  // Metrics reveal traffic patterns and internals, so they need a token (Prometheus: bearer_token).
+  app.get('/metrics', { config: { permission: 'metrics:read' }, schema: { tags: ['health'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
