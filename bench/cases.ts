@@ -190,8 +190,6 @@ async function queryBench(store: Store, backend: string, techniques: string[]): 
   const cases = new CasesService({ store, techniqueExists: catalog.techniqueExists });
   const random = rng(99);
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)] as T;
-  const middle = await cases.listCases({ limit: 1, q: undefined });
-  void middle;
   const deepCursor = Buffer.from(newId(Date.now() - Math.floor(CASES / 2) * 1000)).toString('base64url');
   const shapes: Array<[string, () => Promise<unknown>]> = [
     ['list_newest', () => cases.listCases({ limit: 50 })],
