@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { type AuthService, authPolicyFromConfig, createAuthService } from '../auth/index.ts';
+import type { CasesService } from '../cases/index.ts';
 import { type Config, createLogger, type Logger, RiposteError } from '../core/index.ts';
 import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
+import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 import { VERSION } from './version.ts';
 
 /**
@@ -14,6 +16,7 @@ export interface Runtime {
   config: Config;
   logger: Logger;
   store: Store;
+  cases: CasesService;
   auth: AuthService;
   close(): Promise<void>;
 }
@@ -31,9 +34,26 @@ export interface RuntimeOptions {
 export async function openRuntime(config: Config, logger: Logger = createLogger({ level: config.log.level }), options: RuntimeOptions = {}): Promise<Runtime> {
   const store = await openStore({ databaseUrl: config.database_url, schema: config.database_schema, dataDir: config.data_dir });
   try {
-    const auth = createAuthService({ store, policy: authPolicyFromConfig(config.auth), logger });
+    const cases = buildCasesService(store, config, logger);
+    // Sign-ins, user and token changes go on the same tamper-evident audit chain as case changes.
+    const auth = createAuthService({
+      store,
+      policy: authPolicyFromConfig(config.auth),
+      logger,
+      onEvent: (event) => cases.recordAudit(auditEventFromAuth(event)),
+    });
     await createInitialAdmin(auth, options);
-    return { config, logger, store, auth, close: () => store.close() };
+    return {
+      config,
+      logger,
+      store,
+      cases,
+      auth,
+      async close() {
+        await cases.drain();
+        await store.close();
+      },
+    };
   } catch (error) {
     await store.close().catch(() => {});
     throw error;
@@ -59,7 +79,15 @@ async function createInitialAdmin(auth: AuthService, options: RuntimeOptions): P
 
 /** What the HTTP layer needs from a runtime; tests use it to build a server wired exactly like production. */
 export function serverServices(runtime: Runtime): ServerServices {
-  return { store: runtime.store, config: runtime.config, logger: runtime.logger, version: VERSION, auth: runtime.auth };
+  return {
+    store: runtime.store,
+    config: runtime.config,
+    logger: runtime.logger,
+    version: VERSION,
+    auth: runtime.auth,
+    cases: runtime.cases,
+    webhookCredentials: webhookCredentialsFrom(runtime.store, runtime.config),
+  };
 }
 
 export interface RunningServer {

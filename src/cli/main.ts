@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../app/index.ts';
 import { describeError, isRiposteError } from '../core/index.ts';
+import { registerAudit } from './commands/audit.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerServe } from './commands/serve.ts';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerDemo(program);
   registerDb(program);
+  registerAudit(program);
   registerUsers(program);
   registerTokens(program);
 

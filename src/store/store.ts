@@ -1,7 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/index.ts';
 import type { Backend } from './backend.ts';
+import { type AlertsRepository, alertsRepository } from './repositories/alerts.ts';
 import { type ApiTokensRepository, apiTokensRepository } from './repositories/api-tokens.ts';
+import { type AuditRepository, auditRepository } from './repositories/audit.ts';
+import { type CasesRepository, casesRepository } from './repositories/cases.ts';
+import { type ObservablesRepository, observablesRepository } from './repositories/observables.ts';
 import { type SessionsRepository, sessionsRepository } from './repositories/sessions.ts';
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
 import { type UsersRepository, usersRepository } from './repositories/users.ts';
@@ -22,6 +26,10 @@ export interface Store {
   /** Where the data lives, safe to print (file path, or URL without password). */
   readonly location: string;
   readonly settings: SettingsRepository;
+  readonly cases: CasesRepository;
+  readonly alerts: AlertsRepository;
+  readonly observables: ObservablesRepository;
+  readonly audit: AuditRepository;
   readonly users: UsersRepository;
   readonly apiTokens: ApiTokensRepository;
   readonly sessions: SessionsRepository;
@@ -43,6 +51,10 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
   return {
     backend,
     settings: settingsRepository(db, clock),
+    cases: casesRepository(db, backend),
+    alerts: alertsRepository(db, backend),
+    observables: observablesRepository(db),
+    audit: auditRepository(db, backend),
     users: usersRepository(db, clock),
     apiTokens: apiTokensRepository(db, clock),
     sessions: sessionsRepository(db, clock),
