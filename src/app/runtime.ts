@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { type AuthService, authPolicyFromConfig, createAuthService } from '../auth/index.ts';
+import type { CasesService } from '../cases/index.ts';
 import { type Config, createLogger, type Logger, RiposteError } from '../core/index.ts';
 import type { Engine, PlaybookDirectory } from '../engine/index.ts';
 import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
+import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 import { createEngine } from './engine-setup.ts';
 import { VERSION } from './version.ts';
 
@@ -16,6 +18,7 @@ export interface Runtime {
   config: Config;
   logger: Logger;
   store: Store;
+  cases: CasesService;
   auth: AuthService;
   /** The playbook engine; its runner is started by `startServer` (the embedded mode). */
   engine: Engine;
@@ -36,18 +39,27 @@ export interface RuntimeOptions {
 export async function openRuntime(config: Config, logger: Logger = createLogger({ level: config.log.level }), options: RuntimeOptions = {}): Promise<Runtime> {
   const store = await openStore({ databaseUrl: config.database_url, schema: config.database_schema, dataDir: config.data_dir });
   try {
-    const auth = createAuthService({ store, policy: authPolicyFromConfig(config.auth), logger });
+    const cases = buildCasesService(store, config, logger);
+    // Sign-ins, user and token changes go on the same tamper-evident audit chain as case changes.
+    const auth = createAuthService({
+      store,
+      policy: authPolicyFromConfig(config.auth),
+      logger,
+      onEvent: (event) => cases.recordAudit(auditEventFromAuth(event)),
+    });
     await createInitialAdmin(auth, options);
     const { engine, playbooks } = createEngine(store, config, { logger });
     return {
       config,
       logger,
       store,
+      cases,
       auth,
       engine,
       playbooks,
       async close() {
         await engine.stop();
+        await cases.drain();
         await store.close();
       },
     };
@@ -82,6 +94,8 @@ export function serverServices(runtime: Runtime): ServerServices {
     logger: runtime.logger,
     version: VERSION,
     auth: runtime.auth,
+    cases: runtime.cases,
+    webhookCredentials: webhookCredentialsFrom(runtime.store, runtime.config),
     engine: runtime.engine,
     playbooks: runtime.playbooks,
   };

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { auditEventFromAuth } from '../app/index.ts';
 import { type AuthService, authPolicyFromConfig, createAuthService, isPermission, isRole, PERMISSIONS, ROLES } from '../auth/index.ts';
+import { CasesService } from '../cases/index.ts';
 import { parseDuration, usageError } from '../core/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { configFor } from './context.ts';
@@ -13,7 +15,10 @@ export async function withAuthService<T>(command: Command, work: (auth: AuthServ
   const config = configFor(command);
   const store = await openStore({ databaseUrl: config.database_url, schema: config.database_schema, dataDir: config.data_dir });
   try {
-    return await work(createAuthService({ store, policy: authPolicyFromConfig(config.auth) }), store);
+    // The operator's user and token changes go on the audit chain, as they do through the API.
+    const cases = new CasesService({ store });
+    const onEvent = (event: Parameters<typeof auditEventFromAuth>[0]) => cases.recordAudit(auditEventFromAuth(event));
+    return await work(createAuthService({ store, policy: authPolicyFromConfig(config.auth), onEvent }), store);
   } finally {
     await store.close();
   }

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../app/index.ts';
 import { describeError, isRiposteError } from '../core/index.ts';
+import { registerAudit } from './commands/audit.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerPlaybook } from './commands/playbook.ts';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerRuns(program);
   registerPlaybook(program);
+  registerAudit(program);
   registerUsers(program);
   registerTokens(program);
 

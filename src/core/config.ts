@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from './clock.ts';
 import { RiposteError } from './errors.ts';
+import { OBSERVABLE_TYPES } from './observables.ts';
 
 /**
  * Configuration comes from built-in defaults, then an optional `riposte.yaml`, then `RIPOSTE_*`
@@ -50,6 +51,25 @@ const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   return ms;
 });
 
+/** A list given as YAML list or as comma-separated text (environment variables). */
+const secretList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((s) => s.trim()).filter((s) => s !== ''));
+
+const webhookSource = z
+  .object({
+    /** Shared tokens accepted in X-Riposte-Token (or ?token=). Two during a rotation. */
+    tokens: secretList.default([]),
+    /** HMAC-SHA256 secrets for X-Riposte-Signature. Two during a rotation. */
+    hmac_secrets: secretList.default([]),
+  })
+  .strict()
+  .prefault({});
+
+const SEVERITY_NAMES = ['informational', 'low', 'medium', 'high', 'critical'] as const;
+const slaTargets = z
+  .object({ acknowledge: duration.nullable().optional(), contain: duration.nullable().optional(), resolve: duration.nullable().optional() })
+  .strict();
 const trustProxy = z.union([z.boolean(), z.string(), z.array(z.string())]).transform((value, ctx) => {
   if (typeof value === 'boolean') return value;
   const text = Array.isArray(value) ? '' : value.trim().toLowerCase();
@@ -130,6 +150,49 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    cases: z
+      .object({
+        /** Largest evidence attachment (bytes or a size such as 25MiB). */
+        evidence_max_bytes: size.default(25 * 1048576),
+        intake: z
+          .object({
+            /** Alerts waiting to be stored before intake answers 429. */
+            max_queue: z.coerce.number().int().min(1, 'must be at least 1').default(10_000),
+            /** Alerts written per group-commit transaction. */
+            batch_size: z.coerce.number().int().min(1, 'must be at least 1').max(5000, 'must be at most 5000').default(500),
+          })
+          .strict()
+          .prefault({}),
+        /** Correlation rules in order; the first that matches an open case wins (docs/cases.md). */
+        correlation: z
+          .array(
+            z
+              .object({
+                id: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'must be lower-case letters, digits, ".", "_" or "-"'),
+                by: z.array(z.enum(['rule', 'source', 'observable'])).min(1, 'must name at least one of rule, source, observable'),
+                observable_types: z.array(z.enum(OBSERVABLE_TYPES)).optional(),
+                sources: z.array(z.enum(['generic', 'splunk', 'elastic', 'sentinel'])).optional(),
+                window: duration.default(86_400_000),
+              })
+              .strict(),
+          )
+          .optional(),
+        /** SLA targets per severity (acknowledge, contain, resolve); unspecified ones keep their defaults. */
+        sla: z.partialRecord(z.enum(SEVERITY_NAMES), slaTargets).optional(),
+      })
+      .strict()
+      .prefault({}),
+    webhooks: z
+      .object({
+        /** Allowed clock difference for signed webhooks; also how long delivery ids are remembered. */
+        max_skew: duration.default(300_000),
+        generic: webhookSource,
+        splunk: webhookSource,
+        elastic: webhookSource,
+        sentinel: webhookSource,
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info') })
       .strict()
@@ -152,6 +215,15 @@ export const ENV_KEYS: Record<string, string[]> = {
   RIPOSTE_LOG_LEVEL: ['log', 'level'],
   RIPOSTE_PLAYBOOKS_DIR: ['engine', 'playbooks_dir'],
   RIPOSTE_HTTP_ALLOW: ['engine', 'http_allow'],
+  RIPOSTE_EVIDENCE_MAX_BYTES: ['cases', 'evidence_max_bytes'],
+  RIPOSTE_WEBHOOK_GENERIC_TOKENS: ['webhooks', 'generic', 'tokens'],
+  RIPOSTE_WEBHOOK_GENERIC_HMAC_SECRETS: ['webhooks', 'generic', 'hmac_secrets'],
+  RIPOSTE_WEBHOOK_SPLUNK_TOKENS: ['webhooks', 'splunk', 'tokens'],
+  RIPOSTE_WEBHOOK_SPLUNK_HMAC_SECRETS: ['webhooks', 'splunk', 'hmac_secrets'],
+  RIPOSTE_WEBHOOK_ELASTIC_TOKENS: ['webhooks', 'elastic', 'tokens'],
+  RIPOSTE_WEBHOOK_ELASTIC_HMAC_SECRETS: ['webhooks', 'elastic', 'hmac_secrets'],
+  RIPOSTE_WEBHOOK_SENTINEL_TOKENS: ['webhooks', 'sentinel', 'tokens'],
+  RIPOSTE_WEBHOOK_SENTINEL_HMAC_SECRETS: ['webhooks', 'sentinel', 'hmac_secrets'],
 };
 
 export interface LoadConfigOptions {

@@ -8,6 +8,9 @@ import { randomFillSync } from 'node:crypto';
 let lastMs = -1;
 let counter = 0;
 const random = Buffer.alloc(16);
+// Random bytes are drawn in blocks: one randomFillSync per 256 ids instead of one per id.
+const pool = Buffer.alloc(16 * 256);
+let poolOffset = pool.length;
 
 export function newId(nowMs: number = Date.now()): string {
   if (nowMs <= lastMs) {
@@ -23,7 +26,12 @@ export function newId(nowMs: number = Date.now()): string {
     lastMs = nowMs;
     counter = 0;
   }
-  randomFillSync(random);
+  if (poolOffset >= pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  pool.copy(random, 0, poolOffset, poolOffset + 16);
+  poolOffset += 16;
   const bytes = random;
   const ms = BigInt(nowMs);
   for (let i = 0; i < 6; i++) bytes[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);

@@ -1,4 +1,5 @@
 import type { AuthService } from '../auth/index.ts';
+import type { CasesService, WebhookCredentials } from '../cases/index.ts';
 import type { Config, Logger } from '../core/index.ts';
 import type { Engine, PlaybookDirectory } from '../engine/index.ts';
 import type { Store } from '../store/index.ts';
@@ -16,6 +17,10 @@ export interface ServerServices {
   engine?: Engine;
   /** The playbooks folder, by id. */
   playbooks?: PlaybookDirectory;
+  /** Alerts, cases, observables and the audit chain; app/ always provides it (tests of other areas may not). */
+  cases?: CasesService;
+  /** Secrets each webhook source may authenticate with (config plus the settings repository). */
+  webhookCredentials?: (source: string) => Promise<WebhookCredentials>;
   /** Users, sessions, API tokens and permissions: the server authenticates every request through it. */
   auth: AuthService;
 }

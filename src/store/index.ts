@@ -5,7 +5,20 @@
  */
 export { type Backend, decodeJson, encodeJson } from './backend.ts';
 export { type OpenStoreOptions, openStore, SQLITE_FILE_NAME } from './open-store.ts';
+export type { AlertRecord, AlertsRepository } from './repositories/alerts.ts';
 export type { ApiTokenRecord, ApiTokensRepository } from './repositories/api-tokens.ts';
+export type { AuditRecord, AuditRepository } from './repositories/audit.ts';
+export type {
+  CaseListFilter,
+  CaseMetricsRecord,
+  CasePatch,
+  CaseRecord,
+  CasesRepository,
+  CommentRecord,
+  EvidenceRecord,
+  TaskRecord,
+  TimelineRecord,
+} from './repositories/cases.ts';
 export {
   ACTIVE_RUN_STATUSES,
   type EngineRepository,
@@ -18,6 +31,7 @@ export {
   type RunRow,
   type WaitRow,
 } from './repositories/engine.ts';
+export { type ObservableRecord, type ObservablesRepository, observableKey } from './repositories/observables.ts';
 export type { SessionRecord, SessionsRepository } from './repositories/sessions.ts';
 export type { SettingsRepository } from './repositories/settings.ts';
 export type { UserChanges, UserRecord, UsersRepository } from './repositories/users.ts';

@@ -61,6 +61,171 @@ export interface EngineWaitsTable {
   resolved_at: number | null;
 }
 
+type Nullable<T> = T | null;
+export type Bytes = ColumnType<Uint8Array, Uint8Array, Uint8Array>;
+
+export interface CountersTable {
+  name: string;
+  value: Millis;
+}
+
+export interface CasesTable {
+  /** SQLite's implicit rowid: the key of the cases_fts index (never written, never read on PostgreSQL). */
+  rowid: ColumnType<number, never, never>;
+  id: string;
+  number: number;
+  title: string;
+  description: string;
+  severity: string;
+  status: string;
+  phase: string;
+  tlp: string;
+  pap: string;
+  assignee: Nullable<string>;
+  tags: Json;
+  techniques: Json;
+  source: Nullable<string>;
+  resolution: Nullable<string>;
+  alert_count: number;
+  minutes_saved: number;
+  created_at: Millis;
+  updated_at: Millis;
+  acknowledged_at: Nullable<number>;
+  contained_at: Nullable<number>;
+  resolved_at: Nullable<number>;
+  closed_at: Nullable<number>;
+  acknowledge_due_at: Nullable<number>;
+  contain_due_at: Nullable<number>;
+  resolve_due_at: Nullable<number>;
+}
+
+/** SQLite FTS5 external-content index over cases (title, description); see migration 0200. */
+export interface CasesFtsTable {
+  rowid: number;
+  title: string;
+  description: string;
+}
+
+export interface CaseTagsTable {
+  case_id: string;
+  tag: string;
+}
+
+export interface CaseTechniquesTable {
+  case_id: string;
+  technique: string;
+}
+
+export interface CaseRunsTable {
+  case_id: string;
+  run_id: string;
+  linked_at: Millis;
+}
+
+export interface ObservablesTable {
+  id: string;
+  type: string;
+  value: string;
+  first_seen_at: Millis;
+  last_seen_at: Millis;
+  sightings: number;
+  verdict: Nullable<string>;
+  confidence: Nullable<number>;
+  enrichment: Json;
+  enriched_at: Nullable<number>;
+}
+
+export interface CaseObservablesTable {
+  case_id: string;
+  observable_id: string;
+  first_seen_at: Millis;
+  last_seen_at: Millis;
+  sightings: number;
+}
+
+export interface AlertsTable {
+  id: string;
+  case_id: string;
+  source: string;
+  product: string;
+  rule_name: string;
+  rule_uid: Nullable<string>;
+  title: string;
+  severity: string;
+  dedup_key: string;
+  time: Millis;
+  received_at: Millis;
+  last_seen_at: Millis;
+  count: number;
+  document: Json;
+}
+
+export interface CorrelationKeysTable {
+  key: string;
+  case_id: string;
+  last_seen_at: Millis;
+}
+
+export interface WebhookDeliveriesTable {
+  source: string;
+  delivery_id: string;
+  expires_at: Millis;
+}
+
+export interface CaseTasksTable {
+  id: string;
+  case_id: string;
+  title: string;
+  description: string;
+  status: string;
+  assignee: Nullable<string>;
+  created_at: Millis;
+  updated_at: Millis;
+  completed_at: Nullable<number>;
+}
+
+export interface CaseCommentsTable {
+  id: string;
+  case_id: string;
+  author: Json;
+  body: string;
+  created_at: Millis;
+}
+
+export interface CaseEvidenceTable {
+  id: string;
+  case_id: string;
+  name: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  description: string;
+  uploaded_by: Json;
+  created_at: Millis;
+  content: Bytes;
+}
+
+export interface CaseTimelineTable {
+  id: string;
+  case_id: string;
+  at: Millis;
+  actor: Json;
+  kind: string;
+  summary: string;
+  details: Json;
+}
+
+export interface AuditLogTable {
+  seq: number;
+  at: Millis;
+  actor: Json;
+  action: string;
+  target: string;
+  details: Json;
+  prev_hash: string;
+  hash: string;
+}
+
 /** Epoch milliseconds that may be absent (not yet happened, never expires). */
 export type NullableMillis = ColumnType<number | null, number | null, number | null>;
 
@@ -118,6 +283,22 @@ export interface Database {
   engine_runs: EngineRunsTable;
   engine_journal: EngineJournalTable;
   engine_waits: EngineWaitsTable;
+  counters: CountersTable;
+  cases: CasesTable;
+  cases_fts: CasesFtsTable;
+  case_tags: CaseTagsTable;
+  case_techniques: CaseTechniquesTable;
+  case_runs: CaseRunsTable;
+  observables: ObservablesTable;
+  case_observables: CaseObservablesTable;
+  alerts: AlertsTable;
+  correlation_keys: CorrelationKeysTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  case_tasks: CaseTasksTable;
+  case_comments: CaseCommentsTable;
+  case_evidence: CaseEvidenceTable;
+  case_timeline: CaseTimelineTable;
+  audit_log: AuditLogTable;
   users: UsersTable;
   api_tokens: ApiTokensTable;
   sessions: SessionsTable;

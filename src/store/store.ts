@@ -1,8 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/index.ts';
 import type { Backend } from './backend.ts';
+import { type AlertsRepository, alertsRepository } from './repositories/alerts.ts';
 import { type ApiTokensRepository, apiTokensRepository } from './repositories/api-tokens.ts';
+import { type AuditRepository, auditRepository } from './repositories/audit.ts';
+import { type CasesRepository, casesRepository } from './repositories/cases.ts';
 import { type EngineRepository, engineRepository } from './repositories/engine.ts';
+import { type ObservablesRepository, observablesRepository } from './repositories/observables.ts';
 import { type SessionsRepository, sessionsRepository } from './repositories/sessions.ts';
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
 import { type UsersRepository, usersRepository } from './repositories/users.ts';
@@ -25,6 +29,10 @@ export interface Store {
   readonly settings: SettingsRepository;
   /** Durable playbook runs: runs with leases, the step journal, open waits. */
   readonly engine: EngineRepository;
+  readonly cases: CasesRepository;
+  readonly alerts: AlertsRepository;
+  readonly observables: ObservablesRepository;
+  readonly audit: AuditRepository;
   readonly users: UsersRepository;
   readonly apiTokens: ApiTokensRepository;
   readonly sessions: SessionsRepository;
@@ -47,6 +55,10 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     backend,
     settings: settingsRepository(db, clock),
     engine: engineRepository(db, backend, clock),
+    cases: casesRepository(db, backend),
+    alerts: alertsRepository(db, backend),
+    observables: observablesRepository(db),
+    audit: auditRepository(db, backend),
     users: usersRepository(db, clock),
     apiTokens: apiTokensRepository(db, clock),
     sessions: sessionsRepository(db, clock),

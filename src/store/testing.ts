@@ -76,3 +76,32 @@ async function openTestPostgres(url: string, options: { clock?: Clock; migrate?:
     },
   };
 }
+
+/**
+ * Test-only: changes one column of one row behind the Store's back, over a separate connection, the way
+ * an attacker with database access would. Used to prove the audit chain notices tampering.
+ */
+export async function tamperRow(
+  t: TestStore,
+  change: { table: string; keyColumn: string; key: string | number; column: string; value: string | number },
+): Promise<number> {
+  const ident = /^[a-z_][a-z0-9_]*$/;
+  for (const name of [change.table, change.keyColumn, change.column]) if (!ident.test(name)) throw new Error(`bad identifier ${name}`);
+  const statement = `update ${change.table} set ${change.column} = $1 where ${change.keyColumn} = $2`;
+  if (t.env.RIPOSTE_DATABASE_URL) {
+    const client = new pg.Client({ connectionString: t.env.RIPOSTE_DATABASE_URL, options: `-c search_path=${t.env.RIPOSTE_DATABASE_SCHEMA}` });
+    await client.connect();
+    try {
+      return (await client.query(statement, [change.value, change.key])).rowCount ?? 0;
+    } finally {
+      await client.end();
+    }
+  }
+  const { DatabaseSync } = await import('node:sqlite');
+  const db = new DatabaseSync(join(t.env.RIPOSTE_DATA_DIR as string, 'riposte.db'));
+  try {
+    return Number(db.prepare(statement.replace('$1', '?').replace('$2', '?')).run(change.value, change.key).changes);
+  } finally {
+    db.close();
+  }
+}

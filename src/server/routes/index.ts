@@ -1,8 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerMetrics } from '../metrics.ts';
 import type { ServerServices } from '../services.ts';
+import { alertRoutes } from './alerts.ts';
+import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
+import { caseRoutes } from './cases.ts';
 import { healthRoutes } from './health.ts';
+import { observableRoutes } from './observables.ts';
 import { runsRoutes } from './runs.ts';
 import { tokenRoutes } from './tokens.ts';
 import { userRoutes } from './users.ts';
@@ -10,6 +14,14 @@ import { userRoutes } from './users.ts';
 /** Every route plugin, registered in one place so the route inventory sees them all. */
 export async function registerRoutes(app: FastifyInstance, services: ServerServices, metrics: ServerMetrics): Promise<void> {
   await app.register(healthRoutes, { services, metrics });
+  const { cases } = services;
+  if (cases) {
+    const withCases = { services: { ...services, cases } };
+    await app.register(alertRoutes, withCases);
+    await app.register(caseRoutes, withCases);
+    await app.register(observableRoutes, withCases);
+    await app.register(auditRoutes, withCases);
+  }
   await app.register(authRoutes, { services });
   await app.register(userRoutes, { services });
   await app.register(tokenRoutes, { services });
