@@ -3,6 +3,9 @@
  * every integration's actions with the engine, gives the runner its policy check and subscribes
  * playbook triggers to case and alert events. Everything above `lab/` may be imported here.
  */
+
 export { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
+export { createEngine, type EngineSetup, environmentSecrets, registeredActions } from './engine-setup.ts';
+export { httpRequestAction } from './http-request-action.ts';
 export { openRuntime, type RunningServer, type Runtime, type RuntimeOptions, serverServices, startServer } from './runtime.ts';
 export { VERSION } from './version.ts';

@@ -2,9 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { type AuthService, authPolicyFromConfig, createAuthService } from '../auth/index.ts';
 import type { CasesService } from '../cases/index.ts';
 import { type Config, createLogger, type Logger, RiposteError } from '../core/index.ts';
+import type { Engine, PlaybookDirectory } from '../engine/index.ts';
 import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
+import { createEngine } from './engine-setup.ts';
 import { VERSION } from './version.ts';
 
 /**
@@ -18,6 +20,9 @@ export interface Runtime {
   store: Store;
   cases: CasesService;
   auth: AuthService;
+  /** The playbook engine; its runner is started by `startServer` (the embedded mode). */
+  engine: Engine;
+  playbooks: PlaybookDirectory;
   close(): Promise<void>;
 }
 
@@ -43,13 +48,17 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       onEvent: (event) => cases.recordAudit(auditEventFromAuth(event)),
     });
     await createInitialAdmin(auth, options);
+    const { engine, playbooks } = createEngine(store, config, { logger });
     return {
       config,
       logger,
       store,
       cases,
       auth,
+      engine,
+      playbooks,
       async close() {
+        await engine.stop();
         await cases.drain();
         await store.close();
       },
@@ -87,6 +96,8 @@ export function serverServices(runtime: Runtime): ServerServices {
     auth: runtime.auth,
     cases: runtime.cases,
     webhookCredentials: webhookCredentialsFrom(runtime.store, runtime.config),
+    engine: runtime.engine,
+    playbooks: runtime.playbooks,
   };
 }
 
@@ -111,6 +122,7 @@ export async function startServer(runtime: Runtime, listen: { host?: string; por
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new RiposteError('server.bad_address', `cannot listen on ${host}: no such local address`);
     throw error;
   }
+  if (runtime.config.engine.runner) await runtime.engine.start();
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;

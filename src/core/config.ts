@@ -129,6 +129,27 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    engine: z
+      .object({
+        /** Folder of playbook YAML files (and their *.test.yml). */
+        playbooks_dir: z.string().min(1, 'must not be empty').default('./playbooks'),
+        /** CIDRs, addresses or host names (`*.corp.example`) that core.http_request may reach although private. */
+        http_allow: z
+          .union([z.array(z.string()), z.string()])
+          .transform((value) =>
+            typeof value === 'string'
+              ? value
+                  .split(',')
+                  .map((s) => s.trim())
+                  .filter(Boolean)
+              : value,
+          )
+          .default([]),
+        /** Run the embedded playbook runner inside `riposte serve` (turn off when separate workers run playbooks). */
+        runner: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
     cases: z
       .object({
         /** Largest evidence attachment (bytes or a size such as 25MiB). */
@@ -192,6 +213,8 @@ export const ENV_KEYS: Record<string, string[]> = {
   RIPOSTE_PUBLIC_URL: ['server', 'public_url'],
   RIPOSTE_TRUST_PROXY: ['server', 'trust_proxy'],
   RIPOSTE_LOG_LEVEL: ['log', 'level'],
+  RIPOSTE_PLAYBOOKS_DIR: ['engine', 'playbooks_dir'],
+  RIPOSTE_HTTP_ALLOW: ['engine', 'http_allow'],
   RIPOSTE_EVIDENCE_MAX_BYTES: ['cases', 'evidence_max_bytes'],
   RIPOSTE_WEBHOOK_GENERIC_TOKENS: ['webhooks', 'generic', 'tokens'],
   RIPOSTE_WEBHOOK_GENERIC_HMAC_SECRETS: ['webhooks', 'generic', 'hmac_secrets'],

@@ -1,6 +1,7 @@
 import type { AuthService } from '../auth/index.ts';
 import type { CasesService, WebhookCredentials } from '../cases/index.ts';
 import type { Config, Logger } from '../core/index.ts';
+import type { Engine, PlaybookDirectory } from '../engine/index.ts';
 import type { Store } from '../store/index.ts';
 
 /**
@@ -12,6 +13,10 @@ export interface ServerServices {
   config: Config;
   logger: Logger;
   version: string;
+  /** Playbook runs: start, inspect, cancel, approvals (the runs routes are registered when present). */
+  engine?: Engine;
+  /** The playbooks folder, by id. */
+  playbooks?: PlaybookDirectory;
   /** Alerts, cases, observables and the audit chain; app/ always provides it (tests of other areas may not). */
   cases?: CasesService;
   /** Secrets each webhook source may authenticate with (config plus the settings repository). */

@@ -36,8 +36,8 @@ export async function openTestServer(
     config?: Record<string, unknown>;
     clock?: Clock;
     authPolicy?: Partial<typeof DEFAULT_AUTH_POLICY>;
-    /** Adds services a route under test needs (cases, engine…). */
-    services?: Partial<ServerServices>;
+    /** Adds services a route under test needs (cases, engine…); a function receives the test store and config. */
+    services?: Partial<ServerServices> | ((store: Store, config: Config) => Partial<ServerServices>);
     onRoute?: (route: RouteOptions) => void;
   } = {},
 ): Promise<TestServer> {
@@ -56,7 +56,7 @@ export async function openTestServer(
     logger,
     version: '0.0.0-test',
     auth,
-    ...options.services,
+    ...(typeof options.services === 'function' ? options.services(testStore.store, config) : options.services),
     ...(options.onRoute ? { onRoute: options.onRoute } : {}),
   });
   return {

@@ -19,6 +19,18 @@ export type {
   TaskRecord,
   TimelineRecord,
 } from './repositories/cases.ts';
+export {
+  ACTIVE_RUN_STATUSES,
+  type EngineRepository,
+  type JournalEntry,
+  type NewJournalEntry,
+  type NewRun,
+  type NewWait,
+  type RunChange,
+  type RunFilter,
+  type RunRow,
+  type WaitRow,
+} from './repositories/engine.ts';
 export { type ObservableRecord, type ObservablesRepository, observableKey } from './repositories/observables.ts';
 export type { SessionRecord, SessionsRepository } from './repositories/sessions.ts';
 export type { SettingsRepository } from './repositories/settings.ts';

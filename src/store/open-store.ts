@@ -174,6 +174,7 @@ class SqlStore implements Store {
   readonly backend: Backend;
   readonly location: string;
   readonly settings: StoreTx['settings'];
+  readonly engine: StoreTx['engine'];
   readonly cases: StoreTx['cases'];
   readonly alerts: StoreTx['alerts'];
   readonly observables: StoreTx['observables'];
@@ -206,6 +207,7 @@ class SqlStore implements Store {
     this.#openError = openError;
     const repositories = repositoriesFor(db, backend, clock);
     this.settings = repositories.settings;
+    this.engine = repositories.engine;
     this.cases = repositories.cases;
     this.alerts = repositories.alerts;
     this.observables = repositories.observables;

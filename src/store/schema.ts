@@ -1,4 +1,4 @@
-import type { ColumnType } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /**
  * The tables as Kysely sees them. Conventions that keep one implementation serving both backends:
@@ -14,6 +14,51 @@ export interface SettingsTable {
   key: string;
   value: Json;
   updated_at: Millis;
+}
+
+export interface EngineRunsTable {
+  id: string;
+  playbook_id: string;
+  playbook_version: number;
+  definition: Json;
+  inputs: Json;
+  status: string;
+  mode: ColumnType<string, string | undefined, string>;
+  output: ColumnType<unknown, string | null | undefined, string | null>;
+  error: ColumnType<unknown, string | null | undefined, string | null>;
+  parent_run_id: string | null;
+  parent_step_key: string | null;
+  started_by: string | null;
+  wake_at: number | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  attempt: ColumnType<number, number | undefined, number>;
+  cancel_requested: ColumnType<number, number | undefined, number>;
+  created_at: Millis;
+  updated_at: Millis;
+  finished_at: number | null;
+}
+
+export interface EngineJournalTable {
+  id: Generated<number>;
+  run_id: string;
+  kind: string;
+  step_key: string | null;
+  data: Json;
+  at: Millis;
+}
+
+export interface EngineWaitsTable {
+  run_id: string;
+  step_key: string;
+  kind: string;
+  event_name: string | null;
+  wake_at: number | null;
+  status: string;
+  request: Json;
+  resolution: ColumnType<unknown, string | null | undefined, string | null>;
+  created_at: Millis;
+  resolved_at: number | null;
 }
 
 type Nullable<T> = T | null;
@@ -235,6 +280,9 @@ export interface SessionsTable {
 
 export interface Database {
   settings: SettingsTable;
+  engine_runs: EngineRunsTable;
+  engine_journal: EngineJournalTable;
+  engine_waits: EngineWaitsTable;
   counters: CountersTable;
   cases: CasesTable;
   cases_fts: CasesFtsTable;

@@ -5,6 +5,7 @@ import { type AlertsRepository, alertsRepository } from './repositories/alerts.t
 import { type ApiTokensRepository, apiTokensRepository } from './repositories/api-tokens.ts';
 import { type AuditRepository, auditRepository } from './repositories/audit.ts';
 import { type CasesRepository, casesRepository } from './repositories/cases.ts';
+import { type EngineRepository, engineRepository } from './repositories/engine.ts';
 import { type ObservablesRepository, observablesRepository } from './repositories/observables.ts';
 import { type SessionsRepository, sessionsRepository } from './repositories/sessions.ts';
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
@@ -26,6 +27,8 @@ export interface Store {
   /** Where the data lives, safe to print (file path, or URL without password). */
   readonly location: string;
   readonly settings: SettingsRepository;
+  /** Durable playbook runs: runs with leases, the step journal, open waits. */
+  readonly engine: EngineRepository;
   readonly cases: CasesRepository;
   readonly alerts: AlertsRepository;
   readonly observables: ObservablesRepository;
@@ -51,6 +54,7 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
   return {
     backend,
     settings: settingsRepository(db, clock),
+    engine: engineRepository(db, backend, clock),
     cases: casesRepository(db, backend),
     alerts: alertsRepository(db, backend),
     observables: observablesRepository(db),

@@ -1,0 +1,342 @@
+import { type Clock, conflict, invalidInput, type Logger, newId, notFound, RiposteError, systemClock } from '../core/index.ts';
+import { ACTIVE_RUN_STATUSES, type JournalEntry, type RunFilter, type RunRow, type Store, type WaitRow } from '../store/index.ts';
+import type { ActionCatalog } from './actions.ts';
+import type { DataValue } from './expressions/index.ts';
+import { topLevelIndex } from './interpreter.ts';
+import type { PlaybookCatalog } from './playbook-loader.ts';
+import { Playbook } from './playbook-schema.ts';
+import { type ActionInterceptor, Runner, type RunnerEvent, validateRunInputs } from './runner.ts';
+import type { SecretSource } from './secrets.ts';
+
+/**
+ * The engine's API for the rest of Riposte (CLI, REST routes, triggers): start, inspect, cancel, resume
+ * and re-run runs, decide approvals and deliver events. It owns one embedded Runner; state lives only in
+ * the Store, so any process can answer these calls and the runner that holds a run is poked when needed.
+ */
+export interface EngineOptions {
+  store: Store;
+  actions: ActionCatalog;
+  playbooks?: PlaybookCatalog;
+  clock?: Clock;
+  logger?: Logger;
+  secrets?: SecretSource;
+  intercept?: ActionInterceptor;
+  runner?: { owner?: string; leaseMs?: number; pollMs?: number; maxActiveRuns?: number; exclusive?: boolean; only?: Set<string> };
+}
+
+export interface StartRunOptions {
+  mode?: 'live' | 'dry_run';
+  startedBy?: string;
+}
+
+export interface StepRecord {
+  key: string;
+  status: string;
+  input?: unknown;
+  output?: unknown;
+  error?: unknown;
+  attempts: number;
+  at: number;
+}
+
+export interface RunView extends Omit<RunRow, 'definition'> {
+  steps?: StepRecord[];
+  waits?: WaitRow[];
+}
+
+export interface Decision {
+  decision: 'approve' | 'reject';
+  actor: string;
+  comment?: string;
+}
+
+const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
+
+export class Engine {
+  readonly runner: Runner;
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #listeners = new Set<(event: RunnerEvent) => void>();
+
+  constructor(options: EngineOptions) {
+    this.#store = options.store;
+    this.#clock = options.clock ?? systemClock;
+    this.runner = new Runner({
+      store: options.store,
+      actions: options.actions,
+      playbooks: options.playbooks,
+      clock: this.#clock,
+      logger: options.logger,
+      secrets: options.secrets,
+      intercept: options.intercept,
+      onEvent: (event) => {
+        for (const listener of this.#listeners) listener(event);
+      },
+      ...options.runner,
+    });
+  }
+
+  start(): Promise<void> {
+    return this.runner.start();
+  }
+
+  stop(): Promise<void> {
+    return this.runner.stop();
+  }
+
+  /** Subscribes to step and run progress of runs executed by this process's runner. */
+  onEvent(listener: (event: RunnerEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Starts a run pinned to this playbook definition; inputs are checked against its declared inputs. */
+  async startRun(playbook: Playbook, inputs: unknown, options: StartRunOptions = {}): Promise<string> {
+    const [id] = await this.startRuns([{ playbook, inputs }], options);
+    return id as string;
+  }
+
+  async startRuns(batch: ReadonlyArray<{ playbook: Playbook; inputs: unknown }>, options: StartRunOptions = {}): Promise<string[]> {
+    const now = this.#clock.now();
+    const runs = batch.map(({ playbook, inputs }) => ({
+      id: newId(now),
+      playbookId: playbook.id,
+      playbookVersion: playbook.version,
+      definition: playbook,
+      inputs: validateRunInputs(playbook, inputs),
+      status: 'queued',
+      mode: options.mode ?? 'live',
+      startedBy: options.startedBy ?? null,
+      wakeAt: now,
+      createdAt: now,
+    }));
+    await this.#store.engine.insertRuns(runs);
+    this.runner.poke();
+    return runs.map((r) => r.id);
+  }
+
+  async getRun(id: string, options: { history?: boolean } = {}): Promise<RunView> {
+    const row = await this.#store.engine.getRun(id);
+    if (row === undefined) throw notFound('run', id);
+    const { definition: _definition, ...view } = row;
+    if (!options.history) return view;
+    const [journal, waits] = await Promise.all([this.#store.engine.journal(id), this.#store.engine.listWaits({ runId: id })]);
+    return { ...view, steps: stepHistory(journal), waits };
+  }
+
+  listRuns(filter: RunFilter = {}): Promise<RunRow[]> {
+    return this.#store.engine.listRuns(filter);
+  }
+
+  /** Open approvals (optionally of one run), oldest first. */
+  listApprovals(filter: { runId?: string } = {}): Promise<WaitRow[]> {
+    return this.#store.engine.listWaits({ kind: 'approval', status: 'open', ...(filter.runId ? { runId: filter.runId } : {}) });
+  }
+
+  async cancel(id: string, actor?: string): Promise<RunView> {
+    const row = await this.#store.engine.getRun(id);
+    if (row === undefined) throw notFound('run', id);
+    if (FINISHED.has(row.status)) throw conflict(`run ${id} already ${row.status}`);
+    await this.#store.transaction(async (tx) => {
+      await tx.engine.requestCancel(id);
+      const current = await tx.engine.getRun(id);
+      // Nobody holds it (waiting or queued): finish it here. A held run is finished by its runner.
+      if (current && current.leaseOwner === null && !FINISHED.has(current.status)) {
+        await tx.engine.updateRuns([{ id, status: 'cancelled', finishedAt: this.#clock.now(), wakeAt: null }]);
+        await tx.engine.appendJournal([{ runId: id, kind: 'run_cancelled', stepKey: null, data: { actor: actor ?? null } }]);
+        for (const wait of await tx.engine.listWaits({ runId: id, status: 'open' })) await tx.engine.resolveWait(id, wait.stepKey, { cancelled: true });
+        if (current.parentRunId && current.parentStepKey && (await tx.engine.resolveWait(current.parentRunId, current.parentStepKey, { cancelled: true }))) {
+          await tx.engine.appendJournal([
+            {
+              runId: current.parentRunId,
+              kind: 'step_failed',
+              stepKey: current.parentStepKey,
+              data: { error: { code: 'engine.child_cancelled', message: `sub-playbook run ${id} was cancelled` } },
+            },
+          ]);
+          await tx.engine.wakeRun(current.parentRunId, this.#clock.now());
+        }
+      }
+    });
+    for (const child of await this.#store.engine.listRuns({ parentRunId: id, status: ACTIVE_RUN_STATUSES })) await this.cancel(child.id, actor).catch(() => {});
+    await this.runner.notify(id);
+    return this.getRun(id);
+  }
+
+  /** Continues a failed run: failed steps are tried again (completed ones are not). */
+  async resume(id: string, actor?: string): Promise<RunView> {
+    const row = await this.#store.engine.getRun(id);
+    if (row === undefined) throw notFound('run', id);
+    if (row.status !== 'failed') throw conflict(`run ${id} is ${row.status}; only failed runs can be resumed`);
+    const now = this.#clock.now();
+    await this.#store.transaction(async (tx) => {
+      await tx.engine.appendJournal([{ runId: id, kind: 'run_resumed', stepKey: null, data: { actor: actor ?? null } }]);
+      await tx.engine.updateRuns([{ id, status: 'queued', error: null, finishedAt: null, wakeAt: now }]);
+    });
+    this.runner.poke();
+    return this.getRun(id);
+  }
+
+  /** A new run of the same pinned playbook and inputs that reuses the results of every top-level step before `stepId`. */
+  async rerunFrom(id: string, stepId: string, options: StartRunOptions = {}): Promise<string> {
+    const row = await this.#store.engine.getRun(id);
+    if (row === undefined) throw notFound('run', id);
+    const playbook = Playbook.parse(row.definition) as Playbook;
+    const tops = topLevelIndex(playbook);
+    const from = tops.get(stepId);
+    if (from === undefined) throw invalidInput(`step "${stepId}" is not in playbook ${playbook.id} v${playbook.version}`);
+    const journal = await this.#store.engine.journal(id);
+    const now = this.#clock.now();
+    const newRunId = newId(now);
+    const kept = journal.filter((entry) => {
+      if (entry.kind !== 'step_completed' || entry.stepKey === null) return false;
+      const top = tops.get(entry.stepKey.split(/[[.]/)[0] as string);
+      return top !== undefined && top < from;
+    });
+    await this.#store.transaction(async (tx) => {
+      await tx.engine.insertRuns([
+        {
+          id: newRunId,
+          playbookId: row.playbookId,
+          playbookVersion: row.playbookVersion,
+          definition: row.definition,
+          inputs: row.inputs,
+          status: 'queued',
+          mode: options.mode ?? row.mode,
+          startedBy: options.startedBy ?? null,
+          wakeAt: now,
+          createdAt: now,
+        },
+      ]);
+      await tx.engine.appendJournal([
+        { runId: newRunId, kind: 'rerun_of', stepKey: null, data: { run_id: id, from_step: stepId } },
+        ...kept.map((entry) => ({ runId: newRunId, kind: entry.kind, stepKey: entry.stepKey, data: entry.data })),
+      ]);
+    });
+    this.runner.poke();
+    return newRunId;
+  }
+
+  /** Decides an open approval. The guardrails issue adds who may decide; here any caller with the permission can. */
+  async decide(runId: string, stepKey: string, decision: Decision): Promise<RunView> {
+    if (decision.decision !== 'approve' && decision.decision !== 'reject') throw invalidInput('decision must be "approve" or "reject"');
+    if (!decision.actor) throw invalidInput('actor is required');
+    const output = {
+      decision: decision.decision,
+      actor: decision.actor,
+      comment: decision.comment ?? null,
+      decided_at: new Date(this.#clock.now()).toISOString(),
+    };
+    await this.#deliver(runId, stepKey, 'approval', output, (wait) => {
+      if (decision.decision === 'approve') return { kind: 'step_completed', data: { output } };
+      return {
+        kind: 'step_failed',
+        data: {
+          error: { code: 'engine.approval_rejected', message: `rejected by ${decision.actor}${decision.comment ? `: ${decision.comment}` : ''}` },
+          output,
+          request: wait.request,
+        },
+      };
+    });
+    return this.getRun(runId);
+  }
+
+  /** Delivers a named event to every run waiting for it; returns the runs woken. */
+  async emitEvent(name: string, payload: unknown): Promise<string[]> {
+    const waits = await this.#store.engine.listWaits({ kind: 'event', status: 'open', eventName: name });
+    const woken: string[] = [];
+    for (const wait of waits) {
+      try {
+        await this.#deliver(wait.runId, wait.stepKey, 'event', { event: name, payload }, () => ({
+          kind: 'step_completed',
+          data: { output: { event: name, payload: payload as DataValue, timed_out: false } },
+        }));
+        woken.push(wait.runId);
+      } catch (error) {
+        if (!(error instanceof RiposteError) || error.code !== 'conflict') throw error;
+      }
+    }
+    return woken;
+  }
+
+  async #deliver(
+    runId: string,
+    stepKey: string,
+    kind: string,
+    resolution: unknown,
+    eventFor: (wait: WaitRow) => { kind: string; data: unknown },
+  ): Promise<void> {
+    await this.#store.transaction(async (tx) => {
+      const wait = await tx.engine.getWait(runId, stepKey);
+      if (wait === undefined || wait.kind !== kind) throw notFound(`${kind} wait`, `${runId}/${stepKey}`);
+      if (!(await tx.engine.resolveWait(runId, stepKey, resolution))) throw conflict(`${kind} ${runId}/${stepKey} is already resolved`);
+      const event = eventFor(wait);
+      await tx.engine.appendJournal([{ runId, kind: event.kind, stepKey, data: event.data }]);
+      await tx.engine.wakeRun(runId, this.#clock.now());
+    });
+    await this.runner.notify(runId);
+  }
+
+  /** Resolves when the run has finished (or is waiting on the outside world, if `untilWaiting`), or when time is up. */
+  async waitForRun(id: string, timeoutMs: number, options: { untilWaiting?: boolean } = {}): Promise<RunView> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const run = await this.getRun(id);
+      // "Waiting on the outside world": an approval or event, or a timer far enough away not to sit through.
+      const parked = run.status === 'waiting' && (run.wakeAt === null || run.wakeAt - this.#clock.now() > 30_000);
+      const settled = FINISHED.has(run.status) || (options.untilWaiting && parked);
+      if (settled || Date.now() >= deadline) return run;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(200, Math.max(0, deadline - Date.now())));
+        const off = this.onEvent((event) => {
+          if (event.runId === id && event.type === 'run') done();
+        });
+        function done() {
+          clearTimeout(timer);
+          off();
+          resolve();
+        }
+      });
+    }
+  }
+}
+
+/** Per-step history from the journal: the latest state of each step instance with its attempts. */
+export function stepHistory(journal: readonly JournalEntry[]): StepRecord[] {
+  const steps = new Map<string, StepRecord>();
+  for (const entry of journal) {
+    if (entry.stepKey === null) continue;
+    const data = (entry.data ?? {}) as Record<string, unknown>;
+    const record = steps.get(entry.stepKey) ?? { key: entry.stepKey, status: 'pending', attempts: 0, at: entry.at };
+    record.at = entry.at;
+    switch (entry.kind) {
+      case 'step_completed':
+        record.status = 'completed';
+        record.output = data.output;
+        if (data.input !== undefined) record.input = data.input;
+        record.attempts = Math.max(record.attempts, Number(data.attempt ?? 1));
+        break;
+      case 'step_failed':
+        record.status = 'failed';
+        record.error = data.error;
+        if (data.input !== undefined) record.input = data.input;
+        record.attempts = Math.max(record.attempts, Number(data.attempt ?? 1));
+        break;
+      case 'attempt_failed':
+        record.status = 'retrying';
+        record.error = data.error;
+        record.attempts = Number(data.attempt ?? record.attempts + 1);
+        break;
+      case 'wait_started':
+        record.status = 'waiting';
+        record.input = data.request;
+        break;
+      case 'child_started':
+        record.status = 'calling';
+        record.output = { child_run_id: data.child_run_id };
+        break;
+    }
+    steps.set(entry.stepKey, record);
+  }
+  return [...steps.values()];
+}

@@ -1,0 +1,178 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
+import { RiposteError } from '../../../core/index.ts';
+import { AllowList, isBlockedAddress } from './address-guard.ts';
+
+/**
+ * Outbound HTTP for integrations and `core.http_request`, with the SSRF guard built in:
+ * - the host is resolved here and every resolved address is checked (private, loopback, link-local,
+ *   CGNAT, multicast, metadata and IPv4-mapped/embedded IPv6 forms are refused unless allow-listed);
+ * - the connection is pinned to the checked address, so a second DNS answer (rebinding) cannot swap in
+ *   an internal one between check and connect;
+ * - redirects are followed by hand and every hop is checked again;
+ * - responses are capped in size and requests in time.
+ */
+export interface GuardedHttpOptions {
+  /** CIDRs, addresses or host names (`*.corp.example`) that may be reached even though private. */
+  allow?: readonly string[];
+  /** Largest response body accepted (default 10 MiB). */
+  maxResponseBytes?: number;
+  /** Whole-request deadline including redirects (default 30 s). */
+  timeoutMs?: number;
+  maxRedirects?: number;
+  /** Name resolution, replaceable in tests. */
+  resolve?: (host: string) => Promise<Array<{ address: string; family: number }>>;
+}
+
+export interface HttpRequest {
+  method?: string;
+  url: string;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** The URL that answered, after redirects. */
+  url: string;
+  text(): string;
+  json(): unknown;
+}
+
+export interface GuardedHttpClient {
+  request(request: HttpRequest): Promise<HttpResponse>;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+export function createGuardedHttpClient(options: GuardedHttpOptions = {}): GuardedHttpClient {
+  const allow = new AllowList(options.allow ?? []);
+  const maxBytes = options.maxResponseBytes ?? 10 * 1024 * 1024;
+  const maxRedirects = options.maxRedirects ?? 5;
+  const resolve = options.resolve ?? ((host: string) => dnsLookup(host, { all: true, verbatim: true }));
+
+  async function checkedAddress(url: URL): Promise<{ address: string; family: number }> {
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const literal = isIP(host);
+    const hostAllowed = allow.allowsHost(host);
+    let addresses: Array<{ address: string; family: number }>;
+    if (literal !== 0) {
+      addresses = [{ address: host, family: literal }];
+    } else {
+      try {
+        addresses = await resolve(host);
+      } catch (error) {
+        throw new RiposteError('http.dns_failed', `cannot resolve ${host}: ${(error as NodeJS.ErrnoException).code ?? error}`, {
+          retryable: true,
+          cause: error,
+        });
+      }
+      if (addresses.length === 0) throw new RiposteError('http.dns_failed', `cannot resolve ${host}: no addresses`, { retryable: true });
+    }
+    // Every answer must pass: an attacker's DNS can mix one public and one internal address.
+    for (const { address } of addresses) {
+      if (isBlockedAddress(address) && !hostAllowed && !allow.allowsAddress(address)) {
+        throw new RiposteError(
+          'http.blocked_address',
+          `refusing to connect to ${host}${literal ? '' : ` (${address})`}: private, loopback, link-local, multicast or metadata address; allow-list it if it is intended`,
+          { status: 400, details: { host, address } },
+        );
+      }
+    }
+    return addresses[0] as { address: string; family: number };
+  }
+
+  function once(url: URL, request: HttpRequest, pinned: { address: string; family: number }, signal: AbortSignal): Promise<HttpResponse> {
+    const lookup: LookupFunction = (_hostname, lookupOptions, callback) => {
+      if ((lookupOptions as { all?: boolean }).all) (callback as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [pinned]);
+      else callback(null, pinned.address, pinned.family);
+    };
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise((resolvePromise, reject) => {
+      const req = transport.request(url, { method: request.method ?? 'GET', headers: request.headers, lookup, signal, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBytes) {
+            res.destroy();
+            reject(new RiposteError('http.response_too_large', `response from ${url.host} is larger than ${maxBytes} bytes`, { details: { limit: maxBytes } }));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          const headers: Record<string, string> = {};
+          for (const [key, value] of Object.entries(res.headers)) if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(', ') : value;
+          resolvePromise({
+            status: res.statusCode ?? 0,
+            headers,
+            body,
+            url: url.toString(),
+            text: () => body.toString('utf8'),
+            json: () => JSON.parse(body.toString('utf8')),
+          });
+        });
+        res.on('error', reject);
+      });
+      req.on('error', (error) => {
+        if (signal.aborted) reject(new RiposteError('http.timeout', `request to ${url.host} timed out or was cancelled`, { retryable: true, cause: error }));
+        else
+          reject(
+            new RiposteError('http.network', `request to ${url.host} failed: ${(error as NodeJS.ErrnoException).code ?? error.message}`, {
+              retryable: true,
+              cause: error,
+            }),
+          );
+      });
+      if (request.body !== undefined) req.write(request.body);
+      req.end();
+    });
+  }
+
+  return {
+    async request(request) {
+      const deadline = AbortSignal.timeout(options.timeoutMs ?? 30_000);
+      const signal = request.signal ? AbortSignal.any([request.signal, deadline]) : deadline;
+      let url: URL;
+      try {
+        url = new URL(request.url);
+      } catch {
+        throw new RiposteError('http.invalid_url', `${JSON.stringify(request.url)} is not an absolute URL`, { status: 400 });
+      }
+      let current: HttpRequest = request;
+      for (let hop = 0; ; hop++) {
+        if (url.protocol !== 'http:' && url.protocol !== 'https:')
+          throw new RiposteError('http.invalid_url', `only http and https URLs are allowed, got ${url.protocol}`, { status: 400 });
+        if (url.username || url.password) throw new RiposteError('http.invalid_url', 'credentials in URLs are not allowed; use headers', { status: 400 });
+        const pinned = await checkedAddress(url);
+        const response = await once(url, current, pinned, signal);
+        const location = response.headers.location;
+        if (!REDIRECTS.has(response.status) || location === undefined) return response;
+        if (hop >= maxRedirects) throw new RiposteError('http.too_many_redirects', `more than ${maxRedirects} redirects from ${request.url}`);
+        const next = new URL(location, url);
+        const headers = { ...(current.headers ?? {}) };
+        // Credentials stay with the origin they were meant for.
+        if (next.origin !== url.origin) for (const key of Object.keys(headers)) if (/^(authorization|cookie|x-api-key)$/i.test(key)) delete headers[key];
+        const keepsBody = response.status === 307 || response.status === 308;
+        current = keepsBody ? { ...current, headers } : { method: 'GET', url: next.toString(), headers, signal: current.signal };
+        url = next;
+      }
+    },
+  };
+}
+
+/** Retry-After (seconds or HTTP date) in milliseconds, if present and sane. */
+export function retryAfterMs(headers: Record<string, string>, now: number): number | undefined {
+  const value = headers['retry-after'];
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createEngine } from '../../app/index.ts';
+import type { Engine } from '../../engine/index.ts';
+import { testBackends } from '../../store/testing.ts';
+import { openTestServer, type TestServer } from '../testing.ts';
+
+const PLAYBOOK = `
+id: greet
+version: 1
+title: Greet
+inputs: { name: { type: string } }
+outputs: { greeting: "{{ steps.say.output }}" }
+steps:
+  - { id: say, action: core.transform, with: { value: "hello {{ inputs.name }}" } }
+`;
+const GATED = `
+id: gated
+version: 1
+title: Gated
+steps:
+  - { id: ask, approval: { prompt: "ok?" } }
+  - { id: done, action: core.transform, with: { value: "{{ steps.ask.output.actor }}" } }
+`;
+
+for (const backend of testBackends()) {
+  describe(`runs API (${backend.backend})`, () => {
+    let server: TestServer;
+    let engine: Engine;
+    let headers: { authorization: string };
+    const dir = mkdtempSync(join(tmpdir(), 'riposte-playbooks-'));
+    before(async () => {
+      writeFileSync(join(dir, 'greet.yml'), PLAYBOOK);
+      writeFileSync(join(dir, 'gated.yml'), GATED);
+      server = await openTestServer(backend, {
+        config: { 'engine.playbooks_dir': dir },
+        services: (store, config) => {
+          const setup = createEngine(store, config, { runner: { pollMs: 20 } });
+          engine = setup.engine;
+          return { engine: setup.engine, playbooks: setup.playbooks };
+        },
+      });
+      await engine.start();
+      headers = await server.as('admin');
+    });
+    after(async () => {
+      await engine?.stop();
+      await server.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('POST /api/v1/playbooks/{id}/runs?wait= holds the response until the run finishes', async () => {
+      const response = await server.app.inject({ method: 'POST', url: '/api/v1/playbooks/greet/runs?wait=10', headers, payload: { inputs: { name: 'ada' } } });
+      assert.equal(response.statusCode, 200, response.body);
+      const { run } = response.json();
+      assert.equal(run.status, 'succeeded');
+      assert.deepEqual(run.output, { greeting: 'hello ada' });
+      assert.equal(run.steps[0].key, 'say');
+      assert.match(run.created_at, /^\d{4}-\d\d-\d\dT/);
+      const listed = await server.app.inject({ method: 'GET', url: '/api/v1/runs?playbook=greet', headers });
+      assert.equal(listed.json().items[0].id, run.id);
+      const shown = await server.app.inject({ method: 'GET', url: `/api/v1/runs/${run.id}`, headers });
+      assert.equal(shown.json().run.inputs.name, 'ada');
+    });
+
+    test('GET /api/v1/runs pages newest first with next_cursor', async () => {
+      for (let i = 0; i < 3; i++)
+        await server.app.inject({ method: 'POST', url: '/api/v1/playbooks/greet/runs', headers, payload: { inputs: { name: `n${i}` } } });
+      const first = (await server.app.inject({ method: 'GET', url: '/api/v1/runs?limit=2', headers })).json();
+      assert.equal(first.items.length, 2);
+      assert.ok(first.items[0].id > first.items[1].id);
+      const second = (await server.app.inject({ method: 'GET', url: `/api/v1/runs?limit=2&cursor=${first.next_cursor}`, headers })).json();
+      assert.ok(second.items[0].id < first.items[1].id);
+    });
+
+    test('bad inputs and unknown playbooks are problem+json naming the field', async () => {
+      const bad = await server.app.inject({ method: 'POST', url: '/api/v1/playbooks/greet/runs', headers, payload: { inputs: { name: 7 } } });
+      assert.equal(bad.statusCode, 400);
+      assert.match(bad.json().detail, /input "name" must be a string/);
+      const missing = await server.app.inject({ method: 'POST', url: '/api/v1/playbooks/nope/runs', headers, payload: {} });
+      assert.equal(missing.statusCode, 404);
+    });
+
+    test('approvals are listed and decided; cancel ends a waiting run', async () => {
+      const approver = await server.as('approver');
+      const started = await server.app.inject({ method: 'POST', url: '/api/v1/playbooks/gated/runs?wait=10', headers, payload: {} });
+      assert.equal(started.statusCode, 202);
+      const id = started.json().run.id;
+      const approvals = await server.app.inject({ method: 'GET', url: '/api/v1/approvals', headers });
+      assert.ok(approvals.json().items.some((a: { run_id: string }) => a.run_id === id));
+      const decided = await server.app.inject({
+        method: 'POST',
+        url: `/api/v1/runs/${id}/approvals/ask`,
+        headers: approver,
+        payload: { decision: 'approve', comment: 'ok' },
+      });
+      assert.equal(decided.statusCode, 200, decided.body);
+      assert.match(String((await engine.waitForRun(id, 10_000)).output), /^test-user-/, 'the decider is the signed-in caller');
+      const viewer = await server.as('viewer');
+      const refused = await server.app.inject({ method: 'POST', url: `/api/v1/runs/${id}/cancel`, headers: viewer });
+      assert.equal(refused.statusCode, 403, 'a viewer may not cancel runs');
+
+      const other = (await server.app.inject({ method: 'POST', url: '/api/v1/playbooks/gated/runs?wait=10', headers, payload: {} })).json().run.id;
+      const cancelled = await server.app.inject({ method: 'POST', url: `/api/v1/runs/${other}/cancel`, headers });
+      assert.equal(cancelled.json().run.status, 'cancelled');
+      const again = await server.app.inject({ method: 'POST', url: `/api/v1/runs/${other}/cancel`, headers });
+      assert.equal(again.statusCode, 409);
+    });
+  });
+}

@@ -1,0 +1,135 @@
+import type { FastifyInstance } from 'fastify';
+import { notFound } from '../../core/index.ts';
+import { type Engine, type PlaybookDirectory, type RunView, runJson, waitJson } from '../../engine/index.ts';
+import { pageOf, pageQueryProperties, readPage } from '../pagination.ts';
+
+/**
+ * Playbook runs over HTTP: start a run (optionally holding the response until it finishes), list and
+ * inspect runs with their per-step history, cancel and resume them, and decide approvals.
+ */
+const runId = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
+
+export async function runsRoutes(app: FastifyInstance, options: { engine: Engine; playbooks: PlaybookDirectory }): Promise<void> {
+  const { engine, playbooks } = options;
+
+  app.get('/api/v1/playbooks', { config: { permission: 'playbooks:read' } }, async () => ({
+    items: playbooks.files().map((f) => ({
+      id: f.playbook?.id ?? null,
+      version: f.playbook?.version ?? null,
+      title: f.playbook?.title ?? null,
+      file: f.file,
+      valid: f.playbook !== undefined,
+      issues: f.issues,
+    })),
+    next_cursor: null,
+  }));
+
+  app.post<{ Params: { id: string }; Body: { inputs?: Record<string, unknown>; dry_run?: boolean }; Querystring: { wait?: number } }>(
+    '/api/v1/playbooks/:id/runs',
+    {
+      config: { permission: 'runs:start' },
+      schema: {
+        params: runId,
+        querystring: { type: 'object', properties: { wait: { type: 'number', minimum: 0, maximum: 300 } }, additionalProperties: false },
+        body: {
+          type: 'object',
+          properties: { inputs: { type: 'object' }, dry_run: { type: 'boolean' } },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request, reply) => {
+      const playbook = playbooks.get(request.params.id);
+      if (playbook === undefined) throw notFound('playbook', request.params.id);
+      const id = await engine.startRun(playbook, request.body?.inputs ?? {}, {
+        mode: request.body?.dry_run ? 'dry_run' : 'live',
+        startedBy: request.actor?.name ?? 'api',
+      });
+      const wait = request.query.wait ?? 0;
+      const run: RunView = wait > 0 ? await engine.waitForRun(id, wait * 1000, { untilWaiting: true }) : await engine.getRun(id);
+      return reply
+        .code(wait > 0 && ['succeeded', 'failed', 'cancelled'].includes(run.status) ? 200 : 202)
+        .send({ run: runJson(await engine.getRun(id, { history: true })) });
+    },
+  );
+
+  app.get<{ Querystring: { status?: string; playbook?: string; limit?: number; cursor?: string } }>(
+    '/api/v1/runs',
+    {
+      config: { permission: 'runs:read' },
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {
+            ...pageQueryProperties(),
+            status: { type: 'string', enum: ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] },
+            playbook: { type: 'string' },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request) => {
+      // Newest first; run ids are UUIDv7, so the id is both the sort key and the tie-breaker.
+      const page = readPage(request.query, 'id_desc');
+      const { status, playbook } = request.query;
+      const rows = await engine.listRuns({
+        ...(status ? { status: [status] } : {}),
+        ...(playbook ? { playbookId: playbook } : {}),
+        ...(page.after ? { beforeId: page.after.id } : {}),
+        limit: page.limit + 1,
+      });
+      return pageOf(rows, page, (row) => ({ key: row.id, id: row.id }), runJson);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>('/api/v1/runs/:id', { config: { permission: 'runs:read' }, schema: { params: runId } }, async (request) => ({
+    run: runJson(await engine.getRun(request.params.id, { history: true })),
+  }));
+
+  app.post<{ Params: { id: string } }>('/api/v1/runs/:id/cancel', { config: { permission: 'runs:cancel' }, schema: { params: runId } }, async (request) => ({
+    run: runJson(await engine.cancel(request.params.id, request.actor?.name ?? 'api')),
+  }));
+
+  app.post<{ Params: { id: string } }>('/api/v1/runs/:id/resume', { config: { permission: 'runs:start' }, schema: { params: runId } }, async (request) => ({
+    run: runJson(await engine.resume(request.params.id, request.actor?.name ?? 'api')),
+  }));
+
+  app.get('/api/v1/approvals', { config: { permission: 'runs:read' } }, async () => ({
+    items: (await engine.listApprovals()).map(waitJson),
+    next_cursor: null,
+  }));
+
+  app.post<{ Params: { id: string; step: string }; Body: { decision: 'approve' | 'reject'; comment?: string } }>(
+    '/api/v1/runs/:id/approvals/:step',
+    {
+      config: { permission: 'approvals:decide' },
+      schema: {
+        params: {
+          type: 'object',
+          required: ['id', 'step'],
+          properties: { id: { type: 'string', minLength: 1, maxLength: 64 }, step: { type: 'string', minLength: 1, maxLength: 256 } },
+        },
+        body: {
+          type: 'object',
+          required: ['decision'],
+          properties: {
+            decision: { type: 'string', enum: ['approve', 'reject'] },
+            comment: { type: 'string', maxLength: 2000 },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    // The decider is the authenticated caller, recorded in the run history (who may decide which approval is the guardrails' job).
+    async (request) => ({
+      run: runJson(
+        await engine.decide(request.params.id, request.params.step, {
+          decision: request.body.decision,
+          actor: request.actor?.name ?? 'unknown',
+          ...(request.body.comment ? { comment: request.body.comment } : {}),
+        }),
+      ),
+    }),
+  );
+}
