@@ -7,11 +7,12 @@ import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 import { createEngine } from './engine-setup.ts';
+import { wireTriggers } from './triggers.ts';
 import { VERSION } from './version.ts';
 
 /**
- * The composition root: it opens the store, and (as modules land) registers integrations with the
- * engine, hands the runner its policy check and wires case events to playbook triggers. The CLI and
+ * The composition root: it opens the store, builds cases, auth and the engine, and wires case and alert
+ * events to playbook triggers (triggers.ts); integrations and the runner's policy check join here too. The CLI and
  * tests build a Riposte through here so that production and tests wire things identically.
  */
 export interface Runtime {
@@ -49,6 +50,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     });
     await createInitialAdmin(auth, options);
     const { engine, playbooks } = createEngine(store, config, { logger });
+    const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
     return {
       config,
       logger,
@@ -58,6 +60,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       engine,
       playbooks,
       async close() {
+        unwireTriggers();
         await engine.stop();
         await cases.drain();
         await store.close();

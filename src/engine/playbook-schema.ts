@@ -203,11 +203,17 @@ export const InputSpec = z
   .strict();
 export type InputSpec = z.output<typeof InputSpec>;
 
+/** Input name → template evaluated against the triggering alert or event to fill the run's inputs. */
+const TriggerInputs = z
+  .record(z.string().regex(/^[a-z_][a-z0-9_]*$/), z.unknown())
+  .optional()
+  .meta({ description: 'Run inputs computed from the trigger: input name → template over `alert`/`event`, `case`' });
+
 export const Trigger = z
   .object({
     manual: z.boolean().optional(),
-    alert: z.object({ where: Template.optional() }).strict().optional(),
-    event: z.object({ name: z.string(), where: Template.optional() }).strict().optional(),
+    alert: z.object({ where: Template.optional(), inputs: TriggerInputs }).strict().optional(),
+    event: z.object({ name: z.string(), where: Template.optional(), inputs: TriggerInputs }).strict().optional(),
     schedule: z.object({ every: Duration }).strict().optional(),
   })
   .strict();
