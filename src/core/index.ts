@@ -3,8 +3,24 @@
  * codes, time-ordered ids, the clock abstraction, configuration and structured logging with secrets
  * redacted. It imports nothing from the rest of Riposte.
  */
+
+export { canonicalJson } from './canonical-json.ts';
 export { type Clock, ManualClock, parseDuration, systemClock } from './clock.ts';
 export { type Config, ConfigSchema, describeDatabaseUrl, ENV_KEYS, type LoadConfigOptions, loadConfig, parseSize } from './config.ts';
 export { conflict, describeError, invalidInput, isRiposteError, notFound, RiposteError, type RiposteErrorOptions, usageError } from './errors.ts';
 export { idTime, isId, newId } from './ids.ts';
 export { createLogger, isSecretKey, type Logger, type LoggerConfig, redactSecrets } from './logger.ts';
+export {
+  type CidrRange,
+  CidrSet,
+  cidrContains,
+  DomainSet,
+  formatIpAddress,
+  hostOf,
+  type IpAddress,
+  isIpAddress,
+  isSameOrSubdomain,
+  normalizeDomain,
+  parseCidr,
+  parseIpAddress,
+} from './net-address.ts';

@@ -1,0 +1,227 @@
+import { CidrSet, DomainSet, hostOf, parseIpAddress, RiposteError } from '../core/index.ts';
+import { type EvaluationContext, fieldReader, type TargetFacts } from './conditions.ts';
+import type { ApprovalRequirement, CompiledPolicy, CompiledRule, DecisionKind } from './policy-document.ts';
+import type { AllowLists, PolicyInput } from './policy-input.ts';
+
+/**
+ * Evaluating a policy for one proposed action. Every rule whose scope (impact, action glob) and
+ * condition match contributes a reason; the strictest outcome wins (deny over require_approval over
+ * allow; among approvals, more approvers, then a page, then the earlier rule). So a rule can only ever
+ * add caution: an "allow" rule never overrides a "deny" elsewhere in the file. When nothing matches,
+ * the policy's `no_match` outcome applies (require_approval unless the file says otherwise).
+ */
+export interface PolicyReason {
+  rule: string;
+  decision: DecisionKind;
+  text: string;
+}
+
+export interface DecidingRule {
+  /** Rule id, or `(read-only)` / `(no-match)` for the two built-in outcomes. */
+  id: string;
+  policy_id: string;
+  policy_version: number;
+  policy_digest: string;
+}
+
+interface DecisionCommon {
+  /** Deciding reason first, then the other matched rules' reasons in file order. */
+  reasons: PolicyReason[];
+  rule: DecidingRule;
+  /** Ids of every rule that matched. */
+  matched_rules: string[];
+}
+
+export type PolicyDecision =
+  | (DecisionCommon & { decision: 'allow' })
+  | (DecisionCommon & { decision: 'deny' })
+  | (DecisionCommon & { decision: 'require_approval'; approval: ApprovalRequirement });
+
+const SEVERITY: Record<DecisionKind, number> = { allow: 0, require_approval: 1, deny: 2 };
+
+interface CompiledAllowLists {
+  cidrs: CidrSet;
+  domains: DomainSet;
+  partners: Array<{ name: string; cidrs: CidrSet; domains: DomainSet }>;
+  warnings: Map<string, string>;
+}
+
+const compiledLists = new WeakMap<AllowLists, CompiledAllowLists>();
+
+function compileAllowLists(lists: AllowLists): CompiledAllowLists {
+  const cached = compiledLists.get(lists);
+  if (cached) return cached;
+  const build = <T>(field: string, make: () => T): T => {
+    try {
+      return make();
+    } catch (error) {
+      throw new RiposteError('policy.invalid_input', `allow_lists.${field}: ${(error as Error).message}`, { status: 400 });
+    }
+  };
+  const compiled: CompiledAllowLists = {
+    cidrs: build('cidrs', () => new CidrSet(lists.cidrs ?? [])),
+    domains: build('domains', () => new DomainSet(lists.domains ?? [])),
+    partners: (lists.partners ?? []).map((partner, i) => ({
+      name: partner.name,
+      cidrs: build(`partners[${i}].cidrs`, () => new CidrSet(partner.cidrs ?? [])),
+      domains: build(`partners[${i}].domains`, () => new DomainSet(partner.domains ?? [])),
+    })),
+    warnings: new Map((lists.warning_list_hits ?? []).map((hit) => [hit.value.trim().toLowerCase(), hit.list])),
+  };
+  compiledLists.set(lists, compiled);
+  return compiled;
+}
+
+const EMPTY_LISTS: CompiledAllowLists = { cidrs: new CidrSet([]), domains: new DomainSet([]), partners: [], warnings: new Map() };
+
+function targetFacts(input: PolicyInput, lists: CompiledAllowLists): TargetFacts[] {
+  return (input.targets ?? []).map((target) => {
+    const host = hostOf(target.value);
+    const ip = parseIpAddress(host);
+    let allowList: TargetFacts['allow_list'];
+    if (ip) {
+      for (const partner of lists.partners) {
+        const hit = partner.cidrs.match(ip);
+        if (hit) {
+          allowList = { kind: 'partner', name: partner.name, entry: hit.text };
+          break;
+        }
+      }
+      if (!allowList) {
+        const hit = lists.cidrs.match(ip);
+        if (hit) allowList = { kind: 'cidr', name: 'allow-list', entry: hit.text };
+      }
+    } else {
+      for (const partner of lists.partners) {
+        const hit = partner.domains.match(host);
+        if (hit) {
+          allowList = { kind: 'partner', name: partner.name, entry: hit };
+          break;
+        }
+      }
+      if (!allowList) {
+        const hit = lists.domains.match(host);
+        if (hit) allowList = { kind: 'domain', name: 'allow-list', entry: hit };
+      }
+    }
+    if (!allowList) {
+      const key = target.value.trim().toLowerCase();
+      const list = lists.warnings.get(key) ?? lists.warnings.get(host.toLowerCase());
+      if (list !== undefined) allowList = { kind: 'warning_list', name: list, entry: target.value };
+    }
+    return {
+      type: target.type,
+      value: target.value,
+      host,
+      asset: target.asset,
+      allow_listed: allowList !== undefined,
+      allow_list: allowList,
+    };
+  });
+}
+
+function buildContext(policy: CompiledPolicy, input: PolicyInput): EvaluationContext {
+  const kind = input.action.kind ?? input.action.id;
+  const lastHour = input.history?.last_hour ?? {};
+  let total = 0;
+  for (const count of Object.values(lastHour)) total += count;
+  const lists = input.allow_lists ? compileAllowLists(input.allow_lists) : EMPTY_LISTS;
+  const targets = targetFacts(input, lists);
+  return {
+    facts: {
+      action: { id: input.action.id, impact: input.action.impact, kind, arguments: input.action.arguments ?? {} },
+      indicator: input.indicator,
+      targets: { count: targets.length },
+      history: { same_kind_last_hour: lastHour[kind] ?? 0, total_last_hour: total, last_hour: lastHour },
+      requester: input.requester,
+      initiator: input.initiator,
+      run: input.run,
+      params: policy.params,
+    },
+    targets,
+    target: undefined,
+    bound: undefined,
+  };
+}
+
+const readerCache = new Map<string, (ctx: EvaluationContext) => unknown>();
+
+function renderReason(template: string, ctx: EvaluationContext): string {
+  return template.replace(/\{([a-z_][a-z0-9_.]*)\}/g, (_, field: string) => {
+    let read = readerCache.get(field);
+    if (!read) {
+      read = fieldReader(field);
+      readerCache.set(field, read);
+    }
+    const value = read(ctx);
+    if (value === undefined || value === null) return 'unknown';
+    if (Array.isArray(value)) return value.join(', ');
+    return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  });
+}
+
+function ruleApplies(rule: CompiledRule, input: PolicyInput, ctx: EvaluationContext): boolean {
+  if (!rule.impacts.has(input.action.impact)) return false;
+  if (rule.actionPattern && !rule.actionPattern.test(input.action.id)) return false;
+  ctx.bound = undefined;
+  return rule.when === undefined || rule.when(ctx);
+}
+
+function stricter(a: CompiledRule, b: CompiledRule): boolean {
+  if (SEVERITY[a.decision] !== SEVERITY[b.decision]) return SEVERITY[a.decision] > SEVERITY[b.decision];
+  if (a.approval && b.approval) {
+    if (a.approval.approvers !== b.approval.approvers) return a.approval.approvers > b.approval.approvers;
+    if (a.approval.page_on_call !== b.approval.page_on_call) return a.approval.page_on_call;
+  }
+  return a.order < b.order;
+}
+
+/**
+ * Decides one proposed action. Pure and synchronous: no clock, no I/O; expiry is a duration that the
+ * approval request turns into a time. Actions with impact `read` are allowed without consulting rules.
+ */
+export function evaluatePolicy(policy: CompiledPolicy, input: PolicyInput): PolicyDecision {
+  const ref = (id: string): DecidingRule => ({ id, policy_id: policy.id, policy_version: policy.version, policy_digest: policy.digest });
+  if (input.action.impact === 'read') {
+    return {
+      decision: 'allow',
+      reasons: [{ rule: '(read-only)', decision: 'allow', text: `${input.action.id} only reads: no policy check needed` }],
+      rule: ref('(read-only)'),
+      matched_rules: [],
+    };
+  }
+  const ctx = buildContext(policy, input);
+  const matched: Array<{ rule: CompiledRule; text: string }> = [];
+  let winner: CompiledRule | undefined;
+  for (const rule of policy.rules) {
+    if (!ruleApplies(rule, input, ctx)) continue;
+    matched.push({ rule, text: renderReason(rule.reason, ctx) });
+    if (winner === undefined || stricter(rule, winner)) winner = rule;
+  }
+  const matchedIds = matched.map((m) => m.rule.id);
+  if (winner === undefined) {
+    const text = `no rule of policy ${policy.id} v${policy.version} matched ${input.action.id} (${input.action.impact}); the policy's no_match outcome (${policy.noMatch}) applies`;
+    const reasons = [{ rule: '(no-match)', decision: policy.noMatch, text }];
+    if (policy.noMatch === 'require_approval')
+      return { decision: 'require_approval', approval: policy.defaultApproval, reasons, rule: ref('(no-match)'), matched_rules: [] };
+    return { decision: policy.noMatch, reasons, rule: ref('(no-match)'), matched_rules: [] };
+  }
+  const deciding = winner;
+  const reasons: PolicyReason[] = [
+    ...matched.filter((m) => m.rule === deciding).map((m) => ({ rule: m.rule.id, decision: m.rule.decision, text: m.text })),
+    ...matched.filter((m) => m.rule !== deciding).map((m) => ({ rule: m.rule.id, decision: m.rule.decision, text: m.text })),
+  ];
+  if (deciding.decision === 'require_approval') {
+    // Any matched approval rule that pages keeps the page, and the shortest expiry wins: caution adds up.
+    const approvals = matched.filter((m) => m.rule.approval).map((m) => m.rule.approval as ApprovalRequirement);
+    const base = deciding.approval as ApprovalRequirement;
+    const approval: ApprovalRequirement = {
+      ...base,
+      page_on_call: approvals.some((a) => a.page_on_call),
+      expires_after_ms: Math.min(...approvals.map((a) => a.expires_after_ms)),
+      on_expiry: approvals.some((a) => a.on_expiry === 'reject') ? 'reject' : base.on_expiry,
+    };
+    return { decision: 'require_approval', approval, reasons, rule: ref(deciding.id), matched_rules: matchedIds };
+  }
+  return { decision: deciding.decision, reasons, rule: ref(deciding.id), matched_rules: matchedIds };
+}
