@@ -43,6 +43,30 @@ export {
   verifyDecisionSignature,
   verifyRelease,
 } from './approvals.ts';
+export { type ApprovalSummary, summarizeApproval } from './channels/approval-summary.ts';
+export {
+  buildSlackApprovalMessage,
+  buildSlackDecisionUpdate,
+  escapeSlackText,
+  parseSlackApprovalClick,
+  SLACK_APPROVE_ACTION,
+  SLACK_REJECT_ACTION,
+  SLACK_TOLERANCE_MS,
+  type SlackApprovalClick,
+  type SlackMessage,
+  type SlackVerification,
+  slackSignature,
+  verifySlackRequest,
+} from './channels/slack.ts';
+export {
+  ADAPTIVE_CARD_CONTENT_TYPE,
+  ADAPTIVE_CARD_VERSION,
+  buildTeamsApprovalCard,
+  buildTeamsDecisionCard,
+  escapeCardText,
+  type TeamsCardOptions,
+  type TeamsWebhookMessage,
+} from './channels/teams.ts';
 export { FIELD_CATALOG, OPERATORS } from './conditions.ts';
 export { DEFAULT_POLICY_YAML, defaultPolicy } from './default-policy.ts';
 export { type DecidingRule, evaluatePolicy, type PolicyDecision, type PolicyReason } from './evaluate-policy.ts';
