@@ -3,6 +3,7 @@ import { VERSION } from '../app/index.ts';
 import { describeError, isRiposteError } from '../core/index.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerPolicy } from './commands/policy.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTokens } from './commands/tokens.ts';
 import { registerUsers } from './commands/users.ts';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerDb(program);
   registerUsers(program);
   registerTokens(program);
+  registerPolicy(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.
   const harden = (command: Command) => {

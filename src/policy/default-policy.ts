@@ -58,7 +58,7 @@ rules:
         - { field: indicator.confidence, gte: { param: approval_confidence } }
         - { field: indicator.confidence, lt: { param: high_confidence } }
     decision: require_approval
-    reason: "indicator confidence {indicator.confidence} is between {params.approval_confidence} and {params.high_confidence}: one approver is needed"
+    reason: "indicator confidence {indicator.confidence} is at least {params.approval_confidence} but below {params.high_confidence}: one approver is needed"
 
   - id: high-confidence
     description: Strong evidence on a non-critical target acts at machine speed.
