@@ -5,9 +5,9 @@
  * the IPv4 address it carries, so an allow-list written in IPv4 also covers its mapped form.
  */
 export interface IpAddress {
-  family: 4 | 6;
+  readonly family: 4 | 6;
   /** The address as an unsigned integer (32 bits for IPv4, 128 bits for IPv6). */
-  value: bigint;
+  readonly value: bigint;
 }
 
 export interface CidrRange {
@@ -73,15 +73,32 @@ function parseIpv6Value(raw: string): bigint | undefined {
   return value;
 }
 
+// Guardrails ask about the same few addresses many times per decision (one per rule): remember recent answers.
+const MEMO_LIMIT = 4096;
+const ipMemo = new Map<string, IpAddress | null>();
+const domainMemo = new Map<string, string | null>();
+
+function remember<T>(memo: Map<string, T>, key: string, value: T): T {
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, value);
+  return value;
+}
+
 /** Parses an IPv4 or IPv6 address; undefined when `text` is neither. IPv4-mapped IPv6 becomes IPv4. */
 export function parseIpAddress(text: string): IpAddress | undefined {
+  const known = ipMemo.get(text);
+  if (known !== undefined) return known ?? undefined;
+  return remember(ipMemo, text, parseIpAddressUncached(text)) ?? undefined;
+}
+
+function parseIpAddressUncached(text: string): IpAddress | null {
   const trimmed = text.trim();
   const v4 = parseIpv4Value(trimmed);
-  if (v4 !== undefined) return { family: 4, value: v4 };
+  if (v4 !== undefined) return Object.freeze({ family: 4, value: v4 });
   const v6 = parseIpv6Value(trimmed);
-  if (v6 === undefined) return undefined;
-  if (v6 >> 32n === 0xffffn) return { family: 4, value: v6 & V4_MASK };
-  return { family: 6, value: v6 };
+  if (v6 === undefined) return null;
+  if (v6 >> 32n === 0xffffn) return Object.freeze({ family: 4, value: v6 & V4_MASK });
+  return Object.freeze({ family: 6, value: v6 });
 }
 
 export function isIpAddress(text: string): boolean {
@@ -155,8 +172,7 @@ export function cidrContains(range: CidrRange, address: IpAddress): boolean {
  * number of distinct prefix lengths, not the number of ranges.
  */
 export class CidrSet {
-  readonly #byPrefix = new Map<string, Map<bigint, CidrRange>>();
-  readonly #prefixes: Array<{ family: 4 | 6; prefix: number; mask: bigint }> = [];
+  readonly #buckets: Array<{ family: 4 | 6; prefix: number; mask: bigint; networks: Map<bigint, CidrRange> }> = [];
   readonly size: number;
 
   constructor(ranges: Iterable<string | CidrRange>) {
@@ -164,28 +180,26 @@ export class CidrSet {
     for (const item of ranges) {
       const range = typeof item === 'string' ? parseCidr(item) : item;
       if (range === undefined) throw new TypeError(`${JSON.stringify(item)} is not an IP address or CIDR range`);
-      const key = `${range.family}/${range.prefix}`;
-      let bucket = this.#byPrefix.get(key);
+      let bucket = this.#buckets.find((b) => b.family === range.family && b.prefix === range.prefix);
       if (!bucket) {
-        bucket = new Map();
-        this.#byPrefix.set(key, bucket);
-        this.#prefixes.push({ family: range.family, prefix: range.prefix, mask: maskFor(range.family, range.prefix) });
+        bucket = { family: range.family, prefix: range.prefix, mask: maskFor(range.family, range.prefix), networks: new Map() };
+        this.#buckets.push(bucket);
       }
-      if (!bucket.has(range.network)) size++;
-      bucket.set(range.network, range);
+      if (!bucket.networks.has(range.network)) size++;
+      bucket.networks.set(range.network, range);
     }
     this.size = size;
     // Most specific first, so `match` reports the narrowest range that holds the address.
-    this.#prefixes.sort((a, b) => b.prefix - a.prefix);
+    this.#buckets.sort((a, b) => b.prefix - a.prefix);
   }
 
   /** The narrowest range holding `address`, or undefined. */
   match(address: IpAddress | string): CidrRange | undefined {
     const ip = typeof address === 'string' ? parseIpAddress(address) : address;
     if (ip === undefined) return undefined;
-    for (const { family, prefix, mask } of this.#prefixes) {
-      if (family !== ip.family) continue;
-      const hit = this.#byPrefix.get(`${family}/${prefix}`)?.get(ip.value & mask);
+    for (const bucket of this.#buckets) {
+      if (bucket.family !== ip.family) continue;
+      const hit = bucket.networks.get(ip.value & bucket.mask);
       if (hit) return hit;
     }
     return undefined;
@@ -198,6 +212,12 @@ export class CidrSet {
 
 /** Host name in lower case without a trailing dot; undefined when it is not a plausible DNS name. */
 export function normalizeDomain(text: string): string | undefined {
+  const known = domainMemo.get(text);
+  if (known !== undefined) return known ?? undefined;
+  return remember(domainMemo, text, normalizeDomainUncached(text) ?? null) ?? undefined;
+}
+
+function normalizeDomainUncached(text: string): string | undefined {
   let value = text.trim().toLowerCase();
   if (value.endsWith('.')) value = value.slice(0, -1);
   if (value.startsWith('*.')) value = value.slice(2);
@@ -236,11 +256,13 @@ export class DomainSet {
 
   /** The listed domain that `host` equals or sits under (the most specific one), or undefined. */
   match(host: string): string | undefined {
-    let candidate = normalizeDomain(host);
-    while (candidate !== undefined) {
-      if (this.#domains.has(candidate)) return candidate;
-      const dot = candidate.indexOf('.');
-      candidate = dot < 0 ? undefined : candidate.slice(dot + 1);
+    if (this.#domains.size === 0) return undefined;
+    const name = normalizeDomain(host);
+    if (name === undefined) return undefined;
+    if (this.#domains.has(name)) return name;
+    for (let dot = name.indexOf('.'); dot >= 0; dot = name.indexOf('.', dot + 1)) {
+      const parent = name.slice(dot + 1);
+      if (this.#domains.has(parent)) return parent;
     }
     return undefined;
   }

@@ -1,7 +1,7 @@
 import { CidrSet, DomainSet, hostOf, parseIpAddress, RiposteError } from '../core/index.ts';
-import { type EvaluationContext, fieldReader, type TargetFacts } from './conditions.ts';
+import type { EvaluationContext, TargetFacts } from './conditions.ts';
 import type { ApprovalRequirement, CompiledPolicy, CompiledRule, DecisionKind } from './policy-document.ts';
-import type { AllowLists, PolicyInput } from './policy-input.ts';
+import type { AllowLists, Impact, PolicyInput } from './policy-input.ts';
 
 /**
  * Evaluating a policy for one proposed action. Every rule whose scope (impact, action glob) and
@@ -144,27 +144,23 @@ function buildContext(policy: CompiledPolicy, input: PolicyInput): EvaluationCon
   };
 }
 
-const readerCache = new Map<string, (ctx: EvaluationContext) => unknown>();
+const scopedRules = new WeakMap<CompiledPolicy, Map<string, CompiledRule[]>>();
 
-function renderReason(template: string, ctx: EvaluationContext): string {
-  return template.replace(/\{([a-z_][a-z0-9_.]*)\}/g, (_, field: string) => {
-    let read = readerCache.get(field);
-    if (!read) {
-      read = fieldReader(field);
-      readerCache.set(field, read);
-    }
-    const value = read(ctx);
-    if (value === undefined || value === null) return 'unknown';
-    if (Array.isArray(value)) return value.join(', ');
-    return typeof value === 'object' ? JSON.stringify(value) : String(value);
-  });
-}
-
-function ruleApplies(rule: CompiledRule, input: PolicyInput, ctx: EvaluationContext): boolean {
-  if (!rule.impacts.has(input.action.impact)) return false;
-  if (rule.actionPattern && !rule.actionPattern.test(input.action.id)) return false;
-  ctx.bound = undefined;
-  return rule.when === undefined || rule.when(ctx);
+/** The rules whose impact and action globs cover this action, computed once per action id and impact. */
+function rulesInScope(policy: CompiledPolicy, impact: string, actionId: string): CompiledRule[] {
+  let byAction = scopedRules.get(policy);
+  if (!byAction) {
+    byAction = new Map();
+    scopedRules.set(policy, byAction);
+  }
+  const key = `${impact} ${actionId}`;
+  let rules = byAction.get(key);
+  if (!rules) {
+    rules = policy.rules.filter((rule) => rule.impacts.has(impact as Impact) && (!rule.actionPattern || rule.actionPattern.test(actionId)));
+    if (byAction.size > 10_000) byAction.clear();
+    byAction.set(key, rules);
+  }
+  return rules;
 }
 
 function stricter(a: CompiledRule, b: CompiledRule): boolean {
@@ -193,9 +189,10 @@ export function evaluatePolicy(policy: CompiledPolicy, input: PolicyInput): Poli
   const ctx = buildContext(policy, input);
   const matched: Array<{ rule: CompiledRule; text: string }> = [];
   let winner: CompiledRule | undefined;
-  for (const rule of policy.rules) {
-    if (!ruleApplies(rule, input, ctx)) continue;
-    matched.push({ rule, text: renderReason(rule.reason, ctx) });
+  for (const rule of rulesInScope(policy, input.action.impact, input.action.id)) {
+    ctx.bound = undefined;
+    if (rule.when !== undefined && !rule.when(ctx)) continue;
+    matched.push({ rule, text: rule.renderReason(ctx) });
     if (winner === undefined || stricter(rule, winner)) winner = rule;
   }
   const matchedIds = matched.map((m) => m.rule.id);

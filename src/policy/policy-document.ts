@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { canonicalJson, parseDuration } from '../core/index.ts';
-import { type CompiledCondition, type ConditionIssue, compileCondition, isKnownField } from './conditions.ts';
+import { type CompiledCondition, type ConditionIssue, compileCondition, type EvaluationContext, fieldReader, isKnownField } from './conditions.ts';
 import { IMPACTS, type Impact } from './policy-input.ts';
 
 /**
@@ -84,6 +84,8 @@ export interface CompiledRule {
   when: CompiledCondition | undefined;
   approval: ApprovalRequirement | undefined;
   reason: string;
+  /** The reason with its {field} placeholders filled from the evaluation. */
+  renderReason: (ctx: EvaluationContext) => string;
   /** Position in the file, for ties: earlier rules decide. */
   order: number;
 }
@@ -143,6 +145,31 @@ function approvalFrom(spec: z.infer<typeof ApprovalSpec> | undefined, base: Appr
 }
 
 const PLACEHOLDER = /\{([a-z_][a-z0-9_.]*)\}/g;
+
+function showValue(value: unknown): string {
+  if (value === undefined || value === null) return 'unknown';
+  if (Array.isArray(value)) return value.join(', ');
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+/** Splits a reason template once, so rendering is string joins and field reads. */
+function compileReason(template: string): (ctx: EvaluationContext) => string {
+  const literals: string[] = [];
+  const readers: Array<(ctx: EvaluationContext) => unknown> = [];
+  let last = 0;
+  for (const match of template.matchAll(PLACEHOLDER)) {
+    literals.push(template.slice(last, match.index));
+    readers.push(fieldReader(match[1] as string));
+    last = (match.index ?? 0) + match[0].length;
+  }
+  const tail = template.slice(last);
+  if (readers.length === 0) return () => template;
+  return (ctx) => {
+    let out = '';
+    for (let i = 0; i < readers.length; i++) out += literals[i] + showValue((readers[i] as (c: EvaluationContext) => unknown)(ctx));
+    return out + tail;
+  };
+}
 
 function zodIssues(error: z.ZodError, prefix: Array<string | number>): PolicyIssue[] {
   return error.issues.map((issue) => {
@@ -224,6 +251,7 @@ export function compilePolicy(raw: unknown): PolicyLoadResult {
       when,
       approval: rule.decision === 'require_approval' ? approvalFrom(rule.approval, defaultApproval) : undefined,
       reason: rule.reason,
+      renderReason: compileReason(rule.reason),
       order: index,
     });
   });
