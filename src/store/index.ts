@@ -6,6 +6,7 @@
 export { type Backend, decodeJson, encodeJson } from './backend.ts';
 export { type OpenStoreOptions, openStore, SQLITE_FILE_NAME } from './open-store.ts';
 export type { ApiTokenRecord, ApiTokensRepository } from './repositories/api-tokens.ts';
+export type { ApprovalRecord, ApprovalRecordStatus, ApprovalsRepository } from './repositories/approvals.ts';
 export type { SessionRecord, SessionsRepository } from './repositories/sessions.ts';
 export type { SettingsRepository } from './repositories/settings.ts';
 export type { UserChanges, UserRecord, UsersRepository } from './repositories/users.ts';

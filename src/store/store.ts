@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../core/index.ts';
 import type { Backend } from './backend.ts';
 import { type ApiTokensRepository, apiTokensRepository } from './repositories/api-tokens.ts';
+import { type ApprovalsRepository, approvalsRepository } from './repositories/approvals.ts';
 import { type SessionsRepository, sessionsRepository } from './repositories/sessions.ts';
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
 import { type UsersRepository, usersRepository } from './repositories/users.ts';
@@ -25,6 +26,7 @@ export interface Store {
   readonly users: UsersRepository;
   readonly apiTokens: ApiTokensRepository;
   readonly sessions: SessionsRepository;
+  readonly approvals: ApprovalsRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -46,5 +48,6 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     users: usersRepository(db, clock),
     apiTokens: apiTokensRepository(db, clock),
     sessions: sessionsRepository(db, clock),
+    approvals: approvalsRepository(db, clock),
   };
 }

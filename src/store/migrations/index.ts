@@ -1,8 +1,9 @@
 import { foundation } from './0001-foundation.ts';
 import { auth } from './0300-auth-users-tokens-sessions.ts';
+import { approvals } from './0400-approvals.ts';
 import type { StoreMigration } from './migration.ts';
 
 export type { StoreMigration } from './migration.ts';
 
 /** Every migration, in apply order. Names must be unique and sort in this order. */
-export const migrations: readonly StoreMigration[] = [foundation, auth];
+export const migrations: readonly StoreMigration[] = [foundation, auth, approvals];
