@@ -628,3 +628,41 @@ export async function claimApprovalLink(token: string, ctx: ApprovalContext, led
   }
   return claims;
 }
+
+// ---------------------------------------------------------------- storage mapping
+
+/**
+ * The columns the approvals store indexes, beside the whole request as a document. Structurally the
+ * store's ApprovalRecord (policy/ does not import store/; app/ passes one to the other).
+ */
+export function approvalStorageRecord(request: ApprovalRequest) {
+  return {
+    id: request.id,
+    revision: request.revision,
+    status: request.status,
+    runId: request.context.run_id ?? null,
+    caseId: request.context.case_id ?? null,
+    actionId: request.action.id,
+    createdAt: request.created_at,
+    expiresAt: request.expires_at,
+    reviewRequired: request.review_required,
+    document: request as unknown,
+  };
+}
+
+/** The request back from its stored document; refuses documents that are not approval requests. */
+export function approvalFromStorage(document: unknown): ApprovalRequest {
+  const doc = document as Partial<ApprovalRequest> | null;
+  if (
+    doc === null ||
+    typeof doc !== 'object' ||
+    typeof doc.id !== 'string' ||
+    typeof doc.revision !== 'number' ||
+    typeof doc.arguments_hash !== 'string' ||
+    !Array.isArray(doc.decisions) ||
+    !doc.action
+  ) {
+    throw new RiposteError('approvals.corrupt', 'stored approval document is not an approval request', { status: 500 });
+  }
+  return doc as ApprovalRequest;
+}

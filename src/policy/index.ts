@@ -17,6 +17,8 @@ export {
   type ApprovalStatus,
   type ArgumentEdit,
   type ArgumentEditParams,
+  approvalFromStorage,
+  approvalStorageRecord,
   BREAK_GLASS_MIN_REASON,
   breakGlass,
   claimApprovalLink,
