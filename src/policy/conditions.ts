@@ -1,4 +1,4 @@
-import { CidrSet, DomainSet, hostOf, parseCidr } from '../core/index.ts';
+import { CidrSet, DomainSet, hostOf, parseCidr, parseIpAddress } from '../core/index.ts';
 
 /**
  * The rule condition language: data, not code. A condition is one of
@@ -373,7 +373,10 @@ function compileComparison(
     }
     case 'exists': {
       if (typeof operand !== 'boolean') return fail(`exists takes true or false; got ${describeValue(operand)}`);
-      return (ctx) => (read(ctx) !== undefined && read(ctx) !== null) === operand;
+      return (ctx) => {
+        const value = read(ctx);
+        return (value !== undefined && value !== null) === operand;
+      };
     }
     case 'in_cidr':
     case 'not_in_cidr': {
@@ -386,10 +389,10 @@ function compileComparison(
       return (ctx) => {
         const value = read(ctx);
         if (typeof value !== 'string') return false;
-        const hit = set.has(value);
-        // An address that does not parse is neither inside nor outside: both operators are false.
-        if (!hit && !positive) return set.match(value) === undefined && /^[0-9a-f:.[\]]+$/i.test(value) && parseCidr(value) !== undefined;
-        return hit === positive;
+        // A value that is not an address (nor a URL with an address host) is neither inside nor outside.
+        const ip = parseIpAddress(value) ?? parseIpAddress(hostOf(value));
+        if (ip === undefined) return false;
+        return set.has(ip) === positive;
       };
     }
     case 'in_domain':

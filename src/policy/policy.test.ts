@@ -338,6 +338,29 @@ rules:
     assert.equal(withoutIndicator.decision, 'require_approval');
   });
 
+  test('in_cidr and not_in_cidr are both false for a value that is not an address; URLs are judged by their host; exists', () => {
+    const { policy } = parsePolicyYaml(`
+id: t
+version: 1
+defaults: { no_match: deny }
+rules:
+  - { id: inside, decision: allow, reason: r, when: { any_target: { field: target.value, in_cidr: [10.0.0.0/8] } } }
+  - { id: outside, decision: require_approval, reason: r, when: { any_target: { field: target.value, not_in_cidr: [10.0.0.0/8] } } }
+  - { id: has-verdict, decision: require_approval, reason: r, when: { field: indicator.verdict, exists: true } }
+`);
+    assert.ok(policy);
+    const input = (value: string): PolicyInput => ({
+      action: { id: 'a.b', impact: 'destructive', arguments: {} },
+      targets: [{ type: 'x', value }],
+      requester: { id: 'r' },
+    });
+    assert.deepEqual(evaluatePolicy(policy, input('10.1.2.3')).matched_rules, ['inside']);
+    assert.deepEqual(evaluatePolicy(policy, input('http://10.1.2.3/path')).matched_rules, ['inside']);
+    assert.deepEqual(evaluatePolicy(policy, input('11.0.0.1')).matched_rules, ['outside']);
+    assert.deepEqual(evaluatePolicy(policy, input('not-an-ip')).matched_rules, []);
+    assert.deepEqual(evaluatePolicy(policy, { ...input('x'), indicator: { confidence: 5, verdict: 'unknown' } }).matched_rules, ['has-verdict']);
+  });
+
   test('bad allow-list entries in an input are reported with the field at fault', () => {
     assert.throws(
       () => evaluatePolicy(defaultPolicy(), { ...blockIp('203.0.113.1', 90), allow_lists: { cidrs: ['10.0.0.0/40'] } }),
