@@ -208,6 +208,11 @@ export class CidrSet {
   has(address: IpAddress | string): boolean {
     return this.match(address) !== undefined;
   }
+
+  /** Every range in the set (normalised, duplicates dropped). */
+  *ranges(): IterableIterator<CidrRange> {
+    for (const bucket of this.#buckets) yield* bucket.networks.values();
+  }
 }
 
 /** Host name in lower case without a trailing dot; undefined when it is not a plausible DNS name. */
@@ -269,6 +274,11 @@ export class DomainSet {
 
   has(host: string): boolean {
     return this.match(host) !== undefined;
+  }
+
+  /** Every domain in the set, normalised. */
+  domains(): IterableIterator<string> {
+    return this.#domains.values();
   }
 }
 

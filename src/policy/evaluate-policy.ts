@@ -42,7 +42,10 @@ const SEVERITY: Record<DecisionKind, number> = { allow: 0, require_approval: 1, 
 interface CompiledAllowLists {
   cidrs: CidrSet;
   domains: DomainSet;
-  partners: Array<{ name: string; cidrs: CidrSet; domains: DomainSet }>;
+  /** Every partner's ranges and domains in one set each, with the partner each entry belongs to. */
+  partnerCidrs: CidrSet;
+  partnerDomains: DomainSet;
+  partnerOf: Map<string, string>;
   warnings: Map<string, string>;
 }
 
@@ -61,18 +64,37 @@ function compileAllowLists(lists: AllowLists): CompiledAllowLists {
   const compiled: CompiledAllowLists = {
     cidrs: build('cidrs', () => new CidrSet(lists.cidrs ?? [])),
     domains: build('domains', () => new DomainSet(lists.domains ?? [])),
-    partners: (lists.partners ?? []).map((partner, i) => ({
-      name: partner.name,
-      cidrs: build(`partners[${i}].cidrs`, () => new CidrSet(partner.cidrs ?? [])),
-      domains: build(`partners[${i}].domains`, () => new DomainSet(partner.domains ?? [])),
-    })),
+    partnerCidrs: new CidrSet([]),
+    partnerDomains: new DomainSet([]),
+    partnerOf: new Map(),
     warnings: new Map((lists.warning_list_hits ?? []).map((hit) => [hit.value.trim().toLowerCase(), hit.list])),
   };
+  const ranges: string[] = [];
+  const domains: string[] = [];
+  (lists.partners ?? []).forEach((partner, i) => {
+    for (const range of build(`partners[${i}].cidrs`, () => [...new CidrSet(partner.cidrs ?? []).ranges()])) {
+      ranges.push(range.text);
+      compiled.partnerOf.set(`cidr:${range.text}`, partner.name);
+    }
+    for (const domain of build(`partners[${i}].domains`, () => [...new DomainSet(partner.domains ?? []).domains()])) {
+      domains.push(domain);
+      compiled.partnerOf.set(`domain:${domain}`, partner.name);
+    }
+  });
+  compiled.partnerCidrs = new CidrSet(ranges);
+  compiled.partnerDomains = new DomainSet(domains);
   compiledLists.set(lists, compiled);
   return compiled;
 }
 
-const EMPTY_LISTS: CompiledAllowLists = { cidrs: new CidrSet([]), domains: new DomainSet([]), partners: [], warnings: new Map() };
+const EMPTY_LISTS: CompiledAllowLists = {
+  cidrs: new CidrSet([]),
+  domains: new DomainSet([]),
+  partnerCidrs: new CidrSet([]),
+  partnerDomains: new DomainSet([]),
+  partnerOf: new Map(),
+  warnings: new Map(),
+};
 
 function targetFacts(input: PolicyInput, lists: CompiledAllowLists): TargetFacts[] {
   return (input.targets ?? []).map((target) => {
@@ -80,26 +102,16 @@ function targetFacts(input: PolicyInput, lists: CompiledAllowLists): TargetFacts
     const ip = parseIpAddress(host);
     let allowList: TargetFacts['allow_list'];
     if (ip) {
-      for (const partner of lists.partners) {
-        const hit = partner.cidrs.match(ip);
-        if (hit) {
-          allowList = { kind: 'partner', name: partner.name, entry: hit.text };
-          break;
-        }
-      }
-      if (!allowList) {
+      const partnerRange = lists.partnerCidrs.match(ip);
+      if (partnerRange) allowList = { kind: 'partner', name: lists.partnerOf.get(`cidr:${partnerRange.text}`) ?? 'partner', entry: partnerRange.text };
+      else {
         const hit = lists.cidrs.match(ip);
         if (hit) allowList = { kind: 'cidr', name: 'allow-list', entry: hit.text };
       }
     } else {
-      for (const partner of lists.partners) {
-        const hit = partner.domains.match(host);
-        if (hit) {
-          allowList = { kind: 'partner', name: partner.name, entry: hit };
-          break;
-        }
-      }
-      if (!allowList) {
+      const partnerDomain = lists.partnerDomains.match(host);
+      if (partnerDomain) allowList = { kind: 'partner', name: lists.partnerOf.get(`domain:${partnerDomain}`) ?? 'partner', entry: partnerDomain };
+      else {
         const hit = lists.domains.match(host);
         if (hit) allowList = { kind: 'domain', name: 'allow-list', entry: hit };
       }
