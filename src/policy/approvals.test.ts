@@ -5,6 +5,7 @@ import {
   type ApprovalKeyring,
   type ApprovalPrincipal,
   type ApprovalRequest,
+  approvalKeyring,
   breakGlass,
   claimApprovalLink,
   countedApprovers,
@@ -337,5 +338,19 @@ describe('one-time signed approval links', () => {
       codeOf(() => createApprovalLinkToken({ approval_id: 'a1', approver: 'alice', decision: 'approve', arguments_hash: 'h', ttl_ms: 2 * 86_400_000 }, ctx)),
       'input.invalid',
     );
+  });
+});
+
+describe('approval keys', () => {
+  test('a keyring refuses short secrets and derives stable ids that do not reveal the secret', () => {
+    assert.equal(
+      codeOf(() => approvalKeyring('short')),
+      'approvals.weak_key',
+    );
+    const ring = approvalKeyring('x'.repeat(32), ['y'.repeat(40)]);
+    assert.match(ring.current.id, /^[0-9a-f]{16}$/);
+    assert.equal(ring.current.id, approvalKeyring('x'.repeat(32)).current.id);
+    assert.notEqual(ring.current.id, ring.previous?.[0]?.id);
+    assert.ok(!ring.current.id.includes('xxxx'));
   });
 });

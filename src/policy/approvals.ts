@@ -117,6 +117,22 @@ export interface ApprovalContext {
   keys: ApprovalKeyring;
 }
 
+export const MIN_KEY_BYTES = 32;
+
+/**
+ * A keyring from secrets as configured (the current one first, then retired ones still accepted for
+ * verification). Key ids are derived from the secret, so a signature names the key without revealing it.
+ */
+export function approvalKeyring(current: string | Uint8Array, previous: Array<string | Uint8Array> = []): ApprovalKeyring {
+  const key = (secret: string | Uint8Array, which: string): ApprovalKey => {
+    if (Buffer.byteLength(secret) < MIN_KEY_BYTES) {
+      throw new RiposteError('approvals.weak_key', `the ${which} approval signing key must be at least ${MIN_KEY_BYTES} bytes`, { status: 500 });
+    }
+    return { id: createHash('sha256').update('riposte/approval-key-id/v1').update(secret).digest('hex').slice(0, 16), secret };
+  };
+  return { current: key(current, 'current'), previous: previous.map((secret, i) => key(secret, `previous[${i}]`)) };
+}
+
 function approvalError(code: string, message: string, status: number, details?: Record<string, unknown>): RiposteError {
   return new RiposteError(code, message, { status, details });
 }

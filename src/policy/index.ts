@@ -18,6 +18,7 @@ export {
   type ArgumentEdit,
   type ArgumentEditParams,
   approvalFromStorage,
+  approvalKeyring,
   approvalStorageRecord,
   BREAK_GLASS_MIN_REASON,
   breakGlass,
@@ -35,6 +36,7 @@ export {
   LINK_DEFAULT_TTL_MS,
   LINK_MAX_TTL_MS,
   MemoryOnceLedger,
+  MIN_KEY_BYTES,
   type OnceLedger,
   type OpenApprovalParams,
   openApprovalRequest,
@@ -46,6 +48,7 @@ export {
   verifyRelease,
 } from './approvals.ts';
 export { type ApprovalSummary, summarizeApproval } from './channels/approval-summary.ts';
+export { type ApprovalEmail, type ApprovalEmailLinks, buildApprovalEmail } from './channels/email.ts';
 export {
   buildSlackApprovalMessage,
   buildSlackDecisionUpdate,

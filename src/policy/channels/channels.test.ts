@@ -4,6 +4,7 @@ import { ManualClock } from '../../core/index.ts';
 import { type ApprovalKeyring, type ApprovalRequest, decideApproval, MemoryOnceLedger, openApprovalRequest } from '../approvals.ts';
 import { defaultPolicy } from '../default-policy.ts';
 import { evaluatePolicy, type PolicyDecision } from '../evaluate-policy.ts';
+import { buildApprovalEmail } from './email.ts';
 import {
   buildSlackApprovalMessage,
   buildSlackDecisionUpdate,
@@ -221,5 +222,18 @@ describe('Teams Adaptive Card', () => {
       { reviewUrl: REVIEW },
     );
     assert.match(JSON.stringify(decided), /rejected by bob/);
+  });
+});
+
+describe('approval e-mail', () => {
+  test('one approver gets the facts, escaped HTML, and their one-time links', () => {
+    const approval = request(new ManualClock(), { ip: '203.0.113.9', note: '<script>alert(1)</script>' });
+    const mail = buildApprovalEmail(approval, { reviewUrl: REVIEW, approveUrl: `${REVIEW}/link?t=a"b`, rejectUrl: `${REVIEW}/link?t=r` });
+    assert.equal(mail.subject, '[Riposte] Approval needed: firewall.block_ip (2 approvers)');
+    assert.match(mail.text, /Approve \(one-time link\): https:\/\/riposte.example\/approvals\/x\/link\?t=a"b/);
+    assert.match(mail.text, /"note": "<script>alert\(1\)<\/script>"/);
+    assert.ok(!mail.html.includes('<script>'), 'data is escaped in HTML');
+    assert.ok(mail.html.includes('&lt;script&gt;'));
+    assert.ok(mail.html.includes('href="https://riposte.example/approvals/x/link?t=a&quot;b"'));
   });
 });
