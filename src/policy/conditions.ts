@@ -1,4 +1,4 @@
-import { CidrSet, DomainSet, hostOf, parseCidr, parseIpAddress } from '../core/index.ts';
+import { CidrSet, DomainSet, hostOf, type IpAddress, parseCidr, parseIpAddress } from '../core/index.ts';
 
 /**
  * The rule condition language: data, not code. A condition is one of
@@ -75,6 +75,8 @@ export interface TargetFacts {
   type: string;
   value: string;
   host: string;
+  /** The host parsed as an address (not a field conditions can name; a shortcut for the CIDR operators). */
+  ip: IpAddress | undefined;
   asset?: { id?: string; name?: string; criticality: string; owner?: string; environment?: string };
   allow_listed: boolean;
   allow_list?: { kind: string; name: string; entry: string };
@@ -386,11 +388,17 @@ function compileComparison(
         return fail(`${operator} takes CIDR ranges such as 10.0.0.0/8 or 2001:db8::/32; ${describeValue(bad)} is not one`);
       const set = new CidrSet(list as string[]);
       const positive = operator === 'in_cidr';
+      // The target's own address is parsed once per evaluation; other fields are parsed here.
+      const addressOf: (ctx: EvaluationContext) => IpAddress | undefined =
+        field === 'target.value' || field === 'target.host'
+          ? (ctx) => (ctx.target ?? ctx.bound)?.ip
+          : (ctx) => {
+              const value = read(ctx);
+              return typeof value === 'string' ? (parseIpAddress(value) ?? parseIpAddress(hostOf(value))) : undefined;
+            };
       return (ctx) => {
-        const value = read(ctx);
-        if (typeof value !== 'string') return false;
         // A value that is not an address (nor a URL with an address host) is neither inside nor outside.
-        const ip = parseIpAddress(value) ?? parseIpAddress(hostOf(value));
+        const ip = addressOf(ctx);
         if (ip === undefined) return false;
         return set.has(ip) === positive;
       };
@@ -406,10 +414,17 @@ function compileComparison(
         return fail(`${operator} takes domain names such as example.com; got ${describeValue(operand)}`);
       }
       const positive = operator === 'in_domain';
+      const hostFor: (ctx: EvaluationContext) => string | undefined =
+        field === 'target.value' || field === 'target.host'
+          ? (ctx) => (ctx.target ?? ctx.bound)?.host
+          : (ctx) => {
+              const value = read(ctx);
+              return typeof value === 'string' ? hostOf(value) : undefined;
+            };
       return (ctx) => {
-        const value = read(ctx);
-        if (typeof value !== 'string') return false;
-        return set.has(hostOf(value)) === positive;
+        const host = hostFor(ctx);
+        if (host === undefined) return false;
+        return set.has(host) === positive;
       };
     }
   }

@@ -125,6 +125,7 @@ function targetFacts(input: PolicyInput, lists: CompiledAllowLists): TargetFacts
       type: target.type,
       value: target.value,
       host,
+      ip,
       asset: target.asset,
       allow_listed: allowList !== undefined,
       allow_list: allowList,
