@@ -414,9 +414,13 @@ function compileComparison(
         return fail(`${operator} takes domain names such as example.com; got ${describeValue(operand)}`);
       }
       const positive = operator === 'in_domain';
+      // An address is in no domain: skip the suffix walk for targets that are addresses.
       const hostFor: (ctx: EvaluationContext) => string | undefined =
         field === 'target.value' || field === 'target.host'
-          ? (ctx) => (ctx.target ?? ctx.bound)?.host
+          ? (ctx) => {
+              const target = ctx.target ?? ctx.bound;
+              return target?.ip ? '' : target?.host;
+            }
           : (ctx) => {
               const value = read(ctx);
               return typeof value === 'string' ? hostOf(value) : undefined;
