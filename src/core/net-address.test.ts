@@ -103,3 +103,28 @@ describe('canonical JSON (RFC 8785)', () => {
     assert.throws(() => canonicalJson({ n: Number.NaN }), /cannot represent/);
   });
 });
+
+describe('net-address properties', () => {
+  test('CidrSet agrees with a direct containment check, and formatting round-trips', async () => {
+    const fc = await import('fast-check');
+    const v4 = fc
+      .tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }))
+      .map((o) => o.join('.'));
+    const v6 = fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 8, maxLength: 8 }).map((g) => g.map((x) => x.toString(16)).join(':'));
+    const cidr = fc.oneof(
+      fc.tuple(v4, fc.integer({ min: 0, max: 32 })).map(([a, p]) => `${a}/${p}`),
+      fc.tuple(v6, fc.integer({ min: 0, max: 128 })).map(([a, p]) => `${a}/${p}`),
+    );
+    fc.assert(
+      fc.property(fc.array(cidr, { minLength: 1, maxLength: 8 }), fc.oneof(v4, v6), (ranges, address) => {
+        const ip = parseIpAddress(address);
+        assert.ok(ip);
+        const parsed = ranges.map((r) => parseCidr(r));
+        const expected = parsed.some((r) => r !== undefined && cidrContains(r, ip));
+        assert.equal(new CidrSet(ranges).has(ip), expected);
+        assert.deepEqual(parseIpAddress(formatIpAddress(ip)), ip);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

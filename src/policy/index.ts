@@ -102,4 +102,5 @@ export {
   VERDICTS,
   type Verdict,
 } from './policy-input.ts';
+export { type PolicyDecisionRecord, policyDecisionRecord, policyDeniedError } from './policy-records.ts';
 export { type PolicyTestDocument, type PolicyTestResult, parsePolicyTestsYaml, runPolicyTests } from './policy-testing.ts';

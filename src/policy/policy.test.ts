@@ -5,6 +5,7 @@ import { evaluatePolicy, type PolicyDecision } from './evaluate-policy.ts';
 import { parsePolicyYaml } from './policy-document.ts';
 import type { PolicyInput } from './policy-input.ts';
 import { targetsFromArguments } from './policy-input.ts';
+import { policyDecisionRecord, policyDeniedError } from './policy-records.ts';
 import { parsePolicyTestsYaml, runPolicyTests } from './policy-testing.ts';
 
 const PARTNER = { name: 'Acme Logistics', cidrs: ['198.51.100.0/24'], domains: ['acme-logistics.example'] };
@@ -414,5 +415,24 @@ cases:
     assert.equal(parsed.tests, undefined);
     assert.match(parsed.issues[0]?.message ?? '', /cases.0.input.action.impact/);
     assert.equal(parsed.issues[0]?.line, 4);
+  });
+});
+
+describe('policy records', () => {
+  test('the timeline/audit record carries action, arguments hash, targets, decision, rule and reasons; a deny becomes policy.denied', () => {
+    const input = blockIp('198.51.100.5', 99, { run: { id: 'run-9' } });
+    const decision = evaluatePolicy(defaultPolicy(), input);
+    const record = policyDecisionRecord(input, decision);
+    assert.equal(record.decision, 'deny');
+    assert.equal(record.rule.id, 'allow-listed-target');
+    assert.match(record.arguments_hash, /^[0-9a-f]{64}$/);
+    assert.deepEqual(record.targets, ['198.51.100.5']);
+    assert.equal(record.run_id, 'run-9');
+    assert.equal(decision.decision, 'deny');
+    if (decision.decision !== 'deny') return;
+    const error = policyDeniedError(input, decision);
+    assert.equal(error.code, 'policy.denied');
+    assert.equal(error.status, 403);
+    assert.match(error.message, /policy denied firewall.block_ip: 198.51.100.5 is on the partner allow-list Acme Logistics/);
   });
 });
