@@ -2,14 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../src/core/index.ts';
 import {
+  ApprovalDesk,
   type ApprovalKeyring,
   type ApprovalPrincipal,
   approvalFromStorage,
   approvalStorageRecord,
-  decideApproval,
   defaultPolicy,
   evaluatePolicy,
-  type OnceLedger,
   openApprovalRequest,
   type PolicyDecision,
   parseSlackApprovalClick,
@@ -64,24 +63,19 @@ for (const backend of testBackends()) {
       return request;
     }
 
-    /** What an approval endpoint does: read, decide, save if nobody saved first, else retry. */
+    /** What an approval endpoint does: the desk reads, decides and saves with compare-and-set (retrying on a lost race). */
     async function decide(
       id: string,
       approver: ApprovalPrincipal,
       shownHash: string,
       channel: 'api' | 'slack',
     ): Promise<{ released: boolean; error?: string }> {
-      for (;;) {
-        const stored = await t.store.approvals.get(id);
-        assert.ok(stored);
-        const current = approvalFromStorage(stored.document);
-        let result: ReturnType<typeof decideApproval>;
-        try {
-          result = decideApproval(current, { approver, decision: 'approve', arguments_hash: shownHash, channel }, { clock, keys: KEYS });
-        } catch (error) {
-          return { released: false, error: (error as { code: string }).code };
-        }
-        if (await t.store.approvals.update(approvalStorageRecord(result.request), current.revision)) return { released: result.released };
+      const desk = new ApprovalDesk({ storage: t.store.approvals, clock, keys: KEYS });
+      try {
+        const result = await desk.decide(id, { approver, decision: 'approve', arguments_hash: shownHash, channel });
+        return { released: result.released };
+      } catch (error) {
+        return { released: false, error: (error as { code: string }).code };
       }
     }
 
@@ -103,7 +97,7 @@ for (const backend of testBackends()) {
 
     test('the same person twice and the initiator are refused; a replayed Slack click is refused before it counts', async () => {
       const request = await openTwoPerson();
-      const ledger: OnceLedger = { claim: (key, expiresAt) => t.store.approvals.claimOnce(key, expiresAt) };
+      const ledger = new ApprovalDesk({ storage: t.store.approvals, clock, keys: KEYS }).ledger;
       const body = `payload=${encodeURIComponent(
         JSON.stringify({
           type: 'block_actions',

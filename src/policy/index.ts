@@ -5,6 +5,7 @@
  * signed, separation-of-duties decision; the channel builders carry approval requests to Slack and
  * Teams and verify what comes back. Everything here is pure: no I/O, time from a Clock, keys passed in.
  */
+export { ApprovalDesk, type ApprovalDeskOptions, type ApprovalStorage, type ApprovalStorageRecord } from './approval-desk.ts';
 export {
   type ApprovalChannel,
   type ApprovalContext,
