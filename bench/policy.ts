@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { ManualClock } from '../src/core/index.ts';
 import {
   type AllowLists,
+  ApprovalDesk,
   type ApprovalKeyring,
   type CompiledPolicy,
   decideApproval,
@@ -11,10 +12,14 @@ import {
   type PolicyDecision,
   type PolicyInput,
   parsePolicyYaml,
+  parseSlackApprovalClick,
+  SLACK_APPROVE_ACTION,
+  slackSignature,
   verifyDecisionSignature,
   verifyRelease,
+  verifySlackRequest,
 } from '../src/policy/index.ts';
-import { emit, note, percentile } from './harness.ts';
+import { benchStores, emit, note, percentile } from './harness.ts';
 
 /**
  * Policy engine cost per proposed action (it sits in front of every write/destructive action), with the
@@ -168,10 +173,84 @@ function measureApprovals(): void {
   emit({ suite: 'policy', metric: 'approval_decisions_signed_per_s', value: decides / seconds, unit: '1/s', n: decides });
 }
 
+/**
+ * The policy side of "approval click → action starts": a signed Slack click is verified (signature,
+ * window, replay ledger in the store), parsed, and decided through the desk with compare-and-set in the
+ * store, up to the moment the quorum releases the action. The runner's hand-over comes on top.
+ */
+async function measureClickToRelease(): Promise<void> {
+  const CLICKS = 300;
+  const secret = 'bench-slack-signing-secret';
+  const keys: ApprovalKeyring = { current: { id: 'bench', secret: 'bench-secret-bench-secret-bench-secret' } };
+  for (const open of await benchStores()) {
+    const { store, backend, dispose } = await open();
+    try {
+      const clock = { now: () => Date.now() };
+      const desk = new ApprovalDesk({ storage: store.approvals, clock, keys });
+      const decision = evaluatePolicy(defaultPolicy(), {
+        action: { id: 'firewall.block_ip', impact: 'destructive', arguments: { ip: '203.0.113.9' } },
+        targets: [{ type: 'ipv4', value: '203.0.113.9' }],
+        indicator: { confidence: 95, verdict: 'malicious' },
+        history: { last_hour: { 'firewall.block_ip': 50 } },
+        requester: { id: 'playbook:ip' },
+      }) as Extract<PolicyDecision, { decision: 'require_approval' }>;
+      const requests = [];
+      for (let i = 0; i < CLICKS; i++) {
+        const request = await desk.open({
+          action: { id: 'firewall.block_ip', impact: 'destructive' },
+          arguments: { ip: '203.0.113.9', n: i },
+          decision,
+          requester: 'playbook:ip',
+        });
+        await desk.decide(request.id, {
+          approver: { id: 'alice', roles: ['approver'] },
+          decision: 'approve',
+          arguments_hash: request.arguments_hash,
+          channel: 'ui',
+        });
+        requests.push(request);
+      }
+      const latencies: number[] = [];
+      let released = 0;
+      const start = performance.now();
+      for (const request of requests) {
+        const body = `payload=${encodeURIComponent(
+          JSON.stringify({
+            type: 'block_actions',
+            user: { id: 'U0BOB' },
+            actions: [{ type: 'button', action_id: SLACK_APPROVE_ACTION, value: `${request.id}:${request.arguments_hash}` }],
+          }),
+        )}`;
+        const timestamp = String(Math.floor(Date.now() / 1000));
+        const headers = { 'x-slack-request-timestamp': timestamp, 'x-slack-signature': slackSignature(secret, timestamp, body) };
+        const t0 = performance.now();
+        await verifySlackRequest({ rawBody: body, headers, signingSecret: secret, clock, ledger: desk.ledger });
+        const click = parseSlackApprovalClick(body);
+        const result = await desk.decide(click.approval_id, {
+          approver: { id: 'bob', roles: ['approver'] },
+          decision: click.decision,
+          arguments_hash: click.arguments_hash,
+          channel: 'slack',
+        });
+        latencies.push(performance.now() - t0);
+        if (result.released) released++;
+      }
+      const seconds = (performance.now() - start) / 1000;
+      if (released !== CLICKS) throw new Error(`bench: ${released} of ${CLICKS} clicks released`);
+      emit({ suite: 'policy', metric: 'slack_click_to_release_p99_ms', value: percentile(latencies, 99), unit: 'ms', n: CLICKS, backend });
+      emit({ suite: 'policy', metric: 'slack_click_to_release_p50_ms', value: percentile(latencies, 50), unit: 'ms', n: CLICKS, backend });
+      emit({ suite: 'policy', metric: 'slack_clicks_per_s', value: CLICKS / seconds, unit: '1/s', n: CLICKS, backend });
+    } finally {
+      await dispose();
+    }
+  }
+}
+
 export async function run(): Promise<void> {
   const lists = allowLists();
   const list = inputs(lists);
   measureDecisions('builtin-default', defaultPolicy(), list);
   measureDecisions('200-rules', twoHundredRules(), list);
   measureApprovals();
+  await measureClickToRelease();
 }
