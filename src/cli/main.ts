@@ -5,6 +5,7 @@ import { registerAudit } from './commands/audit.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerPlaybook } from './commands/playbook.ts';
+import { registerPolicy } from './commands/policy.ts';
 import { registerRun } from './commands/run.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerServe } from './commands/serve.ts';
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerAudit(program);
   registerUsers(program);
   registerTokens(program);
+  registerPolicy(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.
   const harden = (command: Command) => {

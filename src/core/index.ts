@@ -12,6 +12,20 @@ export { conflict, describeError, invalidInput, isRiposteError, notFound, Ripost
 export { idTime, isId, newId } from './ids.ts';
 export { createLogger, isSecretKey, type Logger, type LoggerConfig, redactSecrets } from './logger.ts';
 export {
+  type CidrRange,
+  CidrSet,
+  cidrContains,
+  DomainSet,
+  formatIpAddress,
+  hostOf,
+  type IpAddress,
+  isIpAddress,
+  isSameOrSubdomain,
+  normalizeDomain,
+  parseCidr,
+  parseIpAddress,
+} from './net-address.ts';
+export {
   detectObservableType,
   type ExtractedObservable,
   extractFromJson,

@@ -7,6 +7,7 @@ export { type Backend, decodeJson, encodeJson } from './backend.ts';
 export { type OpenStoreOptions, openStore, SQLITE_FILE_NAME } from './open-store.ts';
 export type { AlertRecord, AlertsRepository } from './repositories/alerts.ts';
 export type { ApiTokenRecord, ApiTokensRepository } from './repositories/api-tokens.ts';
+export type { ApprovalRecord, ApprovalRecordStatus, ApprovalsRepository } from './repositories/approvals.ts';
 export type { AuditRecord, AuditRepository } from './repositories/audit.ts';
 export type {
   CaseListFilter,

@@ -182,6 +182,7 @@ class SqlStore implements Store {
   readonly users: StoreTx['users'];
   readonly apiTokens: StoreTx['apiTokens'];
   readonly sessions: StoreTx['sessions'];
+  readonly approvals: StoreTx['approvals'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -215,6 +216,7 @@ class SqlStore implements Store {
     this.users = repositories.users;
     this.apiTokens = repositories.apiTokens;
     this.sessions = repositories.sessions;
+    this.approvals = repositories.approvals;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

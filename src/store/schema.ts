@@ -278,6 +278,30 @@ export interface SessionsTable {
   user_agent: string | null;
 }
 
+export interface ApprovalsTable {
+  id: string;
+  /** Compare-and-set counter: bumped by every change. */
+  revision: number;
+  status: string;
+  run_id: string | null;
+  case_id: string | null;
+  action_id: string;
+  created_at: Millis;
+  expires_at: Millis;
+  /** 1 for break-glass approvals awaiting review. */
+  review_required: number;
+  /** The ApprovalRequest document (policy/). */
+  document: Json;
+  updated_at: Millis;
+}
+
+export interface ApprovalOnceKeysTable {
+  /** e.g. "approval-link:<nonce>", "slack:v0=<signature>". */
+  key: string;
+  expires_at: Millis;
+  claimed_at: Millis;
+}
+
 export interface Database {
   settings: SettingsTable;
   engine_runs: EngineRunsTable;
@@ -302,4 +326,6 @@ export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
   sessions: SessionsTable;
+  approvals: ApprovalsTable;
+  approval_once_keys: ApprovalOnceKeysTable;
 }

@@ -3,6 +3,7 @@ import type { Clock } from '../core/index.ts';
 import type { Backend } from './backend.ts';
 import { type AlertsRepository, alertsRepository } from './repositories/alerts.ts';
 import { type ApiTokensRepository, apiTokensRepository } from './repositories/api-tokens.ts';
+import { type ApprovalsRepository, approvalsRepository } from './repositories/approvals.ts';
 import { type AuditRepository, auditRepository } from './repositories/audit.ts';
 import { type CasesRepository, casesRepository } from './repositories/cases.ts';
 import { type EngineRepository, engineRepository } from './repositories/engine.ts';
@@ -36,6 +37,7 @@ export interface Store {
   readonly users: UsersRepository;
   readonly apiTokens: ApiTokensRepository;
   readonly sessions: SessionsRepository;
+  readonly approvals: ApprovalsRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -62,5 +64,6 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     users: usersRepository(db, clock),
     apiTokens: apiTokensRepository(db, clock),
     sessions: sessionsRepository(db, clock),
+    approvals: approvalsRepository(db, clock),
   };
 }

@@ -2,9 +2,10 @@ import { foundation } from './0001-foundation.ts';
 import { engineRuns } from './0100-engine-runs.ts';
 import { cases } from './0200-cases.ts';
 import { auth } from './0300-auth-users-tokens-sessions.ts';
+import { approvals } from './0400-approvals.ts';
 import type { StoreMigration } from './migration.ts';
 
 export type { StoreMigration } from './migration.ts';
 
 /** Every migration, in apply order. Names must be unique and sort in this order. */
-export const migrations: readonly StoreMigration[] = [foundation, engineRuns, cases, auth];
+export const migrations: readonly StoreMigration[] = [foundation, engineRuns, cases, auth, approvals];
