@@ -7,7 +7,7 @@ import { authRoutes } from './auth.ts';
 import { caseRoutes } from './cases.ts';
 import { healthRoutes } from './health.ts';
 import { observableRoutes } from './observables.ts';
-import { runsRoutes } from './runs.ts';
+import { eventRoutes, runsRoutes } from './runs.ts';
 import { tokenRoutes } from './tokens.ts';
 import { userRoutes } from './users.ts';
 
@@ -26,4 +26,5 @@ export async function registerRoutes(app: FastifyInstance, services: ServerServi
   await app.register(userRoutes, { services });
   await app.register(tokenRoutes, { services });
   if (services.engine && services.playbooks) await app.register(runsRoutes, { engine: services.engine, playbooks: services.playbooks });
+  if (services.engine) await app.register(eventRoutes, { engine: services.engine });
 }

@@ -17,6 +17,14 @@ outputs: { greeting: "{{ steps.say.output }}" }
 steps:
   - { id: say, action: core.transform, with: { value: "hello {{ inputs.name }}" } }
 `;
+const WAITING = `
+id: waits-for-ticket
+version: 1
+title: Waits for the ticket to close
+steps:
+  - { id: ticket, wait: { event: ticket.closed, timeout: 1h } }
+  - { id: done, action: core.transform, with: { value: "{{ steps.ticket.output.payload.ticket }}" } }
+`;
 const GATED = `
 id: gated
 version: 1
@@ -35,6 +43,7 @@ for (const backend of testBackends()) {
     before(async () => {
       writeFileSync(join(dir, 'greet.yml'), PLAYBOOK);
       writeFileSync(join(dir, 'gated.yml'), GATED);
+      writeFileSync(join(dir, 'waits-for-ticket.yml'), WAITING);
       server = await openTestServer(backend, {
         config: { 'engine.playbooks_dir': dir },
         services: (store, config) => {
@@ -64,6 +73,36 @@ for (const backend of testBackends()) {
       assert.equal(listed.json().items[0].id, run.id);
       const shown = await server.app.inject({ method: 'GET', url: `/api/v1/runs/${run.id}`, headers });
       assert.equal(shown.json().run.inputs.name, 'ada');
+    });
+
+    test('POST /api/v1/events wakes the runs waiting on that event name with its payload', async () => {
+      const started = await server.app.inject({ method: 'POST', url: '/api/v1/playbooks/waits-for-ticket/runs', headers, payload: {} });
+      const runId = started.json().run.id as string;
+      let status = '';
+      for (let i = 0; i < 200 && status !== 'waiting'; i++) {
+        status = (await server.app.inject({ method: 'GET', url: `/api/v1/runs/${runId}`, headers })).json().run.status;
+        if (status !== 'waiting') await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(status, 'waiting');
+      const other = await server.app.inject({ method: 'POST', url: '/api/v1/events', headers, payload: { name: 'ticket.reopened' } });
+      assert.deepEqual(other.json().woken_runs, [], 'another name wakes nothing');
+      const sent = await server.app.inject({
+        method: 'POST',
+        url: '/api/v1/events',
+        headers,
+        payload: { name: 'ticket.closed', payload: { ticket: 'INC-42' } },
+      });
+      assert.equal(sent.statusCode, 200, sent.body);
+      assert.deepEqual(sent.json().woken_runs, [runId]);
+      let run: { status: string; output: unknown } = { status: '', output: null };
+      for (let i = 0; i < 200 && run.status !== 'succeeded'; i++) {
+        run = (await server.app.inject({ method: 'GET', url: `/api/v1/runs/${runId}`, headers })).json().run;
+        if (run.status !== 'succeeded') await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(run.status, 'succeeded');
+      assert.equal(run.output, 'INC-42');
+      const bad = await server.app.inject({ method: 'POST', url: '/api/v1/events', headers, payload: { name: 'has spaces' } });
+      assert.equal(bad.statusCode, 400);
     });
 
     test('GET /api/v1/runs pages newest first with next_cursor', async () => {

@@ -133,3 +133,30 @@ export async function runsRoutes(app: FastifyInstance, options: { engine: Engine
     }),
   );
 }
+
+/**
+ * External events for `wait: {event: NAME}` steps: a ticketing system, a chat bot or a script tells
+ * waiting runs that something happened. Every run waiting on that name at this moment wakes up with the
+ * payload; an event nobody waits for is not kept.
+ */
+export async function eventRoutes(app: FastifyInstance, options: { engine: Engine }): Promise<void> {
+  const { engine } = options;
+  app.post<{ Body: { name: string; payload?: unknown } }>(
+    '/api/v1/events',
+    {
+      config: { permission: 'runs:start' },
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name'],
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_.:-]+$' },
+            payload: {},
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request) => ({ name: request.body.name, woken_runs: await engine.emitEvent(request.body.name, request.body.payload ?? null) }),
+  );
+}
