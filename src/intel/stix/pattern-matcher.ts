@@ -1,0 +1,413 @@
+import { RiposteError } from '../../core/index.ts';
+import { networkContains, parseNetwork } from './ip-network.ts';
+import type { Observation, StixRecord, StixValue } from './observations.ts';
+import type { Comparison, ComparisonExpression, Literal, ObservationExpression } from './pattern-ast.ts';
+import { type ParsePatternOptions, parsePattern, parseStixTimestamp, patternError } from './pattern-parser.ts';
+import { compileSafeRegex, UnsafeRegexError } from './safe-regex.ts';
+
+/**
+ * Compiles a parsed STIX pattern into closures once, then evaluates it against observations (docs/stix.md
+ * "Matcher semantics"). Comparisons joined by AND on the same object type must hold for the same object;
+ * observation expressions combine bindings (sets of distinct observations) under AND/OR/FOLLOWEDBY and
+ * the WITHIN/REPEATS/START-STOP qualifiers. Evaluation is bounded by a step budget so no input can hang it.
+ */
+
+export const MATCH_STEP_BUDGET = 1_000_000;
+
+export interface CompiledPattern {
+  source: string;
+  ast: ObservationExpression;
+  /** Object types the pattern mentions (custom ones included). */
+  objectTypes: Set<string>;
+  matches(observations: Observation[]): boolean;
+  /** The observations of the first binding that satisfies the pattern, or undefined. */
+  findMatch(observations: Observation[]): Observation[] | undefined;
+}
+
+type ObjectTest = (object: StixRecord, observation: Observation) => boolean;
+type ObservationTest = (observation: Observation) => boolean;
+
+/** Unicode NFC, skipping the work for plain ASCII (the common case). */
+export function nfc(text: string): string {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return text.normalize('NFC');
+  return text;
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+
+function bytesOfProperty(value: string, preferHex: boolean): Uint8Array | undefined {
+  if (preferHex && HEX.test(value)) return new Uint8Array(Buffer.from(value, 'hex'));
+  if (BASE64.test(value)) return new Uint8Array(Buffer.from(value, 'base64'));
+  if (HEX.test(value)) return new Uint8Array(Buffer.from(value, 'hex'));
+  return undefined;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  return a.length - b.length;
+}
+
+/**
+ * Orders a property value against a literal per the coercion rules: numbers with int/float literals, strings
+ * (NFC, code-unit order) with string literals, RFC 3339 strings with timestamp literals, base64/hex strings
+ * with binary/hex literals, booleans with boolean literals. Undefined when the two are not comparable.
+ */
+function compareToLiteral(value: StixValue, literal: Literal, normalisedString: string | undefined): number | undefined {
+  switch (literal.kind) {
+    case 'string':
+      return typeof value === 'string' ? stringOrder(nfc(value), normalisedString as string) : undefined;
+    case 'int':
+    case 'float':
+      return typeof value === 'number' ? Math.sign(value - literal.value) : undefined;
+    case 'bool':
+      return typeof value === 'boolean' ? (value === literal.value ? 0 : value ? 1 : -1) : undefined;
+    case 'timestamp': {
+      if (typeof value !== 'string') return undefined;
+      const ms = parseStixTimestamp(value);
+      return ms === undefined ? undefined : Math.sign(ms - literal.epochMs);
+    }
+    case 'binary':
+    case 'hex': {
+      if (typeof value !== 'string') return undefined;
+      const bytes = bytesOfProperty(value, literal.kind === 'hex');
+      return bytes === undefined ? undefined : Math.sign(compareBytes(bytes, literal.bytes));
+    }
+  }
+}
+
+function stringOrder(a: string, b: string): number {
+  return a === b ? 0 : a < b ? -1 : 1;
+}
+
+function likeToRegex(like: string): RegExp {
+  let source = '^';
+  for (const ch of like) {
+    if (ch === '%') source += '[\\s\\S]*';
+    else if (ch === '_') source += '[\\s\\S]';
+    else source += ch.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+  }
+  return new RegExp(`${source}$`, 'u');
+}
+
+type ValueTest = (value: StixValue) => boolean | undefined;
+
+function compileValueTest(comparison: Comparison, source: string): ValueTest {
+  const { operator } = comparison;
+  const literal = comparison.value;
+  const single = Array.isArray(literal) ? undefined : literal;
+  const normalised = single?.kind === 'string' ? nfc(single.value) : undefined;
+  switch (operator) {
+    case '=':
+      if (single?.kind === 'string') return (v) => (typeof v === 'string' ? nfc(v) === normalised : undefined);
+      return (v) => {
+        const order = compareToLiteral(v, single as Literal, normalised);
+        return order === undefined ? undefined : order === 0;
+      };
+    case '!=':
+      return (v) => {
+        const order = compareToLiteral(v, single as Literal, normalised);
+        return order === undefined ? undefined : order !== 0;
+      };
+    case '<':
+    case '<=':
+    case '>':
+    case '>=':
+      return (v) => {
+        const order = compareToLiteral(v, single as Literal, normalised);
+        if (order === undefined) return undefined;
+        return operator === '<' ? order < 0 : operator === '<=' ? order <= 0 : operator === '>' ? order > 0 : order >= 0;
+      };
+    case 'IN': {
+      const set = (literal as Literal[]).map((l) => ({ l, n: l.kind === 'string' ? nfc(l.value) : undefined }));
+      return (v) => {
+        let comparable = false;
+        for (const { l, n } of set) {
+          const order = compareToLiteral(v, l, n);
+          if (order === 0) return true;
+          if (order !== undefined) comparable = true;
+        }
+        return comparable ? false : undefined;
+      };
+    }
+    case 'LIKE': {
+      const regex = likeToRegex(normalised as string);
+      return (v) => (typeof v === 'string' ? regex.test(nfc(v)) : undefined);
+    }
+    case 'MATCHES': {
+      let regex: ReturnType<typeof compileSafeRegex>;
+      try {
+        regex = compileSafeRegex(normalised as string);
+      } catch (error) {
+        throw patternError(source, (single as Literal).offset, `MATCHES ${(error as Error).message}`);
+      }
+      return (v) => (typeof v === 'string' ? regex.test(nfc(v)) : undefined);
+    }
+    case 'ISSUBSET':
+    case 'ISSUPERSET': {
+      const network = parseNetwork(normalised as string);
+      if (!network) throw patternError(source, (single as Literal).offset, `${operator} needs an IPv4 or IPv6 address or CIDR network, not '${normalised}'`, ['IP address or CIDR']);
+      return (v) => {
+        if (typeof v !== 'string') return undefined;
+        const own = parseNetwork(v);
+        if (!own || own.family !== network.family) return undefined;
+        return operator === 'ISSUBSET' ? networkContains(network, own) : networkContains(own, network);
+      };
+    }
+    case 'EXISTS':
+      return () => true;
+  }
+}
+
+const isRefProperty = (name: string) => name.endsWith('_ref') || name.endsWith('_refs');
+
+/** Resolves an object path (after the root) to the values it reaches; `[*]` fans out, `_ref`s dereference. */
+function compilePathWalk(comparison: Comparison): (root: StixRecord, observation: Observation) => StixValue[] {
+  const steps = comparison.path.steps;
+  if (steps.length === 1 && steps[0]?.kind === 'property') {
+    const name = steps[0].name;
+    return (root) => {
+      const v = root[name];
+      return v === undefined ? [] : [v];
+    };
+  }
+  return (root, observation) => {
+    let current: StixValue[] = [root];
+    let previousProperty = '';
+    for (const step of steps) {
+      const next: StixValue[] = [];
+      for (let value of current) {
+        if (step.kind === 'property') {
+          if (typeof value === 'string' && isRefProperty(previousProperty)) value = observation.resolve(value) ?? null;
+          if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+            const child = value[step.name];
+            if (child !== undefined) next.push(child);
+          }
+        } else if (Array.isArray(value)) {
+          if (step.kind === 'any-index') next.push(...value);
+          else {
+            const i = step.index < 0 ? value.length + step.index : step.index;
+            const child = value[i];
+            if (child !== undefined) next.push(child);
+          }
+        }
+      }
+      if (step.kind === 'property') previousProperty = step.name;
+      current = next;
+      if (current.length === 0) break;
+    }
+    return current;
+  };
+}
+
+function compileComparison(comparison: Comparison, source: string): ObjectTest {
+  const walk = compilePathWalk(comparison);
+  if (comparison.operator === 'EXISTS') {
+    return comparison.negated ? (o, obs) => walk(o, obs).length === 0 : (o, obs) => walk(o, obs).length > 0;
+  }
+  const test = compileValueTest(comparison, source);
+  const negated = comparison.negated;
+  return (object, observation) => {
+    for (const value of walk(object, observation)) {
+      const result = test(value);
+      // Values the literal cannot be compared with never satisfy a comparison, negated or not.
+      if (result !== undefined && result !== negated) return true;
+    }
+    return false;
+  };
+}
+
+function typesOf(expression: ComparisonExpression, into = new Set<string>()): Set<string> {
+  if (expression.kind === 'comparison') into.add(expression.path.objectType);
+  else {
+    typesOf(expression.left, into);
+    typesOf(expression.right, into);
+  }
+  return into;
+}
+
+function compileObjectLevel(expression: ComparisonExpression, source: string): ObjectTest {
+  if (expression.kind === 'comparison') return compileComparison(expression, source);
+  const left = compileObjectLevel(expression.left, source);
+  const right = compileObjectLevel(expression.right, source);
+  return expression.kind === 'comparison-and' ? (o, obs) => left(o, obs) && right(o, obs) : (o, obs) => left(o, obs) || right(o, obs);
+}
+
+/** A comparison expression over one observation: same-type subtrees bind to one object. */
+function compileObservationTest(expression: ComparisonExpression, source: string): ObservationTest {
+  const types = typesOf(expression);
+  if (types.size === 1) {
+    const type = [...types][0] as string;
+    const test = compileObjectLevel(expression, source);
+    return (observation) => {
+      const candidates = observation.objectsByType.get(type);
+      if (!candidates) return false;
+      for (const object of candidates) if (test(object, observation)) return true;
+      return false;
+    };
+  }
+  if (expression.kind === 'comparison') return compileObservationTest(expression, source);
+  const left = compileObservationTest(expression.left, source);
+  const right = compileObservationTest(expression.right, source);
+  return expression.kind === 'comparison-and' ? (obs) => left(obs) && right(obs) : (obs) => left(obs) || right(obs);
+}
+
+/** A set of distinct observation indices that jointly satisfy an observation expression. */
+type Binding = number[];
+
+interface EvalContext {
+  observations: Observation[];
+  steps: number;
+}
+
+function tick(context: EvalContext): void {
+  context.steps++;
+  if (context.steps > MATCH_STEP_BUDGET) {
+    throw new RiposteError('stix.match_budget_exceeded', `pattern evaluation exceeded ${MATCH_STEP_BUDGET} steps (too many observation combinations)`, { status: 422 });
+  }
+}
+
+type BindingSource = (context: EvalContext) => Iterable<Binding>;
+
+function disjoint(a: Binding, b: Binding): boolean {
+  for (const x of a) if (b.includes(x)) return false;
+  return true;
+}
+
+function earliest(binding: Binding, context: EvalContext): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (const i of binding) min = Math.min(min, (context.observations[i] as Observation).firstObserved);
+  return min;
+}
+
+function latest(binding: Binding, context: EvalContext): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (const i of binding) max = Math.max(max, (context.observations[i] as Observation).lastObserved);
+  return max;
+}
+
+function compileBindings(expression: ObservationExpression, source: string): BindingSource {
+  switch (expression.kind) {
+    case 'observation': {
+      const test = compileObservationTest(expression.comparison, source);
+      return function* (context) {
+        const { observations } = context;
+        for (let i = 0; i < observations.length; i++) {
+          tick(context);
+          if (test(observations[i] as Observation)) yield [i];
+        }
+      };
+    }
+    case 'or': {
+      const left = compileBindings(expression.left, source);
+      const right = compileBindings(expression.right, source);
+      return function* (context) {
+        yield* left(context);
+        yield* right(context);
+      };
+    }
+    case 'and':
+    case 'followedby': {
+      const left = compileBindings(expression.left, source);
+      const right = compileBindings(expression.right, source);
+      const ordered = expression.kind === 'followedby';
+      return function* (context) {
+        const rights: Binding[] = [];
+        for (const r of right(context)) rights.push(r);
+        if (rights.length === 0) return;
+        for (const l of left(context)) {
+          const lLatest = ordered ? latest(l, context) : 0;
+          for (const r of rights) {
+            tick(context);
+            if (!disjoint(l, r)) continue;
+            if (ordered && lLatest > earliest(r, context)) continue;
+            yield [...l, ...r];
+          }
+        }
+      };
+    }
+    case 'within': {
+      const inner = compileBindings(expression.expression, source);
+      const windowMs = expression.seconds * 1000;
+      return function* (context) {
+        for (const b of inner(context)) {
+          tick(context);
+          if (latest(b, context) - earliest(b, context) <= windowMs) yield b;
+        }
+      };
+    }
+    case 'start-stop': {
+      const inner = compileBindings(expression.expression, source);
+      const start = expression.start.epochMs;
+      const stop = expression.stop.epochMs;
+      return function* (context) {
+        for (const b of inner(context)) {
+          tick(context);
+          if (earliest(b, context) >= start && latest(b, context) < stop) yield b;
+        }
+      };
+    }
+    case 'repeats': {
+      const inner = compileBindings(expression.expression, source);
+      const times = expression.times;
+      return function* (context) {
+        const all: Binding[] = [];
+        for (const b of inner(context)) all.push(b);
+        all.sort((a, b) => earliest(a, context) - earliest(b, context));
+        // From each starting binding, greedily gather later disjoint bindings until they add up to `times`;
+        // an observation seen number_observed times counts that many times. Each start yields a candidate,
+        // so an enclosing WITHIN can pick the tightest.
+        for (let s = 0; s < all.length; s++) {
+          const chosen: Binding = [];
+          let count = 0;
+          for (let i = s; i < all.length && count < times; i++) {
+            tick(context);
+            const b = all[i] as Binding;
+            if (!disjoint(chosen, b)) continue;
+            chosen.push(...b);
+            count += b.length === 1 ? (context.observations[b[0] as number] as Observation).numberObserved : 1;
+          }
+          if (count >= times) yield chosen;
+          else return;
+        }
+      };
+    }
+  }
+}
+
+function collectTypes(expression: ObservationExpression, into: Set<string>): void {
+  if (expression.kind === 'observation') typesOf(expression.comparison, into);
+  else if ('expression' in expression) collectTypes(expression.expression, into);
+  else {
+    collectTypes(expression.left, into);
+    collectTypes(expression.right, into);
+  }
+}
+
+/** Parses and compiles a pattern (or compiles an already parsed one). Throws `stix.pattern_invalid`. */
+export function compilePattern(source: string, options: ParsePatternOptions = {}, ast: ObservationExpression = parsePattern(source, options)): CompiledPattern {
+  const bindings = compileBindings(ast, source);
+  const objectTypes = new Set<string>();
+  collectTypes(ast, objectTypes);
+  // A single observation expression is the common case: test observations directly, no binding machinery.
+  const direct = ast.kind === 'observation' ? compileObservationTest(ast.comparison, source) : undefined;
+  const findMatch = (observations: Observation[]): Observation[] | undefined => {
+    if (direct) {
+      for (const o of observations) if (direct(o)) return [o];
+      return undefined;
+    }
+    const context: EvalContext = { observations, steps: 0 };
+    for (const binding of bindings(context)) return binding.map((i) => observations[i] as Observation);
+    return undefined;
+  };
+  return {
+    source,
+    ast,
+    objectTypes,
+    findMatch,
+    matches: (observations) => findMatch(observations) !== undefined,
+  };
+}
+
+export { UnsafeRegexError };
