@@ -4,6 +4,7 @@ import { describeError, isRiposteError } from '../core/index.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerStix } from './commands/stix.ts';
 import { registerTokens } from './commands/tokens.ts';
 import { registerUsers } from './commands/users.ts';
 import { cliStreams, createOutput } from './output.ts';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerDb(program);
   registerUsers(program);
   registerTokens(program);
+  registerStix(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.
   const harden = (command: Command) => {

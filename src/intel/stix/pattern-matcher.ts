@@ -147,7 +147,10 @@ function compileValueTest(comparison: Comparison, source: string): ValueTest {
     case 'ISSUBSET':
     case 'ISSUPERSET': {
       const network = parseNetwork(normalised as string);
-      if (!network) throw patternError(source, (single as Literal).offset, `${operator} needs an IPv4 or IPv6 address or CIDR network, not '${normalised}'`, ['IP address or CIDR']);
+      if (!network)
+        throw patternError(source, (single as Literal).offset, `${operator} needs an IPv4 or IPv6 address or CIDR network, not '${normalised}'`, [
+          'IP address or CIDR',
+        ]);
       return (v) => {
         if (typeof v !== 'string') return undefined;
         const own = parseNetwork(v);
@@ -264,7 +267,9 @@ interface EvalContext {
 function tick(context: EvalContext): void {
   context.steps++;
   if (context.steps > MATCH_STEP_BUDGET) {
-    throw new RiposteError('stix.match_budget_exceeded', `pattern evaluation exceeded ${MATCH_STEP_BUDGET} steps (too many observation combinations)`, { status: 422 });
+    throw new RiposteError('stix.match_budget_exceeded', `pattern evaluation exceeded ${MATCH_STEP_BUDGET} steps (too many observation combinations)`, {
+      status: 422,
+    });
   }
 }
 

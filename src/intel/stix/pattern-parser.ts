@@ -24,7 +24,24 @@ interface Token {
   literal?: Literal;
 }
 
-const KEYWORDS = new Set(['AND', 'OR', 'NOT', 'FOLLOWEDBY', 'LIKE', 'MATCHES', 'ISSUBSET', 'ISSUPERSET', 'IN', 'EXISTS', 'START', 'STOP', 'SECONDS', 'WITHIN', 'REPEATS', 'TIMES']);
+const KEYWORDS = new Set([
+  'AND',
+  'OR',
+  'NOT',
+  'FOLLOWEDBY',
+  'LIKE',
+  'MATCHES',
+  'ISSUBSET',
+  'ISSUPERSET',
+  'IN',
+  'EXISTS',
+  'START',
+  'STOP',
+  'SECONDS',
+  'WITHIN',
+  'REPEATS',
+  'TIMES',
+]);
 const MAX_NESTING = 256;
 const WHITESPACE = /[\s\u0085]/u;
 const TIMESTAMP = /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):([0-5]\d):([0-5]\d|60)(\.\d+)?Z$/;
@@ -146,7 +163,13 @@ class Lexer {
         return { kind: 'hex', text, offset: start, end, literal: { kind: 'hex', value, bytes: hexBytes(value), offset: start } };
       }
       if (!BASE64.test(text)) this.fail(start, `invalid binary literal b'${text}'`, ['base64 text']);
-      return { kind: 'binary', text, offset: start, end, literal: { kind: 'binary', value: text, bytes: new Uint8Array(Buffer.from(text, 'base64')), offset: start } };
+      return {
+        kind: 'binary',
+        text,
+        offset: start,
+        end,
+        literal: { kind: 'binary', value: text, bytes: new Uint8Array(Buffer.from(text, 'base64')), offset: start },
+      };
     }
     if (/[A-Za-z_]/.test(c)) {
       let i = start + 1;
@@ -161,7 +184,11 @@ class Lexer {
       return { kind: 'string', text, offset: start, end, literal: { kind: 'string', value: text, offset: start } };
     }
     const isDigit = (ch: string | undefined) => ch !== undefined && ch >= '0' && ch <= '9';
-    if (isDigit(c) || ((c === '+' || c === '-') && (isDigit(s[start + 1]) || (s[start + 1] === '.' && isDigit(s[start + 2])))) || (c === '.' && isDigit(s[start + 1]) && this.numberAllowedAfterDot(start))) {
+    if (
+      isDigit(c) ||
+      ((c === '+' || c === '-') && (isDigit(s[start + 1]) || (s[start + 1] === '.' && isDigit(s[start + 2])))) ||
+      (c === '.' && isDigit(s[start + 1]) && this.numberAllowedAfterDot(start))
+    ) {
       let i = start;
       if (c === '+' || c === '-') i++;
       const digitsStart = i;
@@ -409,7 +436,8 @@ class Parser {
       comparison.value = this.primitiveLiteral();
     } else {
       const literal = this.primitiveLiteral();
-      if (literal.kind === 'bool') this.fail(operatorToken, `${operator} needs an orderable literal (number, string, timestamp, binary or hex), not a boolean`, ['orderable literal']);
+      if (literal.kind === 'bool')
+        this.fail(operatorToken, `${operator} needs an orderable literal (number, string, timestamp, binary or hex), not a boolean`, ['orderable literal']);
       comparison.value = literal;
     }
     return comparison;
@@ -492,6 +520,7 @@ class Parser {
 
 /** Parses a STIX pattern into its syntax tree; throws a positioned `stix.pattern_invalid` error otherwise. */
 export function parsePattern(source: string, options: ParsePatternOptions = {}): ObservationExpression {
-  if (typeof source !== 'string') throw new RiposteError('stix.pattern_invalid', 'pattern: must be a string', { status: 400, details: { offset: 0, line: 1, column: 1, expected: [] } });
+  if (typeof source !== 'string')
+    throw new RiposteError('stix.pattern_invalid', 'pattern: must be a string', { status: 400, details: { offset: 0, line: 1, column: 1, expected: [] } });
   return new Parser(source, options).parse();
 }

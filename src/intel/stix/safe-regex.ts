@@ -154,7 +154,8 @@ export function compileSafeRegex(pcre: string): SafeRegex {
   return {
     linear: false,
     test: (input) => {
-      if (input.length > BACKTRACKING_INPUT_LIMIT) throw new UnsafeRegexError(`input longer than ${BACKTRACKING_INPUT_LIMIT} characters for a backtracking regular expression`);
+      if (input.length > BACKTRACKING_INPUT_LIMIT)
+        throw new UnsafeRegexError(`input longer than ${BACKTRACKING_INPUT_LIMIT} characters for a backtracking regular expression`);
       return regex.test(input);
     },
   };
