@@ -61,7 +61,9 @@ export async function run(): Promise<void> {
   for (let i = 0; i < L; i++) {
     const m = i & 4095;
     const kind = i % 4;
-    hits += (kind < 2 ? index.lookupIp(ips[m] as string) : kind === 2 ? index.lookupDomain(domains[m] as string) : index.lookupHash('SHA-256', hashes[m] as string)).length;
+    hits += (
+      kind < 2 ? index.lookupIp(ips[m] as string) : kind === 2 ? index.lookupDomain(domains[m] as string) : index.lookupHash('SHA-256', hashes[m] as string)
+    ).length;
   }
   const lookupMs = performance.now() - lookupStart;
   emit({ suite: SUITE, metric: 'atomic_lookups_per_s', value: L / (lookupMs / 1000), unit: '1/s', n: L, hits });
@@ -76,18 +78,33 @@ export async function run(): Promise<void> {
   ].map((p) => compilePattern(p));
   const observationSets = Array.from({ length: 256 }, (_, i) =>
     collectObservations([
-      { type: 'observed-data', id: `observed-data--${i}`, first_observed: '2026-01-01T00:00:00Z', last_observed: '2026-01-01T00:00:00Z', number_observed: 1, object_refs: [`x--${i}`] },
+      {
+        type: 'observed-data',
+        id: `observed-data--${i}`,
+        first_observed: '2026-01-01T00:00:00Z',
+        last_observed: '2026-01-01T00:00:00Z',
+        number_observed: 1,
+        object_refs: [`x--${i}`],
+      },
       i % 3 === 0
         ? { type: 'ipv4-addr', id: `x--${i}`, value: `198.51.100.${i}` }
         : i % 3 === 1
-          ? { type: 'file', id: `x--${i}`, name: `invoice_${i}.exe`, size: 5000, hashes: { 'SHA-256': 'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f' } }
+          ? {
+              type: 'file',
+              id: `x--${i}`,
+              name: `invoice_${i}.exe`,
+              size: 5000,
+              hashes: { 'SHA-256': 'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f' },
+            }
           : { type: 'url', id: `x--${i}`, value: `http://host${i}.example/login.php?u=${i}` },
     ]),
   );
   const M = 3_000_000;
   let matched = 0;
   const matchStart = performance.now();
-  for (let i = 0; i < M; i++) if ((patterns[i % patterns.length] as ReturnType<typeof compilePattern>).matches(observationSets[i & 255] as ReturnType<typeof collectObservations>)) matched++;
+  for (let i = 0; i < M; i++)
+    if ((patterns[i % patterns.length] as ReturnType<typeof compilePattern>).matches(observationSets[i & 255] as ReturnType<typeof collectObservations>))
+      matched++;
   const matchMs = performance.now() - matchStart;
   emit({ suite: SUITE, metric: 'pattern_matches_per_s', value: M / (matchMs / 1000), unit: '1/s', n: M, matched });
 }

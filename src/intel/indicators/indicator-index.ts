@@ -125,7 +125,13 @@ export class IndicatorIndex {
   }
 
   stats(): { indicators: number; atomic: number; patterns: number; ipv4Prefixes: number[]; ipv6Prefixes: number[] } {
-    return { indicators: this.size, atomic: this.size - this.patterns.length, patterns: this.patterns.length, ipv4Prefixes: [...this.ipv4Prefixes], ipv6Prefixes: [...this.ipv6Prefixes] };
+    return {
+      indicators: this.size,
+      atomic: this.size - this.patterns.length,
+      patterns: this.patterns.length,
+      ipv4Prefixes: [...this.ipv4Prefixes],
+      ipv6Prefixes: [...this.ipv6Prefixes],
+    };
   }
 
   /**
@@ -179,7 +185,15 @@ export class IndicatorIndex {
 
   private allocate(
     id: string,
-    facts: { confidence: number; tlp: TlpLevel | undefined; validFrom: number; validUntil: number | undefined; assertedAt: number; revoked: boolean; kind: IndicatorKind },
+    facts: {
+      confidence: number;
+      tlp: TlpLevel | undefined;
+      validFrom: number;
+      validUntil: number | undefined;
+      assertedAt: number;
+      revoked: boolean;
+      kind: IndicatorKind;
+    },
   ): number {
     const slot = this.count++;
     if (slot >= this.confidence.length) {
@@ -268,9 +282,10 @@ export class IndicatorIndex {
     const v4 = value.includes('/') ? undefined : parseIpv4(value);
     if (v4 !== undefined) {
       for (const prefix of this.ipv4Prefixes) {
-        const network = prefix === 0 ? 0 : prefix === 32 ? v4 : (v4 - (v4 % 2 ** (32 - prefix)));
+        const network = prefix === 0 ? 0 : prefix === 32 ? v4 : v4 - (v4 % 2 ** (32 - prefix));
         (this.ipv4ByPrefix[prefix] as SlotMap<number>).forEach(network, (slot) => {
-          if (this.isActive(slot, now)) hits.push(this.hit(slot, now, prefix === 32 ? 'exact' : 'network', prefix === 32 ? value : `${ipv4Text(network)}/${prefix}`));
+          if (this.isActive(slot, now))
+            hits.push(this.hit(slot, now, prefix === 32 ? 'exact' : 'network', prefix === 32 ? value : `${ipv4Text(network)}/${prefix}`));
         });
       }
       return hits;
@@ -284,7 +299,8 @@ export class IndicatorIndex {
       const shift = width - BigInt(prefix);
       const network = (parsed.address >> shift) << shift;
       const visit = (slot: number) => {
-        if (this.isActive(slot, now)) hits.push(this.hit(slot, now, prefix === Number(width) ? 'exact' : 'network', formatNetwork({ family: parsed.family, address: network, prefix })));
+        if (this.isActive(slot, now))
+          hits.push(this.hit(slot, now, prefix === Number(width) ? 'exact' : 'network', formatNetwork({ family: parsed.family, address: network, prefix })));
       };
       if (parsed.family === 4) (this.ipv4ByPrefix[prefix] as SlotMap<number>).forEach(Number(network), visit);
       else (this.ipv6ByPrefix[prefix] as SlotMap<bigint>).forEach(network, visit);
@@ -344,8 +360,10 @@ export class IndicatorIndex {
       for (const h of hits) if (!found.has(h.indicatorId)) found.set(h.indicatorId, h);
     };
     for (const observation of observations) {
-      for (const type of ['ipv4-addr', 'ipv6-addr']) for (const o of observation.objectsByType.get(type) ?? []) if (typeof o.value === 'string') keep(this.lookupIp(o.value));
-      for (const o of observation.objectsByType.get('domain-name') ?? []) if (typeof o.value === 'string') keep(this.lookupDomain(o.value, { includeParents: false }));
+      for (const type of ['ipv4-addr', 'ipv6-addr'])
+        for (const o of observation.objectsByType.get(type) ?? []) if (typeof o.value === 'string') keep(this.lookupIp(o.value));
+      for (const o of observation.objectsByType.get('domain-name') ?? [])
+        if (typeof o.value === 'string') keep(this.lookupDomain(o.value, { includeParents: false }));
       for (const o of observation.objectsByType.get('url') ?? []) if (typeof o.value === 'string') keep(this.lookupUrl(o.value));
       for (const o of observation.objectsByType.get('file') ?? []) {
         const hashes = o.hashes;

@@ -21,18 +21,30 @@ export function normaliseUrl(text: string): string | undefined {
   }
   url.hash = '';
   if (DEFAULT_PORTS[url.protocol] === url.port) url.port = '';
-  const decodeUnreserved = (s: string) => s.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
-    const ch = String.fromCharCode(Number.parseInt(hex, 16));
-    return /[A-Za-z0-9\-._~]/.test(ch) ? ch : m.toUpperCase();
-  });
+  const decodeUnreserved = (s: string) =>
+    s.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
+      const ch = String.fromCharCode(Number.parseInt(hex, 16));
+      return /[A-Za-z0-9\-._~]/.test(ch) ? ch : m.toUpperCase();
+    });
   url.pathname = decodeUnreserved(url.pathname);
   url.search = decodeUnreserved(url.search);
   return url.href;
 }
 
 const HASH_NAMES: Record<string, string> = {
-  md5: 'MD5', sha1: 'SHA-1', 'sha-1': 'SHA-1', sha256: 'SHA-256', 'sha-256': 'SHA-256', sha512: 'SHA-512', 'sha-512': 'SHA-512',
-  'sha3-256': 'SHA3-256', sha3256: 'SHA3-256', 'sha3-512': 'SHA3-512', sha3512: 'SHA3-512', ssdeep: 'SSDEEP', tlsh: 'TLSH',
+  md5: 'MD5',
+  sha1: 'SHA-1',
+  'sha-1': 'SHA-1',
+  sha256: 'SHA-256',
+  'sha-256': 'SHA-256',
+  sha512: 'SHA-512',
+  'sha-512': 'SHA-512',
+  'sha3-256': 'SHA3-256',
+  sha3256: 'SHA3-256',
+  'sha3-512': 'SHA3-512',
+  sha3512: 'SHA3-512',
+  ssdeep: 'SSDEEP',
+  tlsh: 'TLSH',
 };
 
 export function normaliseHashAlgorithm(name: string): string {

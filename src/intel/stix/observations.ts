@@ -62,19 +62,19 @@ function timestampOf(record: StixRecord, property: string, path: string): number
 export function collectObservations(items: unknown[], options: ObservationOptions = {}, rootPath = 'observations'): Observation[] {
   const byId = new Map<string, StixRecord>();
   const observedData: Array<{ record: StixRecord; path: string }> = [];
-  const visit = (item: unknown, path: string) => {
+  const visit = (item: unknown, path: string): void => {
     if (!isRecord(item)) throw observationError(path, 'must be a STIX object');
     if (item.type === 'bundle') {
       const objects = item.objects;
       if (objects === undefined) return;
       if (!Array.isArray(objects)) throw observationError(`${path}.objects`, 'must be a list');
-      objects.forEach((o, i) => visit(o, `${path}.objects[${i}]`));
+      for (let i = 0; i < objects.length; i++) visit(objects[i], `${path}.objects[${i}]`);
       return;
     }
     if (typeof item.id === 'string') byId.set(item.id, item);
     if (item.type === 'observed-data') observedData.push({ record: item, path });
   };
-  items.forEach((item, i) => visit(item, `${rootPath}[${i}]`));
+  for (let i = 0; i < items.length; i++) visit(items[i], `${rootPath}[${i}]`);
 
   const resolveGlobal = (ref: string) => byId.get(ref);
   return observedData.map(({ record, path }) => {

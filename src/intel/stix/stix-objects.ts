@@ -232,7 +232,10 @@ function checkCommon(c: Checker, o: Record<string, unknown>, path: string, kind:
     else
       o.granular_markings.forEach((g, i) => {
         const gp = `${path}.granular_markings[${i}]`;
-        if (!isRecord(g)) return c.error(gp, 'must be an object');
+        if (!isRecord(g)) {
+          c.error(gp, 'must be an object');
+          return;
+        }
         if ((g.marking_ref === undefined) === (g.lang === undefined)) c.error(gp, 'must have exactly one of marking_ref and lang');
         if (g.marking_ref !== undefined && !isStixIdentifier(g.marking_ref, 'marking-definition'))
           c.error(`${gp}.marking_ref`, 'must be a marking-definition identifier');
@@ -372,7 +375,10 @@ function checkBundleInto(c: Checker, o: Record<string, unknown>, path: string): 
   if (!isStixIdentifier(o.id, 'bundle')) c.error(`${path}.id`, 'must be a bundle identifier (bundle--UUID)');
   if (o.objects !== undefined) {
     if (!Array.isArray(o.objects)) c.error(`${path}.objects`, 'must be a list');
-    else o.objects.forEach((object, i) => checkObject(c, object, `${path}.objects[${i}]`));
+    else
+      o.objects.forEach((object, i) => {
+        checkObject(c, object, `${path}.objects[${i}]`);
+      });
   }
 }
 

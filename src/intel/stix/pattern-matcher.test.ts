@@ -1,0 +1,264 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { isRiposteError } from '../../core/index.ts';
+import { collectObservations, type StixRecord } from './observations.ts';
+import { compilePattern } from './pattern-matcher.ts';
+
+let counter = 0;
+/** A STIX 2.1 observed-data with its SCOs (ids assigned), as an input list for collectObservations. */
+function observed(objects: StixRecord[], at = '2020-01-01T00:00:00Z', options: { last?: string; count?: number } = {}): StixRecord[] {
+  const withIds = objects.map((o) => ({ id: `${o.type}--${++counter}`, ...o }));
+  return [
+    {
+      type: 'observed-data',
+      id: `observed-data--${++counter}`,
+      first_observed: at,
+      last_observed: options.last ?? at,
+      number_observed: options.count ?? 1,
+      object_refs: withIds.map((o) => o.id as string),
+    },
+    ...withIds,
+  ];
+}
+
+function matches(pattern: string, ...observationInputs: StixRecord[][]): boolean {
+  return compilePattern(pattern).matches(collectObservations(observationInputs.flat()));
+}
+
+describe('comparison operators', () => {
+  const file = observed([
+    {
+      type: 'file',
+      name: 'report.pdf',
+      size: 2048,
+      hashes: { 'SHA-256': 'abc', MD5: 'def' },
+      created: '2014-01-13T07:03:17.000Z',
+      magic_number_hex: 'ffd8',
+      x_tags: ['a', 'b'],
+      is_encrypted: false,
+    },
+  ]);
+  const cases: Array<[string, boolean]> = [
+    ["[file:name = 'report.pdf']", true],
+    ["[file:name = 'REPORT.pdf']", false],
+    ["[file:name != 'other.pdf']", true],
+    ["[file:name NOT = 'report.pdf']", false],
+    ["[file:name NOT != 'report.pdf']", true],
+    ['[file:size = 2048]', true],
+    ['[file:size = 2048.0]', true],
+    ["[file:size = '2048']", false],
+    ["[file:size NOT = '2048']", false],
+    ['[file:size > 1024 AND file:size <= 2048]', true],
+    ['[file:size < 2048]', false],
+    ['[file:size >= 2049]', false],
+    ['[file:size NOT > 4096]', true],
+    ["[file:name > 'a' AND file:name < 'z']", true],
+    ['[file:size IN (1, 2048, 3)]', true],
+    ['[file:size NOT IN (1, 2048, 3)]', false],
+    ["[file:size IN ('2048')]", false],
+    ["[file:name LIKE 'rep%.pdf']", true],
+    ["[file:name LIKE 'rep_rt.pdf']", true],
+    ["[file:name LIKE 'rep_.pdf']", false],
+    ["[file:name LIKE 'report.p.f']", false],
+    ["[file:name NOT LIKE '%.exe']", true],
+    ["[file:name MATCHES '^rep.+\\\\.pdf$']", true],
+    ["[file:name MATCHES 'port']", true],
+    ["[file:name MATCHES '(?i)^REPORT']", true],
+    ["[file:name MATCHES '^REPORT']", false],
+    ["[file:name NOT MATCHES '^x']", true],
+    ["[file:hashes.'SHA-256' = 'abc']", true],
+    ["[file:hashes.MD5 = 'def' OR file:hashes.'SHA-1' = 'x']", true],
+    ['[EXISTS file:hashes.MD5]', true],
+    ["[EXISTS file:hashes.'SHA-512']", false],
+    ['[NOT EXISTS file:hashes.SHA512 AND file:size = 2048]', true],
+    ["[file:created = t'2014-01-13T07:03:17Z']", true],
+    ["[file:created > t'2014-01-13T07:03:16.999Z']", true],
+    ["[file:magic_number_hex = h'ffd8']", true],
+    ["[file:magic_number_hex = h'ffd9']", false],
+    ["[file:x_tags[*] = 'b']", true],
+    ["[file:x_tags[0] = 'b']", false],
+    ["[file:x_tags[-1] = 'b']", true],
+    ["[file:x_tags[*] != 'a']", true],
+    ["[file:x_tags = 'a']", false],
+    ['[file:is_encrypted = false]', true],
+    ['[file:is_encrypted = true]', false],
+    ["[file:name = 'report.pdf' AND file:size = 1]", false],
+    ["[file:name = 'nope' OR file:size = 2048]", true],
+  ];
+  for (const [pattern, expected] of cases) {
+    test(`${pattern} → ${expected}`, () => assert.equal(matches(pattern, file), expected));
+  }
+});
+
+describe('semantics', () => {
+  test('strings compare after Unicode NFC normalisation', () => {
+    const composed = observed([{ type: 'file', name: 'caf\u00e9.txt' }]);
+    assert.equal(matches("[file:name = 'cafe\u0301.txt']", composed), true);
+    assert.equal(matches("[file:name LIKE 'caf_.txt']", observed([{ type: 'file', name: 'cafe\u0301.txt' }])), true);
+  });
+  test('binary literal against a base64 property', () => {
+    assert.equal(matches("[artifact:payload_bin = b'dGhpcyBpcyBhIHRlc3Q=']", observed([{ type: 'artifact', payload_bin: 'dGhpcyBpcyBhIHRlc3Q=' }])), true);
+    assert.equal(matches("[artifact:payload_bin = h'74686973']", observed([{ type: 'artifact', payload_bin: 'dGhpcw==' }])), true);
+  });
+  test('ISSUBSET / ISSUPERSET are CIDR containment for IPv4 and IPv6', () => {
+    const v4 = observed([{ type: 'ipv4-addr', value: '198.51.100.7' }]);
+    assert.equal(matches("[ipv4-addr:value ISSUBSET '198.51.100.0/24']", v4), true);
+    assert.equal(matches("[ipv4-addr:value ISSUBSET '198.51.101.0/24']", v4), false);
+    assert.equal(matches("[ipv4-addr:value NOT ISSUBSET '10.0.0.0/8']", v4), true);
+    const net = observed([{ type: 'ipv4-addr', value: '198.51.100.0/24' }]);
+    assert.equal(matches("[ipv4-addr:value ISSUPERSET '198.51.100.128/25']", net), true);
+    assert.equal(matches("[ipv4-addr:value ISSUPERSET '198.51.0.0/16']", net), false);
+    const v6 = observed([{ type: 'ipv6-addr', value: '2001:db8::1' }]);
+    assert.equal(matches("[ipv6-addr:value ISSUBSET '2001:0db8:0000::/32']", v6), true);
+    assert.equal(matches("[ipv6-addr:value ISSUBSET '2001:db9::/32']", v6), false);
+  });
+  test('_ref and _refs dereference to the referenced SCO', () => {
+    const ip = { type: 'ipv4-addr', id: 'ipv4-addr--dst', value: '203.0.113.33' };
+    const domain = { type: 'domain-name', id: 'domain-name--d', value: 'www.5z8.info', resolves_to_refs: ['ipv4-addr--dst'] };
+    const traffic = { type: 'network-traffic', id: 'network-traffic--t', dst_ref: 'ipv4-addr--dst', protocols: ['tcp'] };
+    const input = [
+      {
+        type: 'observed-data',
+        id: 'observed-data--x',
+        first_observed: '2020-01-01T00:00:00Z',
+        last_observed: '2020-01-01T00:00:00Z',
+        number_observed: 1,
+        object_refs: ['network-traffic--t', 'domain-name--d'],
+      },
+      ip,
+      domain,
+      traffic,
+    ];
+    const observations = collectObservations(input);
+    assert.equal(compilePattern("[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '203.0.113.33']").matches(observations), true);
+    assert.equal(compilePattern("[network-traffic:dst_ref = 'ipv4-addr--dst']").matches(observations), true);
+    assert.equal(compilePattern("[domain-name:value = 'www.5z8.info' AND domain-name:resolves_to_refs[*].value = '203.0.113.33']").matches(observations), true);
+    assert.equal(compilePattern("[domain-name:resolves_to_refs[*].value = '203.0.113.34']").matches(observations), false);
+  });
+  test('AND on one object type binds to the same object; OR does not', () => {
+    const two = observed([
+      { type: 'file', name: 'a.exe', size: 1 },
+      { type: 'file', name: 'b.exe', size: 2 },
+    ]);
+    assert.equal(matches("[file:name = 'a.exe' AND file:size = 2]", two), false);
+    assert.equal(matches("[file:name = 'a.exe' AND file:size = 1]", two), true);
+    assert.equal(matches("[file:name = 'a.exe' OR file:size = 2]", two), true);
+  });
+  test('custom object types and custom properties', () => {
+    assert.equal(matches("[x-usb-device:usbdrive.serial_number = '5758']", observed([{ type: 'x-usb-device', usbdrive: { serial_number: '5758' } }])), true);
+    assert.equal(matches('[anything:x_custom_prop = 1]', observed([{ type: 'anything', x_custom_prop: 1 }])), true);
+  });
+  test('STIX 2.0 observed-data with embedded objects and key references', () => {
+    const input = [
+      {
+        type: 'observed-data',
+        id: 'observed-data--1',
+        first_observed: '2020-01-01T00:00:00Z',
+        last_observed: '2020-01-01T00:00:00Z',
+        number_observed: 1,
+        objects: { '0': { type: 'ipv4-addr', value: '198.51.100.3' }, '1': { type: 'network-traffic', dst_ref: '0', protocols: ['tcp'] } },
+      },
+    ];
+    const observations = collectObservations(input, { stixVersion: '2.0' });
+    assert.equal(compilePattern("[network-traffic:dst_ref.value = '198.51.100.3']", { stixVersion: '2.0' }).matches(observations), true);
+    assert.equal(
+      compilePattern("[network-traffic:dst_ref.value = '198.51.100.3']").matches(collectObservations(input)),
+      true,
+      'shape detected without the option',
+    );
+  });
+  test('bundles supply observed-data and SCOs', () => {
+    const [od, ...scos] = observed([{ type: 'url', value: 'http://x.example/' }]);
+    const bundle = { type: 'bundle', id: 'bundle--1', objects: [od, ...scos] };
+    assert.equal(compilePattern("[url:value = 'http://x.example/']").matches(collectObservations([bundle])), true);
+  });
+  test('malformed observed-data names the JSON path', () => {
+    assert.throws(
+      () =>
+        collectObservations([
+          { type: 'observed-data', first_observed: 'yesterday', last_observed: '2020-01-01T00:00:00Z', number_observed: 1, object_refs: [] },
+        ]),
+      (e: unknown) => isRiposteError(e) && e.code === 'stix.observation_invalid' && /observations\[0\]\.first_observed/.test(e.message),
+    );
+  });
+});
+
+describe('observation operators and qualifiers', () => {
+  const a = observed([{ type: 'file', name: 'a' }], '2020-01-01T00:00:00Z');
+  const b = observed([{ type: 'file', name: 'b' }], '2020-01-01T00:01:00Z');
+  const c = observed([{ type: 'file', name: 'c' }], '2020-01-01T00:10:00Z');
+  test('AND needs both, in distinct observations', () => {
+    assert.equal(matches("[file:name = 'a'] AND [file:name = 'b']", a, b), true);
+    assert.equal(matches("[file:name = 'a'] AND [file:name = 'x']", a, b), false);
+    assert.equal(matches("[file:name = 'a'] AND [file:name = 'a']", a), false, 'one observation cannot satisfy both sides');
+    assert.equal(matches("[file:name = 'a'] AND [file:name = 'a']", a, observed([{ type: 'file', name: 'a' }])), true);
+  });
+  test('OR needs either', () => {
+    assert.equal(matches("[file:name = 'x'] OR [file:name = 'b']", a, b), true);
+    assert.equal(matches("[file:name = 'x'] OR [file:name = 'y']", a, b), false);
+  });
+  test('FOLLOWEDBY requires order in time', () => {
+    assert.equal(matches("[file:name = 'a'] FOLLOWEDBY [file:name = 'b']", b, a), true);
+    assert.equal(matches("[file:name = 'b'] FOLLOWEDBY [file:name = 'a']", a, b), false);
+  });
+  test('WITHIN bounds the span of the binding', () => {
+    assert.equal(matches("([file:name = 'a'] AND [file:name = 'b']) WITHIN 60 SECONDS", a, b), true);
+    assert.equal(matches("([file:name = 'a'] AND [file:name = 'b']) WITHIN 59.9 SECONDS", a, b), false);
+    assert.equal(matches("([file:name = 'a'] FOLLOWEDBY [file:name = 'c']) WITHIN 300 SECONDS", a, c), false);
+    assert.equal(
+      matches("[file:name = 'a'] WITHIN 1 SECONDS", observed([{ type: 'file', name: 'a' }], '2020-01-01T00:00:00Z', { last: '2020-01-01T00:00:05Z' })),
+      false,
+    );
+  });
+  test('REPEATS counts distinct observations and number_observed', () => {
+    const a2 = observed([{ type: 'file', name: 'a' }], '2020-01-01T00:00:30Z');
+    assert.equal(matches("[file:name = 'a'] REPEATS 2 TIMES", a, a2), true);
+    assert.equal(matches("[file:name = 'a'] REPEATS 3 TIMES", a, a2), false);
+    assert.equal(
+      matches("[file:name = 'a'] REPEATS 3 TIMES", observed([{ type: 'file', name: 'a' }], '2020-01-01T00:00:00Z', { last: '2020-01-01T00:05:00Z', count: 5 })),
+      true,
+    );
+    const far = observed([{ type: 'file', name: 'a' }], '2020-01-02T00:00:00Z');
+    assert.equal(matches("[file:name = 'a'] REPEATS 2 TIMES WITHIN 60 SECONDS", far, a, a2), true, 'picks the two close ones');
+    assert.equal(matches("[file:name = 'a'] REPEATS 2 TIMES WITHIN 10 SECONDS", far, a, a2), false);
+  });
+  test('START/STOP: start inclusive, stop exclusive', () => {
+    assert.equal(matches("[file:name = 'a'] START t'2020-01-01T00:00:00Z' STOP t'2020-01-01T00:00:01Z'", a), true);
+    assert.equal(matches("[file:name = 'b'] START t'2020-01-01T00:00:00Z' STOP t'2020-01-01T00:01:00Z'", b), false);
+    assert.equal(matches("[file:name = 'c'] START t'2020-01-01T00:00:00Z' STOP t'2020-01-01T00:01:00Z'", c), false);
+  });
+  test('observations and qualifiers combine with precedence', () => {
+    assert.equal(matches("[file:name = 'x'] OR [file:name = 'a'] FOLLOWEDBY [file:name = 'c']", a, c), true);
+    assert.equal(matches("[file:name = 'c'] FOLLOWEDBY [file:name = 'x'] OR [file:name = 'a']", a, c), false);
+  });
+  test('combinatorial blow-up hits the step budget instead of hanging', () => {
+    const many = Array.from({ length: 400 }, (_, i) => observed([{ type: 'file', name: 'a' }], new Date(Date.UTC(2020, 0, 1, 0, 0, i)).toISOString()));
+    assert.throws(
+      () => matches("([file:name = 'a'] AND [file:name = 'a'] AND [file:name = 'a']) WITHIN 1 SECONDS", ...many),
+      (e: unknown) => isRiposteError(e) && e.code === 'stix.match_budget_exceeded',
+    );
+  });
+});
+
+describe('MATCHES stays linear or refuses', () => {
+  test('a catastrophic regex on a long input returns quickly through the linear engine', () => {
+    const long = observed([{ type: 'file', name: `${'a'.repeat(100_000)}!` }]);
+    assert.equal(matches("[file:name MATCHES '^(a+)+$']", long), false);
+  });
+  test('backreferences with nested quantifiers are refused at compile time, with the position', () => {
+    assert.throws(
+      () => compilePattern("[file:name MATCHES '((a+)+)\\\\1']"),
+      (e: unknown) => isRiposteError(e) && e.code === 'stix.pattern_invalid' && e.details?.offset === 19,
+    );
+  });
+  test('backreferences in a safe shape work, with an input cap', () => {
+    assert.equal(matches("[file:name MATCHES '(ab)\\\\1']", observed([{ type: 'file', name: 'xabab' }])), true);
+    assert.equal(compilePattern("[file:name MATCHES '(ab)\\\\1']").matches(collectObservations(observed([{ type: 'file', name: 'ab' }]))), false);
+  });
+  test('invalid regular expressions are pattern errors', () => {
+    assert.throws(() => compilePattern("[file:name MATCHES '(unclosed']"), /MATCHES invalid regular expression/);
+  });
+  test('ISSUBSET with a non-network literal is a pattern error', () => {
+    assert.throws(() => compilePattern("[ipv4-addr:value ISSUBSET 'example.com']"), /IPv4 or IPv6/);
+  });
+});
