@@ -47,7 +47,16 @@ describe('comparison operators', () => {
     ['[file:size = 2048]', true],
     ['[file:size = 2048.0]', true],
     ["[file:size = '2048']", false],
-    ["[file:size NOT = '2048']", false],
+    ["[file:size NOT = '2048']", true],
+    ["[file:size != 'world']", true],
+    ['[file:size != true]', true],
+    ["[file:size > h'0102']", false],
+    ["[file:size NOT LIKE 'he%']", true],
+    ["[file:size NOT ISSUBSET '10.0.0.0/8']", true],
+    ['[file:size NOT IN ()]', true],
+    ['[file:size IN ()]', false],
+    ['[file:size IN (1, 2048.0)]', true],
+    ["[file:missing != 'x']", false],
     ['[file:size > 1024 AND file:size <= 2048]', true],
     ['[file:size < 2048]', false],
     ['[file:size >= 2049]', false],
@@ -96,9 +105,56 @@ describe('semantics', () => {
     assert.equal(matches("[file:name = 'cafe\u0301.txt']", composed), true);
     assert.equal(matches("[file:name LIKE 'caf_.txt']", observed([{ type: 'file', name: 'cafe\u0301.txt' }])), true);
   });
-  test('binary literal against a base64 property', () => {
-    assert.equal(matches("[artifact:payload_bin = b'dGhpcyBpcyBhIHRlc3Q=']", observed([{ type: 'artifact', payload_bin: 'dGhpcyBpcyBhIHRlc3Q=' }])), true);
-    assert.equal(matches("[artifact:payload_bin = h'74686973']", observed([{ type: 'artifact', payload_bin: 'dGhpcw==' }])), true);
+  test('binary and hex: _bin properties are base64, _hex properties hex, other strings their Latin-1 bytes', () => {
+    const o = observed([
+      { type: 'x-bin', name: 'alice', name_u: '\u0103lice', name_hex: '616c696365', name_bin: 'YWxpY2U=', payload_bin: 'dGhpcyBpcyBhIHRlc3Q=' },
+    ]);
+    const cases: Array<[string, boolean]> = [
+      ["[x-bin:payload_bin = b'dGhpcyBpcyBhIHRlc3Q=']", true],
+      ["[x-bin:name = h'616c696365']", true],
+      ["[x-bin:name = b'YWxpY2U=']", true],
+      ["[x-bin:name_bin = h'616c696365']", true],
+      ["[x-bin:name_bin = 'alice']", true],
+      ["[x-bin:name_hex = b'YWxpY2U=']", true],
+      ["[x-bin:name_hex > 'aardvark']", true],
+      ["[x-bin:name_bin > h'616172647661726b']", true],
+      ["[x-bin:name_hex MATCHES '\\\\x61li[c\\\\x01]e']", true],
+      ["[x-bin:name_bin LIKE '%lic%']", true],
+      ["[x-bin:name_bin = '\u0103lice']", false],
+      ["[x-bin:name_bin < '\u0103lice']", false],
+      ["[x-bin:name_u = h'616c696365']", false],
+      ["[x-bin:name_u < h'616c696365']", false],
+      ["[x-bin:name_u > h'616c696365']", false],
+    ];
+    for (const [pattern, expected] of cases) assert.equal(matches(pattern, o), expected, pattern);
+  });
+  test('timestamps compare exactly, beyond the millisecond; a malformed observed timestamp is an error', () => {
+    const o = observed([{ type: 'event', ts: '2010-05-21T13:21:43.123456789Z', bad: '2010-05-21T13:21:43' }]);
+    assert.equal(matches("[event:ts = t'2010-05-21T13:21:43.123456789Z']", o), true);
+    assert.equal(matches("[event:ts = t'2010-05-21T13:21:43.123456788Z']", o), false);
+    assert.equal(matches("[event:ts > t'2010-05-21T13:21:43.1234567Z']", o), true);
+    assert.throws(
+      () => matches("[event:bad = t'2010-05-21T13:21:43Z']", o),
+      (e: unknown) => isRiposteError(e) && e.code === 'stix.match_invalid_timestamp',
+    );
+  });
+  test('null values: only != holds', () => {
+    const o = observed([{ type: 'x-null', name: null }]);
+    assert.equal(matches("[x-null:name != 'alice']", o), true);
+    for (const p of [
+      "[x-null:name = 'alice']",
+      "[x-null:name > 'alice']",
+      "[x-null:name LIKE 'a%']",
+      "[x-null:name MATCHES 'a']",
+      "[x-null:name IN ('alice')]",
+      "[x-null:name ISSUBSET '10.0.0.0/8']",
+    ]) {
+      assert.equal(matches(p, o), false, p);
+    }
+  });
+  test('IN sets must hold one type (ints and floats are one)', () => {
+    assert.throws(() => compilePattern('[a:b IN (1, true)]'), /one type/);
+    assert.doesNotThrow(() => compilePattern('[a:b IN (1, 2.5)]'));
   });
   test('ISSUBSET / ISSUPERSET are CIDR containment for IPv4 and IPv6', () => {
     const v4 = observed([{ type: 'ipv4-addr', value: '198.51.100.7' }]);
@@ -207,8 +263,17 @@ describe('observation operators and qualifiers', () => {
     assert.equal(matches("([file:name = 'a'] FOLLOWEDBY [file:name = 'c']) WITHIN 300 SECONDS", a, c), false);
     assert.equal(
       matches("[file:name = 'a'] WITHIN 1 SECONDS", observed([{ type: 'file', name: 'a' }], '2020-01-01T00:00:00Z', { last: '2020-01-01T00:00:05Z' })),
-      false,
+      true,
+      'one observation always fits',
     );
+    // A window must touch every observation's interval: [0,3] and [1,2] fit in 1 s; [0,1] and [3,4] need 2 s.
+    const long = observed([{ type: 'file', name: 'p' }], '2020-01-01T00:00:00Z', { last: '2020-01-01T00:00:03Z' });
+    const inner = observed([{ type: 'file', name: 'q' }], '2020-01-01T00:00:01Z', { last: '2020-01-01T00:00:02Z' });
+    assert.equal(matches("([file:name = 'p'] AND [file:name = 'q']) WITHIN 1 SECONDS", long, inner), true);
+    const early = observed([{ type: 'file', name: 'p' }], '2020-01-01T00:00:00Z', { last: '2020-01-01T00:00:01Z' });
+    const late = observed([{ type: 'file', name: 'q' }], '2020-01-01T00:00:03Z', { last: '2020-01-01T00:00:04Z' });
+    assert.equal(matches("([file:name = 'p'] AND [file:name = 'q']) WITHIN 1 SECONDS", early, late), false);
+    assert.equal(matches("([file:name = 'p'] AND [file:name = 'q']) WITHIN 2 SECONDS", early, late), true);
   });
   test('REPEATS counts distinct observations and number_observed', () => {
     const a2 = observed([{ type: 'file', name: 'a' }], '2020-01-01T00:00:30Z');
@@ -261,4 +326,49 @@ describe('MATCHES stays linear or refuses', () => {
   test('ISSUBSET with a non-network literal is a pattern error', () => {
     assert.throws(() => compilePattern("[ipv4-addr:value ISSUBSET 'example.com']"), /IPv4 or IPv6/);
   });
+});
+
+describe('observation operator precedence over three people (alice 2004, carol 2006, bob 2008)', () => {
+  const people = [
+    observed([{ type: 'person', name: 'alice', age: 10 }], '2004-10-11T21:44:58Z'),
+    observed([{ type: 'person', name: 'bob', age: 17 }], '2008-05-09T01:21:58.6Z'),
+    observed([{ type: 'person', name: 'carol', age: 22 }], '2006-11-03T07:42:18.96Z'),
+  ];
+  const cases: Array<[string, boolean]> = [
+    ["[person:name='alice'] AND [person:age>20]", true],
+    ["[person:age>10] OR [person:name='bob'] OR [person:name>'amber']", true],
+    ["[person:name='alice'] FOLLOWEDBY [person:name>'bill']", true],
+    ["[person:age > 20] OR [person:name > 'zelda'] AND [person:age < 0]", true],
+    ["([person:name='carol'] FOLLOWEDBY [person:name < 'elizabeth']) AND [person:age < 15]", true],
+    ["[person:name='alice'] AND [person:age=10]", false],
+    ["[person:name='alice'] FOLLOWEDBY [person:age=10]", false],
+    ["[person:name='bob'] FOLLOWEDBY [person:age<15]", false],
+    ["[person:age > 20] OR [person:name > 'zelda'] FOLLOWEDBY [person:age < 0]", false],
+    ["([person:age > 20] OR [person:name > 'zelda']) AND [person:age < 0]", false],
+    ["[person:name='carol'] FOLLOWEDBY [person:name < 'elizabeth'] AND [person:age < 15]", false],
+  ];
+  for (const [pattern, expected] of cases) test(`${pattern} → ${expected}`, () => assert.equal(matches(pattern, ...people), expected));
+});
+
+describe('temporal qualifiers over alice :52, bob :57, carol 13:38:02', () => {
+  const people = [
+    observed([{ type: 'person', name: 'alice' }], '1994-11-29T13:37:52Z'),
+    observed([{ type: 'person', name: 'bob' }], '1994-11-29T13:37:57Z'),
+    observed([{ type: 'person', name: 'carol' }], '1994-11-29T13:38:02Z'),
+  ];
+  const cases: Array<[string, boolean]> = [
+    ["[person:name = 'bob'] WITHIN .0001 SECONDS", true],
+    ["([person:name = 'alice'] AND [person:name < 'carol']) WITHIN 5 SECONDS", true],
+    ["([person:name = 'alice'] AND [person:name < 'carol']) WITHIN 4.9999 SECONDS", false],
+    ["([person:name = 'alice'] OR [person:name = 'darlene']) WITHIN 1 SECONDS", true],
+    ["[person:name = 'bob'] START t'1994-11-29T13:37:57Z' STOP t'1994-11-29T13:37:58Z'", true],
+    ["[person:name = 'bob'] START t'1994-11-29T13:37:58Z' STOP t'1994-11-29T13:37:59Z'", false],
+    ["[person:name = 'bob'] START t'1994-11-29T13:37:58Z' STOP t'1994-11-29T13:37:58Z'", false],
+    ["([person:name LIKE 'a%'] AND [person:name = 'bob']) START t'1994-11-29T13:37:50Z' STOP t'1994-11-29T13:37:58Z'", true],
+    ["([person:name LIKE 'a%'] AND [person:name = 'bob']) START t'1994-11-29T13:37:50Z' STOP t'1994-11-29T13:37:57Z'", false],
+    ["[person:name MATCHES ''] REPEATS 2 TIMES START t'1994-11-29T13:37:50Z' STOP t'1994-11-29T13:37:58Z'", true],
+    ["[person:name MATCHES ''] REPEATS 3 TIMES START t'1994-11-29T13:37:50Z' STOP t'1994-11-29T13:37:58Z'", false],
+    ["[person:name NOT LIKE 'foo'] START t'1994-11-29T13:37:50Z' STOP t'1994-11-29T13:37:57Z' REPEATS 3 TIMES", false],
+  ];
+  for (const [pattern, expected] of cases) test(`${pattern} → ${expected}`, () => assert.equal(matches(pattern, ...people), expected));
 });

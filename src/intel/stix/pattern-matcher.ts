@@ -36,49 +36,103 @@ export function nfc(text: string): string {
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 
-function bytesOfProperty(value: string, preferHex: boolean): Uint8Array | undefined {
-  if (preferHex && HEX.test(value)) return new Uint8Array(Buffer.from(value, 'hex'));
-  if (BASE64.test(value)) return new Uint8Array(Buffer.from(value, 'base64'));
-  if (HEX.test(value)) return new Uint8Array(Buffer.from(value, 'hex'));
-  return undefined;
+/**
+ * How a property's string value is read: STIX names binary properties `…_bin` (base64) and hex ones `…_hex`;
+ * everything else is text. Binary values compare as bytes and, for LIKE/MATCHES and string literals, as
+ * the Latin-1 string of those bytes.
+ */
+type PropertyEncoding = 'text' | 'base64' | 'hex';
+
+function encodingOf(comparison: Comparison): PropertyEncoding {
+  let name = '';
+  for (const step of comparison.path.steps) if (step.kind === 'property') name = step.name;
+  return name.endsWith('_bin') ? 'base64' : name.endsWith('_hex') ? 'hex' : 'text';
+}
+
+function latin1Bytes(text: string): Uint8Array | undefined {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 255) return undefined;
+    bytes[i] = code;
+  }
+  return bytes;
+}
+
+function isLatin1(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 255) return false;
+  return true;
+}
+
+function bytesOf(value: string, encoding: PropertyEncoding): Uint8Array | undefined {
+  if (encoding === 'base64') return BASE64.test(value) ? new Uint8Array(Buffer.from(value, 'base64')) : undefined;
+  if (encoding === 'hex') return HEX.test(value) ? new Uint8Array(Buffer.from(value, 'hex')) : undefined;
+  return latin1Bytes(value);
+}
+
+/** The text LIKE, MATCHES and string literals see: NFC text, or the Latin-1 string of a binary value. */
+function textOf(value: StixValue, encoding: PropertyEncoding): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  if (encoding === 'text') return nfc(value);
+  const bytes = bytesOf(value, encoding);
+  return bytes === undefined ? undefined : Buffer.from(bytes).toString('latin1');
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
-  return a.length - b.length;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return Math.sign((a[i] as number) - (b[i] as number));
+  return Math.sign(a.length - b.length);
+}
+
+/** Orders two STIX timestamps exactly (sub-millisecond digits included). */
+function compareTimestampText(value: string, literal: Literal & { kind: 'timestamp' }): number {
+  const ms = parseStixTimestamp(value);
+  if (ms === undefined) {
+    // A timestamp literal says the property holds timestamps: a malformed one is an error, not a silent miss.
+    throw new RiposteError(
+      'stix.match_invalid_timestamp',
+      `observed value ${JSON.stringify(value)} compared with t'${literal.value}' is not a STIX timestamp`,
+      { status: 422 },
+    );
+  }
+  const whole = (text: string) => Date.parse(`${text.slice(0, 19)}Z`);
+  const fraction = (text: string) => (/\.(\d+)Z$/.exec(text)?.[1] ?? '').padEnd(12, '0');
+  const byWhole = Math.sign(whole(value) - whole(literal.value));
+  if (byWhole !== 0 || Number.isNaN(byWhole)) return Number.isNaN(byWhole) ? Math.sign(ms - literal.epochMs) : byWhole;
+  const a = fraction(value);
+  const b = fraction(literal.value);
+  return a === b ? 0 : a < b ? -1 : 1;
 }
 
 /**
- * Orders a property value against a literal per the coercion rules: numbers with int/float literals, strings
- * (NFC, code-unit order) with string literals, RFC 3339 strings with timestamp literals, base64/hex strings
- * with binary/hex literals, booleans with boolean literals. Undefined when the two are not comparable.
+ * Orders a property value against a literal per the coercion rules: numbers with int/float literals, text
+ * (NFC, code-unit order) with string literals, RFC 3339 text with timestamp literals, bytes with binary/hex
+ * literals, booleans with boolean literals. Undefined when the two cannot be compared: then `=` is false,
+ * `!=` true, and ordering false.
  */
-function compareToLiteral(value: StixValue, literal: Literal, normalisedString: string | undefined): number | undefined {
+function compareToLiteral(value: StixValue, literal: Literal, normalisedString: string | undefined, encoding: PropertyEncoding): number | undefined {
   switch (literal.kind) {
-    case 'string':
-      return typeof value === 'string' ? stringOrder(nfc(value), normalisedString as string) : undefined;
+    case 'string': {
+      if (typeof value !== 'string') return undefined;
+      const literalText = normalisedString as string;
+      if (encoding !== 'text' && !isLatin1(literalText)) return undefined;
+      const text = textOf(value, encoding);
+      return text === undefined ? undefined : text === literalText ? 0 : text < literalText ? -1 : 1;
+    }
     case 'int':
     case 'float':
       return typeof value === 'number' ? Math.sign(value - literal.value) : undefined;
     case 'bool':
       return typeof value === 'boolean' ? (value === literal.value ? 0 : value ? 1 : -1) : undefined;
-    case 'timestamp': {
-      if (typeof value !== 'string') return undefined;
-      const ms = parseStixTimestamp(value);
-      return ms === undefined ? undefined : Math.sign(ms - literal.epochMs);
-    }
+    case 'timestamp':
+      return typeof value === 'string' ? compareTimestampText(value, literal) : undefined;
     case 'binary':
     case 'hex': {
       if (typeof value !== 'string') return undefined;
-      const bytes = bytesOfProperty(value, literal.kind === 'hex');
-      return bytes === undefined ? undefined : Math.sign(compareBytes(bytes, literal.bytes));
+      const bytes = bytesOf(value, encoding);
+      return bytes === undefined ? undefined : compareBytes(bytes, literal.bytes);
     }
   }
-}
-
-function stringOrder(a: string, b: string): number {
-  return a === b ? 0 : a < b ? -1 : 1;
 }
 
 function likeToRegex(like: string): RegExp {
@@ -86,54 +140,55 @@ function likeToRegex(like: string): RegExp {
   for (const ch of like) {
     if (ch === '%') source += '[\\s\\S]*';
     else if (ch === '_') source += '[\\s\\S]';
-    else source += ch.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+    else source += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   }
   return new RegExp(`${source}$`, 'u');
 }
 
-type ValueTest = (value: StixValue) => boolean | undefined;
+/** True/false per value; never undefined: incomparable values already resolved per operator. */
+type ValueTest = (value: StixValue) => boolean;
+
+const literalFamily = (l: Literal) => (l.kind === 'int' || l.kind === 'float' ? 'number' : l.kind === 'hex' || l.kind === 'binary' ? 'bytes' : l.kind);
 
 function compileValueTest(comparison: Comparison, source: string): ValueTest {
   const { operator } = comparison;
   const literal = comparison.value;
+  const encoding = encodingOf(comparison);
   const single = Array.isArray(literal) ? undefined : literal;
   const normalised = single?.kind === 'string' ? nfc(single.value) : undefined;
   switch (operator) {
     case '=':
-      if (single?.kind === 'string') return (v) => (typeof v === 'string' ? nfc(v) === normalised : undefined);
-      return (v) => {
-        const order = compareToLiteral(v, single as Literal, normalised);
-        return order === undefined ? undefined : order === 0;
-      };
+      if (single?.kind === 'string' && encoding === 'text') return (v) => typeof v === 'string' && nfc(v) === normalised;
+      return (v) => compareToLiteral(v, single as Literal, normalised, encoding) === 0;
     case '!=':
-      return (v) => {
-        const order = compareToLiteral(v, single as Literal, normalised);
-        return order === undefined ? undefined : order !== 0;
-      };
+      return (v) => compareToLiteral(v, single as Literal, normalised, encoding) !== 0;
     case '<':
     case '<=':
     case '>':
     case '>=':
       return (v) => {
-        const order = compareToLiteral(v, single as Literal, normalised);
-        if (order === undefined) return undefined;
+        const order = compareToLiteral(v, single as Literal, normalised, encoding);
+        if (order === undefined) return false;
         return operator === '<' ? order < 0 : operator === '<=' ? order <= 0 : operator === '>' ? order > 0 : order >= 0;
       };
     case 'IN': {
-      const set = (literal as Literal[]).map((l) => ({ l, n: l.kind === 'string' ? nfc(l.value) : undefined }));
+      const list = literal as Literal[];
+      const first = list[0];
+      const mixed = first ? list.find((l) => literalFamily(l) !== literalFamily(first)) : undefined;
+      if (mixed)
+        throw patternError(source, mixed.offset, `IN set elements must all be of one type (${literalFamily(first as Literal)}), not ${literalFamily(mixed)}`);
+      const set = list.map((l) => ({ l, n: l.kind === 'string' ? nfc(l.value) : undefined }));
       return (v) => {
-        let comparable = false;
-        for (const { l, n } of set) {
-          const order = compareToLiteral(v, l, n);
-          if (order === 0) return true;
-          if (order !== undefined) comparable = true;
-        }
-        return comparable ? false : undefined;
+        for (const { l, n } of set) if (compareToLiteral(v, l, n, encoding) === 0) return true;
+        return false;
       };
     }
     case 'LIKE': {
       const regex = likeToRegex(normalised as string);
-      return (v) => (typeof v === 'string' ? regex.test(nfc(v)) : undefined);
+      return (v) => {
+        const text = textOf(v, encoding);
+        return text !== undefined && regex.test(text);
+      };
     }
     case 'MATCHES': {
       let regex: ReturnType<typeof compileSafeRegex>;
@@ -142,7 +197,10 @@ function compileValueTest(comparison: Comparison, source: string): ValueTest {
       } catch (error) {
         throw patternError(source, (single as Literal).offset, `MATCHES ${(error as Error).message}`);
       }
-      return (v) => (typeof v === 'string' ? regex.test(nfc(v)) : undefined);
+      return (v) => {
+        const text = textOf(v, encoding);
+        return text !== undefined && regex.test(text);
+      };
     }
     case 'ISSUBSET':
     case 'ISSUPERSET': {
@@ -152,9 +210,9 @@ function compileValueTest(comparison: Comparison, source: string): ValueTest {
           'IP address or CIDR',
         ]);
       return (v) => {
-        if (typeof v !== 'string') return undefined;
+        if (typeof v !== 'string') return false;
         const own = parseNetwork(v);
-        if (!own || own.family !== network.family) return undefined;
+        if (!own || own.family !== network.family) return false;
         return operator === 'ISSUBSET' ? networkContains(network, own) : networkContains(own, network);
       };
     }
@@ -212,11 +270,9 @@ function compileComparison(comparison: Comparison, source: string): ObjectTest {
   const test = compileValueTest(comparison, source);
   const negated = comparison.negated;
   return (object, observation) => {
-    for (const value of walk(object, observation)) {
-      const result = test(value);
-      // Values the literal cannot be compared with never satisfy a comparison, negated or not.
-      if (result !== undefined && result !== negated) return true;
-    }
+    // Any value (several with [*]) satisfying the operator, or its negation with NOT, satisfies the comparison;
+    // an absent property satisfies nothing.
+    for (const value of walk(object, observation)) if (test(value) !== negated) return true;
     return false;
   };
 }
@@ -292,6 +348,18 @@ function latest(binding: Binding, context: EvalContext): number {
   return max;
 }
 
+function latestStart(binding: Binding, context: EvalContext): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (const i of binding) max = Math.max(max, (context.observations[i] as Observation).firstObserved);
+  return max;
+}
+
+function earliestEnd(binding: Binding, context: EvalContext): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (const i of binding) min = Math.min(min, (context.observations[i] as Observation).lastObserved);
+  return min;
+}
+
 function compileBindings(expression: ObservationExpression, source: string): BindingSource {
   switch (expression.kind) {
     case 'observation': {
@@ -338,7 +406,8 @@ function compileBindings(expression: ObservationExpression, source: string): Bin
       return function* (context) {
         for (const b of inner(context)) {
           tick(context);
-          if (latest(b, context) - earliest(b, context) <= windowMs) yield b;
+          // Some window of that length must touch every observation's [first, last] interval.
+          if (latestStart(b, context) - earliestEnd(b, context) <= windowMs) yield b;
         }
       };
     }
