@@ -13,6 +13,7 @@ import {
 } from '../stix/index.ts';
 import { type AtomicKey, extractAtomicKeys } from './atomic-extraction.ts';
 import { normaliseDomain, normaliseHashAlgorithm, normaliseUrl } from './normalise.ts';
+import { Uint32SlotTable } from './uint32-slot-table.ts';
 
 /**
  * The in-memory indicator index. Indicators whose pattern is atomic (see atomic-extraction.ts) are served by
@@ -77,6 +78,15 @@ class SlotMap<K> {
     if (value >= 0) visit(value);
     else for (const slot of this.overflow[-value - 1] as number[]) visit(slot);
   }
+  /** The slot for a key held by one indicator, -1 when none, -2 when several (then use `slots`). */
+  first(key: K): number {
+    const value = this.map.get(key);
+    return value === undefined ? -1 : value >= 0 ? value : -2;
+  }
+  slots(key: K): number[] {
+    const value = this.map.get(key);
+    return value === undefined ? [] : value >= 0 ? [value] : (this.overflow[-value - 1] as number[]);
+  }
 }
 
 function grow<T extends Uint8Array | Float64Array>(array: T, needed: number): T {
@@ -103,13 +113,15 @@ export class IndicatorIndex {
   private assertedAt = new Float64Array(1024);
   private readonly slotById = new Map<string, number>();
 
-  private readonly ipv4ByPrefix: Array<SlotMap<number> | undefined> = new Array(33);
+  private readonly ipv4ByPrefix: Array<Uint32SlotTable | undefined> = new Array(33);
   private ipv4Prefixes: number[] = [];
   private readonly ipv6ByPrefix: Array<SlotMap<bigint> | undefined> = new Array(129);
   private ipv6Prefixes: number[] = [];
   private readonly domains = new SlotMap<string>();
+  /** domainLabelCounts[n] = 1 when some indicator domain has n labels. */
+  private readonly domainLabelCounts = new Uint8Array(256);
   private readonly urls = new SlotMap<string>();
-  private readonly hashes = new SlotMap<string>();
+  private readonly hashesByAlgorithm = new Map<string, SlotMap<string>>();
   private readonly patterns: Array<{ slot: number; pattern: CompiledPattern }> = [];
   private readonly sightings = new Map<number, { count: number; firstSeen: number; lastSeen: number }>();
 
@@ -224,7 +236,7 @@ export class IndicatorIndex {
         if (key.family === 4) {
           let map = this.ipv4ByPrefix[key.prefix];
           if (!map) {
-            map = new SlotMap<number>();
+            map = new Uint32SlotTable();
             this.ipv4ByPrefix[key.prefix] = map;
             this.ipv4Prefixes = [...this.ipv4Prefixes, key.prefix].sort((a, b) => b - a);
           }
@@ -239,15 +251,25 @@ export class IndicatorIndex {
           map.add(key.address, slot);
         }
         return;
-      case 'domain':
+      case 'domain': {
+        let labels = 1;
+        for (let k = 0; k < key.value.length; k++) if (key.value.charCodeAt(k) === 46) labels++;
+        this.domainLabelCounts[Math.min(labels, 255)] = 1;
         this.domains.add(key.value, slot);
         return;
+      }
       case 'url':
         this.urls.add(key.value, slot);
         return;
-      case 'hash':
-        this.hashes.add(`${key.algorithm}:${key.value}`, slot);
+      case 'hash': {
+        let map = this.hashesByAlgorithm.get(key.algorithm);
+        if (!map) {
+          map = new SlotMap<string>();
+          this.hashesByAlgorithm.set(key.algorithm, map);
+        }
+        map.add(key.value, slot);
         return;
+      }
     }
   }
 
@@ -283,10 +305,13 @@ export class IndicatorIndex {
     if (v4 !== undefined) {
       for (const prefix of this.ipv4Prefixes) {
         const network = prefix === 0 ? 0 : prefix === 32 ? v4 : v4 - (v4 % 2 ** (32 - prefix));
-        (this.ipv4ByPrefix[prefix] as SlotMap<number>).forEach(network, (slot) => {
+        const table = this.ipv4ByPrefix[prefix] as Uint32SlotTable;
+        const single = table.first(network);
+        if (single === -1) continue;
+        for (const slot of single >= 0 ? [single] : table.slots(network)) {
           if (this.isActive(slot, now))
             hits.push(this.hit(slot, now, prefix === 32 ? 'exact' : 'network', prefix === 32 ? value : `${ipv4Text(network)}/${prefix}`));
-        });
+        }
       }
       return hits;
     }
@@ -302,7 +327,7 @@ export class IndicatorIndex {
         if (this.isActive(slot, now))
           hits.push(this.hit(slot, now, prefix === Number(width) ? 'exact' : 'network', formatNetwork({ family: parsed.family, address: network, prefix })));
       };
-      if (parsed.family === 4) (this.ipv4ByPrefix[prefix] as SlotMap<number>).forEach(Number(network), visit);
+      if (parsed.family === 4) (this.ipv4ByPrefix[prefix] as Uint32SlotTable).forEach(Number(network), visit);
       else (this.ipv6ByPrefix[prefix] as SlotMap<bigint>).forEach(network, visit);
     }
     return hits;
@@ -310,19 +335,26 @@ export class IndicatorIndex {
 
   /** Active indicators for a domain and, unless `includeParents` is false, for each of its parent domains. */
   lookupDomain(value: string, options: { includeParents?: boolean } = {}): IndicatorHit[] {
-    const now = this.clock.now();
     const hits: IndicatorHit[] = [];
     let domain = normaliseDomain(value);
+    let labels = 1;
+    for (let k = 0; k < domain.length; k++) if (domain.charCodeAt(k) === 46) labels++;
     let match: IndicatorHit['match'] = 'exact';
+    let now = Number.NaN;
     for (;;) {
-      const key = domain;
-      this.domains.forEach(key, (slot) => {
-        if (this.isActive(slot, now)) hits.push(this.hit(slot, now, match, key));
-      });
+      // Only suffixes with as many labels as some indicator domain can hit: skips most probes (and the TLD).
+      if (this.domainLabelCounts[Math.min(labels, 255)] === 1) {
+        const single = this.domains.first(domain);
+        if (single !== -1) {
+          if (Number.isNaN(now)) now = this.clock.now();
+          for (const slot of single >= 0 ? [single] : this.domains.slots(domain)) if (this.isActive(slot, now)) hits.push(this.hit(slot, now, match, domain));
+        }
+      }
       if (options.includeParents === false) break;
       const dot = domain.indexOf('.');
       if (dot < 0) break;
       domain = domain.slice(dot + 1);
+      labels--;
       match = 'parent-domain';
     }
     return hits;
@@ -340,12 +372,15 @@ export class IndicatorIndex {
   }
 
   lookupHash(algorithm: string, value: string): IndicatorHit[] {
-    const key = `${normaliseHashAlgorithm(algorithm)}:${value.toLowerCase()}`;
-    const now = this.clock.now();
     const hits: IndicatorHit[] = [];
-    this.hashes.forEach(key, (slot) => {
-      if (this.isActive(slot, now)) hits.push(this.hit(slot, now, 'exact', key));
-    });
+    const name = normaliseHashAlgorithm(algorithm);
+    const map = this.hashesByAlgorithm.get(name);
+    if (!map) return hits;
+    const lower = value.toLowerCase();
+    const single = map.first(lower);
+    if (single === -1) return hits;
+    const now = this.clock.now();
+    for (const slot of single >= 0 ? [single] : map.slots(lower)) if (this.isActive(slot, now)) hits.push(this.hit(slot, now, 'exact', `${name}:${lower}`));
     return hits;
   }
 

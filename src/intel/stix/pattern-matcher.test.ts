@@ -319,6 +319,11 @@ describe('MATCHES stays linear or refuses', () => {
   test('backreferences in a safe shape work, with an input cap', () => {
     assert.equal(matches("[file:name MATCHES '(ab)\\\\1']", observed([{ type: 'file', name: 'xabab' }])), true);
     assert.equal(compilePattern("[file:name MATCHES '(ab)\\\\1']").matches(collectObservations(observed([{ type: 'file', name: 'ab' }]))), false);
+    assert.throws(
+      () => matches("[file:name MATCHES '(?<=x)(ab)\\\\1']", observed([{ type: 'file', name: 'a'.repeat(5000) }])),
+      (e: unknown) => isRiposteError(e) && e.code === 'stix.match_input_too_long',
+    );
+    assert.equal(matches("[file:name MATCHES '(?i)^ABAB$']", observed([{ type: 'file', name: 'abab' }])), true, 'case-folded for the linear engine');
   });
   test('invalid regular expressions are pattern errors', () => {
     assert.throws(() => compilePattern("[file:name MATCHES '(unclosed']"), /MATCHES invalid regular expression/);

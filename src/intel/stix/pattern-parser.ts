@@ -44,6 +44,19 @@ const KEYWORDS = new Set([
 ]);
 const MAX_NESTING = 256;
 const WHITESPACE = /[\s\u0085]/u;
+
+function isWhitespace(code: number): boolean {
+  if (code === 32 || (code >= 9 && code <= 13)) return true;
+  return code > 127 && WHITESPACE.test(String.fromCharCode(code));
+}
+
+function isIdentifierStart(code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || code === 95;
+}
+
+function isIdentifierPart(code: number): boolean {
+  return isIdentifierStart(code) || (code >= 48 && code <= 57) || code === 45;
+}
 const TIMESTAMP = /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):([0-5]\d):([0-5]\d|60)(\.\d+)?Z$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -68,18 +81,28 @@ export function patternError(source: string, offset: number, message: string, ex
   });
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const timestampCache = new Map<string, number | undefined>();
+
 /** Parses an RFC 3339 UTC timestamp as STIX writes it; undefined when the text is not one. */
 export function parseStixTimestamp(text: string): number | undefined {
+  // Feeds repeat the same timestamps (valid_from, created) across thousands of objects.
+  const cached = timestampCache.get(text);
+  if (cached !== undefined || timestampCache.has(text)) return cached;
   const m = TIMESTAMP.exec(text);
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, s, frac] = m;
-  const year = Number(y);
-  const month = Number(mo);
-  const day = Number(d);
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (day > daysInMonth) return undefined;
-  const whole = Date.UTC(year, month - 1, day, Number(h), Number(mi), Number(s));
-  return whole + (frac ? Number(`0${frac}`) * 1000 : 0);
+  let value: number | undefined;
+  if (m) {
+    const [, y, mo, d, h, mi, sec, frac] = m;
+    const year = Number(y);
+    const month = Number(mo);
+    const day = Number(d);
+    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+    const daysInMonth = month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number);
+    if (day <= daysInMonth) value = Date.UTC(year, month - 1, day, Number(h), Number(mi), Number(sec)) + (frac ? Number(`0${frac}`) * 1000 : 0);
+  }
+  if (timestampCache.size >= 1024) timestampCache.clear();
+  timestampCache.set(text, value);
+  return value;
 }
 
 function hexBytes(hex: string): Uint8Array {
@@ -103,7 +126,7 @@ class Lexer {
     const s = this.source;
     while (this.position < s.length) {
       const c = s[this.position] as string;
-      if (WHITESPACE.test(c)) {
+      if (isWhitespace(s.charCodeAt(this.position))) {
         this.position++;
       } else if (c === '/' && s[this.position + 1] === '*') {
         const close = s.indexOf('*/', this.position + 2);
@@ -122,6 +145,12 @@ class Lexer {
   private quoted(start: number, allowEscapes: boolean): { text: string; end: number } {
     const s = this.source;
     let i = start + 1;
+    // Fast path: no backslash before the closing quote, so the text is a plain slice.
+    const close = s.indexOf("'", i);
+    if (close >= 0) {
+      const backslash = s.indexOf('\\', i);
+      if (backslash < 0 || backslash > close) return { text: s.slice(i, close), end: close + 1 };
+    }
     let text = '';
     while (i < s.length) {
       const c = s[i] as string;
@@ -171,9 +200,9 @@ class Lexer {
         literal: { kind: 'binary', value: text, bytes: new Uint8Array(Buffer.from(text, 'base64')), offset: start },
       };
     }
-    if (/[A-Za-z_]/.test(c)) {
+    if (isIdentifierStart(s.charCodeAt(start))) {
       let i = start + 1;
-      while (i < s.length && /[A-Za-z0-9_-]/.test(s[i] as string)) i++;
+      while (i < s.length && isIdentifierPart(s.charCodeAt(i))) i++;
       const text = s.slice(start, i);
       this.position = i;
       return { kind: KEYWORDS.has(text) ? 'keyword' : 'ident', text, offset: start, end: i };
@@ -223,7 +252,7 @@ class Lexer {
   /** A bare '.5' is a float only where a literal can start, never inside an object path. */
   private numberAllowedAfterDot(start: number): boolean {
     let i = start - 1;
-    while (i >= 0 && WHITESPACE.test(this.source[i] as string)) i--;
+    while (i >= 0 && isWhitespace(this.source.charCodeAt(i))) i--;
     const previous = this.source[i];
     return previous === undefined || '=<>(,!'.includes(previous) || i < start - 1;
   }

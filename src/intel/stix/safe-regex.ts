@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
+import { RiposteError } from '../../core/index.ts';
 
 /**
  * MATCHES compiles PCRE-style regular expressions so that no pattern can hang the process:
@@ -154,8 +155,13 @@ export function compileSafeRegex(pcre: string): SafeRegex {
   return {
     linear: false,
     test: (input) => {
-      if (input.length > BACKTRACKING_INPUT_LIMIT)
-        throw new UnsafeRegexError(`input longer than ${BACKTRACKING_INPUT_LIMIT} characters for a backtracking regular expression`);
+      if (input.length > BACKTRACKING_INPUT_LIMIT) {
+        throw new RiposteError(
+          'stix.match_input_too_long',
+          `MATCHES: a value of ${input.length} characters is longer than the ${BACKTRACKING_INPUT_LIMIT} allowed for a regular expression that needs backtracking`,
+          { status: 422 },
+        );
+      }
       return regex.test(input);
     },
   };
