@@ -80,7 +80,7 @@ describe('parser structure', () => {
     assert.ok(ast.kind === 'start-stop' && ast.expression.kind === 'within' && ast.expression.seconds === 10.5 && ast.expression.expression.kind === 'repeats');
   });
   test('literals: escapes, negative and float numbers, booleans, hex, binary, timestamps', () => {
-    const ast = parsePattern(String.raw`[x:y IN ('it\'s', 'back\\slash', -5, -0.5, .25, true, FALSE, h'0A0b', b'AAE=', t'2020-02-29T23:59:59.999999Z')]`);
+    const ast = parsePattern(String.raw`[x:y IN ('it\'s', 'back\\slash', -5, -0.5, .25, true, false, h'0A0b', b'AAE=', t'2020-02-29T23:59:59.999999Z')]`);
     assert.ok(ast.kind === 'observation' && ast.comparison.kind === 'comparison');
     const values = ast.comparison.value as Array<{ kind: string; value: unknown }>;
     assert.deepEqual(
@@ -112,6 +112,9 @@ describe('parser structure', () => {
       { kind: 'property', name: 'x_ref' },
       { kind: 'property', name: 'value' },
     ]);
+  });
+  test("the grammar's Unicode whitespace is skipped", () => {
+    assert.doesNotThrow(() => parsePattern("[file:name\u00a0=\u3000'x'\u2028]"));
   });
   test('comments and the == / <> spellings', () => {
     assert.doesNotThrow(() => parsePattern("/* c */ [a:b == 'x' // line\n AND a:c <> 'y']"));
@@ -145,6 +148,12 @@ describe('parser errors point at the offending token', () => {
     ['[file:name = 1] and [a:b = 2]', 16, /unexpected/],
     ['[:name = 1]', 1, /object type/],
     ['[file:name = 1] FOLLOWEDBY', 26, /end of pattern/],
+    ['[file:name = FALSE]', 13, /unexpected "FALSE"/],
+    ["[file:name = b'']", 13, /invalid binary/],
+    ['[file:LAST = 1]', 6, /property name/],
+    ['[file:true = 1]', 6, /property name/],
+    ['[file:name = 1] within 5 SECONDS', 16, /unexpected "within"/],
+    ['[file:name \ufeff= 1]', 11, /unexpected character/],
   ];
   for (const [pattern, offset, message] of cases) {
     test(JSON.stringify(pattern), () => {

@@ -13,7 +13,7 @@ export interface ParsePatternOptions {
   stixVersion?: '2.0' | '2.1';
 }
 
-type TokenKind = 'ident' | 'keyword' | 'string' | 'int' | 'float' | 'binary' | 'hex' | 'timestamp' | 'punct' | 'eof';
+type TokenKind = 'ident' | 'keyword' | 'string' | 'int' | 'float' | 'bool' | 'binary' | 'hex' | 'timestamp' | 'punct' | 'eof';
 
 interface Token {
   kind: TokenKind;
@@ -24,7 +24,9 @@ interface Token {
   literal?: Literal;
 }
 
+// Upper case only, as in the grammar; LAST is reserved though unused. `true`/`false` are literals.
 const KEYWORDS = new Set([
+  'LAST',
   'AND',
   'OR',
   'NOT',
@@ -43,11 +45,22 @@ const KEYWORDS = new Set([
   'TIMES',
 ]);
 const MAX_NESTING = 256;
-const WHITESPACE = /[\s\u0085]/u;
 
+/** The grammar's WS set: ASCII space and controls, NEL, NBSP and the Unicode space separators. */
 function isWhitespace(code: number): boolean {
   if (code === 32 || (code >= 9 && code <= 13)) return true;
-  return code > 127 && WHITESPACE.test(String.fromCharCode(code));
+  if (code < 0x85) return false;
+  return (
+    code === 0x85 ||
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000
+  );
 }
 
 function isIdentifierStart(code: number): boolean {
@@ -58,7 +71,8 @@ function isIdentifierPart(code: number): boolean {
   return isIdentifierStart(code) || (code >= 48 && code <= 57) || code === 45;
 }
 const TIMESTAMP = /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):([0-5]\d):([0-5]\d|60)(\.\d+)?Z$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// The grammar wants at least one base64 group: b'' is not a binary literal.
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)$/;
 
 export function lineAndColumn(source: string, offset: number): { line: number; column: number } {
   let line = 1;
@@ -205,6 +219,8 @@ class Lexer {
       while (i < s.length && isIdentifierPart(s.charCodeAt(i))) i++;
       const text = s.slice(start, i);
       this.position = i;
+      if (text === 'true' || text === 'false')
+        return { kind: 'bool', text, offset: start, end: i, literal: { kind: 'bool', value: text === 'true', offset: start } };
       return { kind: KEYWORDS.has(text) ? 'keyword' : 'ident', text, offset: start, end: i };
     }
     if (c === "'") {
@@ -477,10 +493,6 @@ class Parser {
     if (t.literal) {
       this.advance();
       return t.literal;
-    }
-    if (t.kind === 'ident' && (t.text.toLowerCase() === 'true' || t.text.toLowerCase() === 'false')) {
-      this.advance();
-      return { kind: 'bool', value: t.text.toLowerCase() === 'true', offset: t.offset };
     }
     return this.unexpected(['literal']);
   }
