@@ -28,12 +28,17 @@ describe('atomic extraction', () => {
     assert.deepEqual(atomic("[ipv4-addr:value ISSUBSET '198.51.100.0/24']"), ['ip']);
     assert.deepEqual(atomic("[domain-name:value = 'evil.example']"), ['domain']);
     assert.deepEqual(atomic("[url:value = 'http://evil.example/x']"), ['url']);
-    assert.deepEqual(atomic("[file:hashes.'SHA-256' = 'AB' OR file:hashes.MD5 IN ('cd', 'ef')]"), ['hash', 'hash', 'hash']);
+    assert.deepEqual(
+      atomic(
+        "[file:hashes.'SHA-256' = 'AEC070645FE53EE3B3763059376134F058CC337247C978ADD178B6CCDFB0019F' OR file:hashes.MD5 IN ('79054025255fb1a26e4bc422aef54eb4', 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee')]",
+      ),
+      ['hash', 'hash', 'hash'],
+    );
   });
   test('anything else goes to the matcher', () => {
     assert.equal(atomic("[ipv4-addr:value = '10.0.0.0/8']"), undefined, '= with a CIDR is string equality');
     assert.equal(atomic("[ipv4-addr:value != '1.2.3.4']"), undefined);
-    assert.equal(atomic("[file:name = 'x' AND file:hashes.MD5 = 'y']"), undefined);
+    assert.equal(atomic("[file:name = 'x' AND file:hashes.MD5 = '79054025255fb1a26e4bc422aef54eb4']"), undefined);
     assert.equal(atomic("[domain-name:value = 'a'] AND [domain-name:value = 'b']"), undefined);
     assert.equal(atomic("[domain-name:value = 'a'] WITHIN 5 SECONDS"), undefined);
     assert.equal(atomic("[domain-name:value LIKE '%.evil']"), undefined);
@@ -121,11 +126,11 @@ describe('indicator index', () => {
     const clock = new ManualClock(Date.parse('2025-12-01T00:00:00Z'));
     const index = new IndicatorIndex({ clock });
     index.add(indicator("[ipv4-addr:value = '192.0.2.1']", { confidence: 80 }));
-    index.add(indicator("[file:hashes.MD5 = 'aa']", { confidence: 80 }));
+    index.add(indicator("[file:hashes.MD5 = '79054025255fb1a26e4bc422aef54eb4']", { confidence: 80 }));
     assert.equal(index.lookupIp('192.0.2.1')[0]?.score, 80);
     clock.advance(30 * 86_400_000);
     assert.equal(Math.round(index.lookupIp('192.0.2.1')[0]?.score ?? 0), 40);
-    assert.equal(index.lookupHash('MD5', 'aa')[0]?.score, 80);
+    assert.equal(index.lookupHash('MD5', '79054025255FB1A26E4BC422AEF54EB4')[0]?.score, 80);
   });
   test('TLP from the marking refs', () => {
     const index = new IndicatorIndex({ clock: new ManualClock(NOW) });

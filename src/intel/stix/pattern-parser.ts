@@ -46,6 +46,22 @@ const KEYWORDS = new Set([
 ]);
 const MAX_NESTING = 256;
 
+const hexHash = (length: number) => new RegExp(`^[0-9a-fA-F]{${length}}$`);
+/** Hash algorithms of the STIX hash-algorithm-ov vocabulary (and common spellings) with a checkable shape. */
+const HASH_SHAPES: Record<string, RegExp> = {
+  MD5: hexHash(32),
+  'SHA-1': hexHash(40),
+  SHA1: hexHash(40),
+  'SHA-256': hexHash(64),
+  SHA256: hexHash(64),
+  'SHA-512': hexHash(128),
+  SHA512: hexHash(128),
+  'SHA3-256': hexHash(64),
+  'SHA3-512': hexHash(128),
+  SSDEEP: /^\d+:[A-Za-z0-9/+]+:[A-Za-z0-9/+]+(?:,.*)?$/,
+  TLSH: /^(?:T1)?[0-9a-fA-F]{70}$/,
+};
+
 /** The grammar's WS set: ASCII space and controls, NEL, NBSP and the Unicode space separators. */
 function isWhitespace(code: number): boolean {
   if (code === 32 || (code >= 9 && code <= 13)) return true;
@@ -353,8 +369,20 @@ class Parser {
 
   private qualifiedObservation(): ObservationExpression {
     let expression = this.observationPrimary();
+    // On a bracketed observation a qualifier type may appear once (as the reference validator rules);
+    // a parenthesised group may be qualified again.
+    const seen = expression.kind === 'observation' ? new Set<string>() : undefined;
     for (;;) {
       const t = this.token;
+      if (seen && t.kind === 'keyword' && (t.text === 'WITHIN' || t.text === 'REPEATS' || t.text === 'START')) {
+        if (seen.has(t.text))
+          this.fail(
+            t,
+            `duplicate ${t.text === 'START' ? 'START/STOP' : t.text} qualifier on one observation expression (group it in parentheses to qualify again)`,
+            [],
+          );
+        seen.add(t.text);
+      }
       if (this.is('keyword', 'WITHIN')) {
         this.advance();
         const n = this.token;
@@ -474,11 +502,13 @@ class Parser {
     const comparison: Comparison = { kind: 'comparison', path, operator, negated, offset: t.offset };
     if (operator === 'IN') {
       comparison.value = this.setLiteral();
+      for (const literal of comparison.value) this.checkHashLiteral(path, literal);
     } else if (operator === 'LIKE' || operator === 'MATCHES' || operator === 'ISSUBSET' || operator === 'ISSUPERSET') {
       if (!this.is('string')) this.unexpected(['string literal']);
       comparison.value = this.advance().literal as Literal;
     } else if (operator === '=' || operator === '!=') {
       comparison.value = this.primitiveLiteral();
+      this.checkHashLiteral(path, comparison.value);
     } else {
       const literal = this.primitiveLiteral();
       if (literal.kind === 'bool')
@@ -486,6 +516,16 @@ class Parser {
       comparison.value = literal;
     }
     return comparison;
+  }
+
+  /** `hashes.<algorithm>` compared for equality must hold a well-formed hash of that algorithm. */
+  private checkHashLiteral(path: ObjectPath, literal: Literal): void {
+    const [first, second] = path.steps;
+    if (path.steps.length !== 2 || first?.kind !== 'property' || first.name !== 'hashes' || second?.kind !== 'property' || literal.kind !== 'string') return;
+    const shape = HASH_SHAPES[second.name.toUpperCase().replace(/_/g, '-')];
+    if (shape && !shape.test(literal.value)) {
+      throw patternError(this.source, literal.offset, `'${literal.value}' is not a valid ${second.name} hash`, [`a ${second.name} hash`]);
+    }
   }
 
   private primitiveLiteral(): Literal {
