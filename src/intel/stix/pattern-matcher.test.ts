@@ -377,3 +377,47 @@ describe('temporal qualifiers over alice :52, bob :57, carol 13:38:02', () => {
   ];
   for (const [pattern, expected] of cases) test(`${pattern} → ${expected}`, () => assert.equal(matches(pattern, ...people), expected));
 });
+
+describe('number_observed: an observed-data seen n times stands for n observations', () => {
+  const people = [
+    observed([{ type: 'person', name: 'alice', age: 10 }], '2004-10-11T21:44:58Z', { count: 2 }),
+    observed([{ type: 'person', name: 'bob', age: 17 }], '2004-10-11T21:45:01Z', { count: 3 }),
+    observed([{ type: 'person', name: 'carol', age: 22 }], '2004-10-11T21:45:02Z', { count: 2 }),
+  ];
+  const cases: Array<[string, boolean]> = [
+    ['[person:age < 20] REPEATS 5 TIMES', true],
+    ['([person:age < 20] REPEATS 2 TIMES) REPEATS 2 TIMES', true],
+    ["[person:name > 'aaron'] REPEATS 5 TIMES WITHIN 1 SECONDS", true],
+    ["([person:age < 30] AND [person:name > 'aaron']) WITHIN 2 SECONDS REPEATS 3 TIMES", true],
+    ["[person:name = 'alice'] AND [person:name = 'alice']", true],
+    ["[person:name = 'alice'] AND [person:name = 'alice'] AND [person:name = 'alice']", false],
+    ['[person:age < 20] REPEATS 10 TIMES', false],
+    ['([person:age < 20] REPEATS 2 TIMES) REPEATS 3 TIMES', false],
+  ];
+  for (const [pattern, expected] of cases) test(`${pattern} → ${expected}`, () => assert.equal(matches(pattern, ...people), expected));
+});
+
+describe('combinatorial patterns over 20 STIX 2.0 observations stay fast', () => {
+  const input = Array.from({ length: 20 }, (_, i) => {
+    const at = new Date(Date.UTC(2004, 9, 11, 21, 44, 58 + i)).toISOString();
+    return { type: 'observed-data', first_observed: at, last_observed: at, number_observed: 1, objects: { a0: { type: 'person', name: 'alice', age: i } } };
+  });
+  const observations = collectObservations(input, { stixVersion: '2.0' });
+  const cases: Array<[string, boolean]> = [
+    ['[person:age < 20] REPEATS 10 TIMES', true],
+    ['[person:age < 20] REPEATS 10 TIMES WITHIN 10 SECONDS', true],
+    ['[person:age < 20] REPEATS 10 TIMES WITHIN 8 SECONDS', false],
+    ["[person:age < 20] REPEATS 10 TIMES START '2004-10-11T21:40:00Z' STOP '2004-10-11T21:50:00Z'", true],
+    ['[person:age < 20] REPEATS 10 TIMES AND [person:age < 20]', true],
+    ['[person:age < 20] REPEATS 10 TIMES OR [person:age < 20]', true],
+    ['[person:age < 20] REPEATS 10 TIMES FOLLOWEDBY [person:age < 20]', true],
+    ['([person:age < 20] REPEATS 5 TIMES) REPEATS 2 TIMES', true],
+    ['([person:age < 20] REPEATS 2 TIMES) REPEATS 5 TIMES', true],
+    [Array.from({ length: 10 }, () => '[person:age < 20]').join(' AND '), true],
+    [Array.from({ length: 10 }, () => '[person:age < 20]').join(' OR '), true],
+    ['([person:age < 20] FOLLOWEDBY [person:age > 5]) REPEATS 10 TIMES', true],
+  ];
+  for (const [pattern, expected] of cases) {
+    test(`${pattern.slice(0, 80)} → ${expected}`, () => assert.equal(compilePattern(pattern, { stixVersion: '2.0' }).matches(observations), expected));
+  }
+});

@@ -312,7 +312,7 @@ function compileObservationTest(expression: ComparisonExpression, source: string
   return expression.kind === 'comparison-and' ? (obs) => left(obs) && right(obs) : (obs) => left(obs) || right(obs);
 }
 
-/** A set of distinct observation indices that jointly satisfy an observation expression. */
+/** Observation indices that jointly satisfy an observation expression (an index repeats when copies are used). */
 type Binding = number[];
 
 interface EvalContext {
@@ -331,8 +331,18 @@ function tick(context: EvalContext): void {
 
 type BindingSource = (context: EvalContext) => Iterable<Binding>;
 
-function disjoint(a: Binding, b: Binding): boolean {
-  for (const x of a) if (b.includes(x)) return false;
+/**
+ * Whether two bindings can be combined: an observed-data with number_observed n stands for n observations,
+ * so it may appear up to n times across the combined binding (and `[x] AND [x]` holds for one observed-data
+ * seen twice).
+ */
+function fits(a: Binding, b: Binding, context: EvalContext): boolean {
+  for (const x of b) {
+    let uses = 0;
+    for (const y of a) if (y === x) uses++;
+    for (const y of b) if (y === x) uses++;
+    if (uses > (context.observations[x] as Observation).numberObserved) return false;
+  }
   return true;
 }
 
@@ -393,7 +403,7 @@ function compileBindings(expression: ObservationExpression, source: string): Bin
           const lLatest = ordered ? latest(l, context) : 0;
           for (const r of rights) {
             tick(context);
-            if (!disjoint(l, r)) continue;
+            if (!fits(l, r, context)) continue;
             if (ordered && lLatest > earliest(r, context)) continue;
             yield [...l, ...r];
           }
@@ -429,18 +439,20 @@ function compileBindings(expression: ObservationExpression, source: string): Bin
         const all: Binding[] = [];
         for (const b of inner(context)) all.push(b);
         all.sort((a, b) => earliest(a, context) - earliest(b, context));
-        // From each starting binding, greedily gather later disjoint bindings until they add up to `times`;
-        // an observation seen number_observed times counts that many times. Each start yields a candidate,
-        // so an enclosing WITHIN can pick the tightest.
+        // From each starting binding, greedily gather it and later bindings (each as often as the observations'
+        // number_observed allows) until there are `times` of them. Each start yields a candidate, so an
+        // enclosing WITHIN can pick the tightest group.
         for (let s = 0; s < all.length; s++) {
           const chosen: Binding = [];
           let count = 0;
           for (let i = s; i < all.length && count < times; i++) {
-            tick(context);
             const b = all[i] as Binding;
-            if (!disjoint(chosen, b)) continue;
-            chosen.push(...b);
-            count += b.length === 1 ? (context.observations[b[0] as number] as Observation).numberObserved : 1;
+            while (count < times && fits(chosen, b, context)) {
+              tick(context);
+              chosen.push(...b);
+              count++;
+            }
+            tick(context);
           }
           if (count >= times) yield chosen;
           else return;
@@ -472,7 +484,7 @@ export function compilePattern(source: string, options: ParsePatternOptions = {}
       return undefined;
     }
     const context: EvalContext = { observations, steps: 0 };
-    for (const binding of bindings(context)) return binding.map((i) => observations[i] as Observation);
+    for (const binding of bindings(context)) return [...new Set(binding)].map((i) => observations[i] as Observation);
     return undefined;
   };
   return {
