@@ -63,6 +63,11 @@ class PatternCache {
 }
 
 async function eachLine(handle: (line: string, lineNumber: number) => Promise<void>): Promise<void> {
+  // A reader that goes away (`| head`) ends the batch quietly instead of crashing on EPIPE.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
   let lineNumber = 0;
   for await (const line of lines) {

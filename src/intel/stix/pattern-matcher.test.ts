@@ -421,3 +421,33 @@ describe('combinatorial patterns over 20 STIX 2.0 observations stay fast', () =>
     test(`${pattern.slice(0, 80)} → ${expected}`, () => assert.equal(compilePattern(pattern, { stixVersion: '2.0' }).matches(observations), expected));
   }
 });
+
+describe('what a pattern can reach', () => {
+  test('only SCOs referenced by observed-data, never the observed-data or other SDOs themselves', () => {
+    const input = [
+      { type: 'identity', id: 'identity--1', identity_class: 'events' },
+      {
+        type: 'observed-data',
+        id: 'observed-data--1',
+        first_observed: '2022-11-27T19:50:46.889315Z',
+        last_observed: '2023-01-05T05:35:31.372958Z',
+        number_observed: 1,
+        object_refs: ['ipv4-addr--1'],
+      },
+      { type: 'ipv4-addr', id: 'ipv4-addr--1', value: '127.0.0.10' },
+      { type: 'ipv4-addr', id: 'ipv4-addr--2', value: '0.0.0.0' },
+    ];
+    const observations = collectObservations(input);
+    assert.equal(compilePattern("[ipv4-addr:value = '127.0.0.10']").findMatch(observations)?.[0]?.id, 'observed-data--1');
+    for (const p of ["[ipv4-addr:value = '0.0.0.0']", '[observed-data:number_observed = 1]', "[identity:identity_class = 'events']"]) {
+      assert.equal(compilePattern(p).matches(observations), false, p);
+    }
+  });
+  test('quoted property names reach keys with hyphens and dots', () => {
+    const o = observed([{ type: 'some-type', 'has-hyphen': 1, 'has.dot': 2, 'has-hyphen.dot': 3 }]);
+    assert.equal(matches("[some-type:'has-hyphen' = 1]", o), true);
+    assert.equal(matches("[some-type:'has.dot' = 2]", o), true);
+    assert.equal(matches("[some-type:'has-hyphen.dot' = 3]", o), true);
+    assert.throws(() => compilePattern('[some-type:needs-quotes = 1]'), /quote it/);
+  });
+});
