@@ -14,8 +14,18 @@ export type AtomicKey =
   | { kind: 'url'; value: string }
   | { kind: 'hash'; algorithm: string; value: string };
 
-function keysOfComparison(expression: ComparisonExpression, out: AtomicKey[]): boolean {
-  if (expression.kind === 'comparison-or') return keysOfComparison(expression.left, out) && keysOfComparison(expression.right, out);
+function keysOfComparison(root: ComparisonExpression, out: AtomicKey[]): boolean {
+  // Iterative over OR chains: an IOC list can be thousands of ORs long.
+  const stack: ComparisonExpression[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop() as ComparisonExpression;
+    if (node.kind === 'comparison-or') stack.push(node.right, node.left);
+    else if (!keysOfAtomicComparison(node, out)) return false;
+  }
+  return true;
+}
+
+function keysOfAtomicComparison(expression: ComparisonExpression, out: AtomicKey[]): boolean {
   if (expression.kind !== 'comparison' || expression.negated) return false;
   const { path, operator } = expression;
   const literals: Literal[] = operator === 'IN' ? (expression.value as Literal[]) : expression.value ? [expression.value as Literal] : [];

@@ -172,3 +172,13 @@ describe('indicator index', () => {
     assert.throws(() => index.add(indicator('[a:b = ')), /pattern/);
   });
 });
+
+test('an indicator listing thousands of IPs with OR is served atomically', () => {
+  const index = new IndicatorIndex({ clock: new ManualClock(NOW) });
+  const pattern = `[${Array.from({ length: 10_000 }, (_, i) => `ipv4-addr:value = '172.16.${(i >> 8) & 255}.${i & 255}'`).join(' OR ')}]`;
+  assert.equal(index.add(indicator(pattern, { id: 'indicator--list' })), 'atomic');
+  assert.deepEqual(
+    index.lookupIp('172.16.39.15').map((h) => h.indicatorId),
+    ['indicator--list'],
+  );
+});

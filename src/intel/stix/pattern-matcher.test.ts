@@ -451,3 +451,23 @@ describe('what a pattern can reach', () => {
     assert.throws(() => compilePattern('[some-type:needs-quotes = 1]'), /quote it/);
   });
 });
+
+describe('long patterns', () => {
+  test('an IOC list of 20,000 ORs in one observation compiles and matches without deep recursion', () => {
+    const pattern = `[${Array.from({ length: 20_000 }, (_, i) => `ipv4-addr:value = '10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}'`).join(' OR ')}]`;
+    const compiled = compilePattern(pattern);
+    assert.equal(compiled.matches(collectObservations(observed([{ type: 'ipv4-addr', value: '10.0.78.31' }]))), true);
+    assert.equal(compiled.matches(collectObservations(observed([{ type: 'ipv4-addr', value: '11.0.0.1' }]))), false);
+  });
+  test('more than 1,000 observation operators is a positioned pattern error, not a stack overflow', () => {
+    const pattern = Array.from({ length: 5000 }, (_, i) => `[a:b = ${i}]`).join(' OR ');
+    assert.throws(
+      () => compilePattern(pattern),
+      (e: unknown) =>
+        isRiposteError(e) &&
+        e.code === 'stix.pattern_invalid' &&
+        /more than 1000 observation operators/.test(e.message) &&
+        typeof e.details?.offset === 'number',
+    );
+  });
+});

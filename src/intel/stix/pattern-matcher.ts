@@ -278,25 +278,47 @@ function compileComparison(comparison: Comparison, source: string): ObjectTest {
 }
 
 function typesOf(expression: ComparisonExpression, into = new Set<string>()): Set<string> {
-  if (expression.kind === 'comparison') into.add(expression.path.objectType);
-  else {
-    typesOf(expression.left, into);
-    typesOf(expression.right, into);
+  // Iterative: an IOC list written as thousands of ORs is a tree thousands of levels deep.
+  const stack: ComparisonExpression[] = [expression];
+  while (stack.length > 0) {
+    const node = stack.pop() as ComparisonExpression;
+    if (node.kind === 'comparison') into.add(node.path.objectType);
+    else stack.push(node.right, node.left);
   }
   return into;
 }
 
+/** The operands of a chain of one operator (`a OR b OR c` → [a, b, c]), gathered without recursion. */
+function chainOperands(expression: ComparisonExpression & { kind: 'comparison-and' | 'comparison-or' }): ComparisonExpression[] {
+  const operands: ComparisonExpression[] = [];
+  const stack: ComparisonExpression[] = [expression];
+  while (stack.length > 0) {
+    const node = stack.pop() as ComparisonExpression;
+    if (node.kind !== 'comparison' && node.kind === expression.kind) stack.push(node.right, node.left);
+    else operands.push(node);
+  }
+  return operands;
+}
+
 function compileObjectLevel(expression: ComparisonExpression, source: string): ObjectTest {
   if (expression.kind === 'comparison') return compileComparison(expression, source);
-  const left = compileObjectLevel(expression.left, source);
-  const right = compileObjectLevel(expression.right, source);
-  return expression.kind === 'comparison-and' ? (o, obs) => left(o, obs) && right(o, obs) : (o, obs) => left(o, obs) || right(o, obs);
+  const tests = chainOperands(expression).map((operand) => compileObjectLevel(operand, source));
+  if (expression.kind === 'comparison-and') {
+    return (o, obs) => {
+      for (const test of tests) if (!test(o, obs)) return false;
+      return true;
+    };
+  }
+  return (o, obs) => {
+    for (const test of tests) if (test(o, obs)) return true;
+    return false;
+  };
 }
 
 /** A comparison expression over one observation: same-type subtrees bind to one object. */
 function compileObservationTest(expression: ComparisonExpression, source: string): ObservationTest {
   const types = typesOf(expression);
-  if (types.size === 1) {
+  if (types.size === 1 || expression.kind === 'comparison') {
     const type = [...types][0] as string;
     const test = compileObjectLevel(expression, source);
     return (observation) => {
@@ -306,10 +328,17 @@ function compileObservationTest(expression: ComparisonExpression, source: string
       return false;
     };
   }
-  if (expression.kind === 'comparison') return compileObservationTest(expression, source);
-  const left = compileObservationTest(expression.left, source);
-  const right = compileObservationTest(expression.right, source);
-  return expression.kind === 'comparison-and' ? (obs) => left(obs) && right(obs) : (obs) => left(obs) || right(obs);
+  const tests = chainOperands(expression).map((operand) => compileObservationTest(operand, source));
+  if (expression.kind === 'comparison-and') {
+    return (obs) => {
+      for (const test of tests) if (!test(obs)) return false;
+      return true;
+    };
+  }
+  return (obs) => {
+    for (const test of tests) if (test(obs)) return true;
+    return false;
+  };
 }
 
 /** Observation indices that jointly satisfy an observation expression (an index repeats when copies are used). */

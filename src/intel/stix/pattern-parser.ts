@@ -45,6 +45,8 @@ const KEYWORDS = new Set([
   'TIMES',
 ]);
 const MAX_NESTING = 256;
+/** Observation operators and qualifiers per pattern: their evaluation nests, so their number is bounded. */
+const MAX_OBSERVATION_OPERATORS = 1000;
 
 const hexHash = (length: number) => new RegExp(`^[0-9a-fA-F]{${length}}$`);
 /** Hash algorithms of the STIX hash-algorithm-ov vocabulary (and common spellings) with a checkable shape. */
@@ -294,6 +296,7 @@ class Parser {
   private readonly lexer: Lexer;
   private token: Token;
   private depth = 0;
+  private observationOperators = 0;
   private readonly source: string;
   private readonly version: '2.0' | '2.1';
 
@@ -329,6 +332,17 @@ class Parser {
     return this.advance();
   }
 
+  private countObservationOperator(): void {
+    this.observationOperators++;
+    if (this.observationOperators > MAX_OBSERVATION_OPERATORS) {
+      this.fail(
+        this.token,
+        `more than ${MAX_OBSERVATION_OPERATORS} observation operators and qualifiers (write long indicator lists inside one [ … ] with OR or IN)`,
+        [],
+      );
+    }
+  }
+
   private enter(): void {
     this.depth++;
     if (this.depth > MAX_NESTING) this.fail(this.token, `nesting deeper than ${MAX_NESTING} levels`, []);
@@ -343,6 +357,7 @@ class Parser {
   private observationFollowedBy(): ObservationExpression {
     let left = this.observationOr();
     while (this.is('keyword', 'FOLLOWEDBY')) {
+      this.countObservationOperator();
       const op = this.advance();
       left = { kind: 'followedby', left, right: this.observationOr(), offset: op.offset };
     }
@@ -352,6 +367,7 @@ class Parser {
   private observationOr(): ObservationExpression {
     let left = this.observationAnd();
     while (this.is('keyword', 'OR')) {
+      this.countObservationOperator();
       const op = this.advance();
       left = { kind: 'or', left, right: this.observationAnd(), offset: op.offset };
     }
@@ -361,6 +377,7 @@ class Parser {
   private observationAnd(): ObservationExpression {
     let left = this.qualifiedObservation();
     while (this.is('keyword', 'AND')) {
+      this.countObservationOperator();
       const op = this.advance();
       left = { kind: 'and', left, right: this.qualifiedObservation(), offset: op.offset };
     }
@@ -374,6 +391,7 @@ class Parser {
     const seen = expression.kind === 'observation' ? new Set<string>() : undefined;
     for (;;) {
       const t = this.token;
+      if (t.kind === 'keyword' && (t.text === 'WITHIN' || t.text === 'REPEATS' || t.text === 'START')) this.countObservationOperator();
       if (seen && t.kind === 'keyword' && (t.text === 'WITHIN' || t.text === 'REPEATS' || t.text === 'START')) {
         if (seen.has(t.text))
           this.fail(
