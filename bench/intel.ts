@@ -1,4 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ManualClock } from '../src/core/index.ts';
 import { IndicatorIndex } from '../src/intel/indicators/index.ts';
 import { collectObservations, compilePattern } from '../src/intel/stix/index.ts';
@@ -16,9 +18,16 @@ function ipOf(i: number): string {
   return `${(i >>> 24) & 255 || 11}.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
 }
 
+/** A full collection before each memory reading, so heap figures measure live data, not garbage. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
 export async function run(): Promise<void> {
   const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
   const index = new IndicatorIndex({ clock });
+  collectGarbage();
   const gcBefore = process.memoryUsage();
   const started = performance.now();
   for (let i = 0; i < N; i++) {
@@ -44,7 +53,7 @@ export async function run(): Promise<void> {
     });
   }
   const loadMs = performance.now() - started;
-  (globalThis as { gc?: () => void }).gc?.();
+  collectGarbage();
   const memory = process.memoryUsage();
   emit({ suite: SUITE, metric: 'load_atomic_indicators_s', value: loadMs / 1000, unit: 's', n: N });
   emit({ suite: SUITE, metric: 'load_indicators_per_s', value: N / (loadMs / 1000), unit: '1/s', n: N });
@@ -56,17 +65,22 @@ export async function run(): Promise<void> {
   const ips = Array.from({ length: 4096 }, (_, i) => ipOf(i * 977 + 1));
   const domains = Array.from({ length: 4096 }, (_, i) => `a.host${i * 10 + 7}.example${(i * 10 + 7) % 1000}.com`);
   const hashes = Array.from({ length: 4096 }, (_, i) => (i * 10 + 9).toString(16).padStart(64, '0'));
+  // Three rounds, the fastest reported: on a shared machine other processes only ever slow a round down.
   let hits = 0;
-  const lookupStart = performance.now();
-  for (let i = 0; i < L; i++) {
-    const m = i & 4095;
-    const kind = i % 4;
-    hits += (
-      kind < 2 ? index.lookupIp(ips[m] as string) : kind === 2 ? index.lookupDomain(domains[m] as string) : index.lookupHash('SHA-256', hashes[m] as string)
-    ).length;
+  let lookupMs = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 3; round++) {
+    hits = 0;
+    const lookupStart = performance.now();
+    for (let i = 0; i < L; i++) {
+      const m = i & 4095;
+      const kind = i % 4;
+      hits += (
+        kind < 2 ? index.lookupIp(ips[m] as string) : kind === 2 ? index.lookupDomain(domains[m] as string) : index.lookupHash('SHA-256', hashes[m] as string)
+      ).length;
+    }
+    lookupMs = Math.min(lookupMs, performance.now() - lookupStart);
   }
-  const lookupMs = performance.now() - lookupStart;
-  emit({ suite: SUITE, metric: 'atomic_lookups_per_s', value: L / (lookupMs / 1000), unit: '1/s', n: L, hits });
+  emit({ suite: SUITE, metric: 'atomic_lookups_per_s', value: L / (lookupMs / 1000), unit: '1/s', n: L, hits, rounds: 3, reported: 'fastest' });
 
   const patterns = [
     "[ipv4-addr:value = '198.51.100.7']",
@@ -107,4 +121,24 @@ export async function run(): Promise<void> {
       matched++;
   const matchMs = performance.now() - matchStart;
   emit({ suite: SUITE, metric: 'pattern_matches_per_s', value: M / (matchMs / 1000), unit: '1/s', n: M, matched });
+
+  // The same with the observed-data read from JSON-shaped input each time (what `riposte stix match` does).
+  const rawInputs = Array.from({ length: 256 }, (_, i) => [
+    {
+      type: 'observed-data',
+      id: `observed-data--${i}`,
+      first_observed: '2026-01-01T00:00:00Z',
+      last_observed: '2026-01-01T00:00:00Z',
+      number_observed: 1,
+      object_refs: [`x--${i}`],
+    },
+    { type: 'ipv4-addr', id: `x--${i}`, value: `198.51.100.${i}` },
+  ]);
+  const R = 500_000;
+  let matchedRaw = 0;
+  const rawStart = performance.now();
+  for (let i = 0; i < R; i++)
+    if ((patterns[(i % 2) * 4] as ReturnType<typeof compilePattern>).matches(collectObservations(rawInputs[i & 255] as unknown[]))) matchedRaw++;
+  const rawMs = performance.now() - rawStart;
+  emit({ suite: SUITE, metric: 'pattern_matches_with_observation_reading_per_s', value: R / (rawMs / 1000), unit: '1/s', n: R, matched: matchedRaw });
 }

@@ -308,9 +308,12 @@ export class IndicatorIndex {
         const table = this.ipv4ByPrefix[prefix] as Uint32SlotTable;
         const single = table.first(network);
         if (single === -1) continue;
-        for (const slot of single >= 0 ? [single] : table.slots(network)) {
-          if (this.isActive(slot, now))
-            hits.push(this.hit(slot, now, prefix === 32 ? 'exact' : 'network', prefix === 32 ? value : `${ipv4Text(network)}/${prefix}`));
+        const match = prefix === 32 ? 'exact' : 'network';
+        if (single >= 0) {
+          if (this.isActive(single, now)) hits.push(this.hit(single, now, match, prefix === 32 ? value : `${ipv4Text(network)}/${prefix}`));
+        } else {
+          for (const slot of table.slots(network))
+            if (this.isActive(slot, now)) hits.push(this.hit(slot, now, match, prefix === 32 ? value : `${ipv4Text(network)}/${prefix}`));
         }
       }
       return hits;
@@ -347,7 +350,11 @@ export class IndicatorIndex {
         const single = this.domains.first(domain);
         if (single !== -1) {
           if (Number.isNaN(now)) now = this.clock.now();
-          for (const slot of single >= 0 ? [single] : this.domains.slots(domain)) if (this.isActive(slot, now)) hits.push(this.hit(slot, now, match, domain));
+          if (single >= 0) {
+            if (this.isActive(single, now)) hits.push(this.hit(single, now, match, domain));
+          } else {
+            for (const slot of this.domains.slots(domain)) if (this.isActive(slot, now)) hits.push(this.hit(slot, now, match, domain));
+          }
         }
       }
       if (options.includeParents === false) break;
@@ -380,7 +387,11 @@ export class IndicatorIndex {
     const single = map.first(lower);
     if (single === -1) return hits;
     const now = this.clock.now();
-    for (const slot of single >= 0 ? [single] : map.slots(lower)) if (this.isActive(slot, now)) hits.push(this.hit(slot, now, 'exact', `${name}:${lower}`));
+    if (single >= 0) {
+      if (this.isActive(single, now)) hits.push(this.hit(single, now, 'exact', `${name}:${lower}`));
+    } else {
+      for (const slot of map.slots(lower)) if (this.isActive(slot, now)) hits.push(this.hit(slot, now, 'exact', `${name}:${lower}`));
+    }
     return hits;
   }
 
