@@ -287,6 +287,20 @@ describe('observation operators and qualifiers', () => {
     assert.equal(matches("[file:name = 'a'] REPEATS 2 TIMES WITHIN 60 SECONDS", far, a, a2), true, 'picks the two close ones');
     assert.equal(matches("[file:name = 'a'] REPEATS 2 TIMES WITHIN 10 SECONDS", far, a, a2), false);
   });
+  test('FOLLOWEDBY accepts overlapping intervals when the left can be placed first', () => {
+    const long = observed([{ type: 'file', name: 'p' }], '2020-01-01T00:00:00Z', { last: '2020-01-01T00:10:00Z' });
+    const inside = observed([{ type: 'file', name: 'q' }], '2020-01-01T00:05:00Z');
+    assert.equal(matches("[file:name = 'p'] FOLLOWEDBY [file:name = 'q']", long, inside), true);
+    assert.equal(matches("[file:name = 'q'] FOLLOWEDBY [file:name = 'p']", long, inside), true, 'p may also be seen after 00:05');
+    const before = observed([{ type: 'file', name: 'r' }], '2019-12-31T23:00:00Z');
+    assert.equal(matches("[file:name = 'p'] FOLLOWEDBY [file:name = 'r']", long, before), false);
+  });
+  test('START/STOP: an observation interval overlapping the window counts', () => {
+    const spanning = observed([{ type: 'file', name: 's' }], '2019-12-31T00:00:00Z', { last: '2020-01-01T00:00:00Z' });
+    assert.equal(matches("[file:name = 's'] START t'2020-01-01T00:00:00Z' STOP t'2020-02-01T00:00:00Z'", spanning), true, 'touches the start');
+    assert.equal(matches("[file:name = 's'] START t'2019-01-01T00:00:00Z' STOP t'2019-12-31T00:00:00Z'", spanning), false, 'touches only the stop');
+    assert.equal(matches("[file:name = 's'] START t'2020-02-01T00:00:00Z' STOP t'2020-01-01T00:00:00Z'", spanning), false, 'empty window');
+  });
   test('START/STOP: start inclusive, stop exclusive', () => {
     assert.equal(matches("[file:name = 'a'] START t'2020-01-01T00:00:00Z' STOP t'2020-01-01T00:00:01Z'", a), true);
     assert.equal(matches("[file:name = 'b'] START t'2020-01-01T00:00:00Z' STOP t'2020-01-01T00:01:00Z'", b), false);

@@ -381,12 +381,6 @@ function earliest(binding: Binding, context: EvalContext): number {
   return min;
 }
 
-function latest(binding: Binding, context: EvalContext): number {
-  let max = Number.NEGATIVE_INFINITY;
-  for (const i of binding) max = Math.max(max, (context.observations[i] as Observation).lastObserved);
-  return max;
-}
-
 function latestStart(binding: Binding, context: EvalContext): number {
   let max = Number.NEGATIVE_INFINITY;
   for (const i of binding) max = Math.max(max, (context.observations[i] as Observation).firstObserved);
@@ -429,11 +423,13 @@ function compileBindings(expression: ObservationExpression, source: string): Bin
         for (const r of right(context)) rights.push(r);
         if (rights.length === 0) return;
         for (const l of left(context)) {
-          const lLatest = ordered ? latest(l, context) : 0;
+          // FOLLOWEDBY holds when timestamps can be chosen inside each observation's interval so that the
+          // left side comes no later than the right: latest left first_observed ≤ earliest right last_observed.
+          const lLatest = ordered ? latestStart(l, context) : 0;
           for (const r of rights) {
             tick(context);
             if (!fits(l, r, context)) continue;
-            if (ordered && lLatest > earliest(r, context)) continue;
+            if (ordered && lLatest > earliestEnd(r, context)) continue;
             yield [...l, ...r];
           }
         }
@@ -454,10 +450,21 @@ function compileBindings(expression: ObservationExpression, source: string): Bin
       const inner = compileBindings(expression.expression, source);
       const start = expression.start.epochMs;
       const stop = expression.stop.epochMs;
+      // Each observation's [first_observed, last_observed] must overlap [start, stop): touching the start
+      // counts, touching only the stop does not; an empty window matches nothing.
       return function* (context) {
+        if (!(start < stop)) return;
         for (const b of inner(context)) {
           tick(context);
-          if (earliest(b, context) >= start && latest(b, context) < stop) yield b;
+          let inside = true;
+          for (const i of b) {
+            const o = context.observations[i] as Observation;
+            if (!(o.firstObserved < stop && o.lastObserved >= start)) {
+              inside = false;
+              break;
+            }
+          }
+          if (inside) yield b;
         }
       };
     }
