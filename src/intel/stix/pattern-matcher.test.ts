@@ -200,6 +200,15 @@ describe('semantics', () => {
     assert.equal(matches("[file:name = 'a.exe' AND file:size = 1]", two), true);
     assert.equal(matches("[file:name = 'a.exe' OR file:size = 2]", two), true);
   });
+  test('AND across two object types selects no object; OR across types selects either', () => {
+    const mixed = observed([
+      { type: 'file', name: 'a.exe' },
+      { type: 'ipv4-addr', value: '10.0.0.1' },
+    ]);
+    assert.equal(matches("[file:name = 'a.exe' AND ipv4-addr:value = '10.0.0.1']", mixed), false);
+    assert.equal(matches("[file:name = 'a.exe' OR ipv4-addr:value = '10.9.9.9']", mixed), true);
+    assert.equal(matches("[(file:name = 'a.exe' OR ipv4-addr:value = '10.0.0.1') AND file:name = 'a.exe']", mixed), true);
+  });
   test('custom object types and custom properties', () => {
     assert.equal(matches("[x-usb-device:usbdrive.serial_number = '5758']", observed([{ type: 'x-usb-device', usbdrive: { serial_number: '5758' } }])), true);
     assert.equal(matches('[anything:x_custom_prop = 1]', observed([{ type: 'anything', x_custom_prop: 1 }])), true);

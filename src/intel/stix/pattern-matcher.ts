@@ -300,9 +300,14 @@ function chainOperands(expression: ComparisonExpression & { kind: 'comparison-an
   return operands;
 }
 
-function compileObjectLevel(expression: ComparisonExpression, source: string): ObjectTest {
-  if (expression.kind === 'comparison') return compileComparison(expression, source);
-  const tests = chainOperands(expression).map((operand) => compileObjectLevel(operand, source));
+function compileObjectLevel(expression: ComparisonExpression, source: string, checkType: boolean): ObjectTest {
+  if (expression.kind === 'comparison') {
+    const test = compileComparison(expression, source);
+    if (!checkType) return test;
+    const type = expression.path.objectType;
+    return (o, obs) => o.type === type && test(o, obs);
+  }
+  const tests = chainOperands(expression).map((operand) => compileObjectLevel(operand, source, checkType));
   if (expression.kind === 'comparison-and') {
     return (o, obs) => {
       for (const test of tests) if (!test(o, obs)) return false;
@@ -315,12 +320,16 @@ function compileObjectLevel(expression: ComparisonExpression, source: string): O
   };
 }
 
-/** A comparison expression over one observation: same-type subtrees bind to one object. */
+/**
+ * A comparison expression over one observation. It selects root objects: a comparison the objects of its type
+ * that pass, AND the objects selected by both sides (so AND binds to one object, and AND across two object
+ * types selects nothing), OR those selected by either. The observation matches when something is selected.
+ */
 function compileObservationTest(expression: ComparisonExpression, source: string): ObservationTest {
-  const types = typesOf(expression);
-  if (types.size === 1 || expression.kind === 'comparison') {
-    const type = [...types][0] as string;
-    const test = compileObjectLevel(expression, source);
+  const types = [...typesOf(expression)];
+  const test = compileObjectLevel(expression, source, types.length > 1);
+  if (types.length === 1) {
+    const type = types[0] as string;
     return (observation) => {
       const candidates = observation.objectsByType.get(type);
       if (!candidates) return false;
@@ -328,15 +337,11 @@ function compileObservationTest(expression: ComparisonExpression, source: string
       return false;
     };
   }
-  const tests = chainOperands(expression).map((operand) => compileObservationTest(operand, source));
-  if (expression.kind === 'comparison-and') {
-    return (obs) => {
-      for (const test of tests) if (!test(obs)) return false;
-      return true;
-    };
-  }
-  return (obs) => {
-    for (const test of tests) if (test(obs)) return true;
+  return (observation) => {
+    for (const type of types) {
+      const candidates = observation.objectsByType.get(type);
+      if (candidates) for (const object of candidates) if (test(object, observation)) return true;
+    }
     return false;
   };
 }
