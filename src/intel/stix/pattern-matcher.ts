@@ -7,9 +7,9 @@ import { compileSafeRegex, UnsafeRegexError } from './safe-regex.ts';
 
 /**
  * Compiles a parsed STIX pattern into closures once, then evaluates it against observations (docs/stix.md
- * "Matcher semantics"). Comparisons joined by AND on the same object type must hold for the same object;
- * observation expressions combine bindings (sets of distinct observations) under AND/OR/FOLLOWEDBY and
- * the WITHIN/REPEATS/START-STOP qualifiers. Evaluation is bounded by a step budget so no input can hang it.
+ * "Matcher semantics"). Comparisons joined by AND must hold for the same root object; observation
+ * expressions combine bindings (observations, an observed-data counting number_observed times) under
+ * AND/OR/FOLLOWEDBY and the WITHIN/REPEATS/START-STOP qualifiers. Evaluation is bounded by a step budget so no input can hang it.
  */
 
 export const MATCH_STEP_BUDGET = 1_000_000;
