@@ -9,6 +9,7 @@ import { registerPolicy } from './commands/policy.ts';
 import { registerRun } from './commands/run.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerStix } from './commands/stix.ts';
 import { registerTokens } from './commands/tokens.ts';
 import { registerUsers } from './commands/users.ts';
 import { cliStreams, createOutput } from './output.ts';
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   registerUsers(program);
   registerTokens(program);
   registerPolicy(program);
+  registerStix(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.
   const harden = (command: Command) => {
