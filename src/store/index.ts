@@ -9,6 +9,7 @@ export type { AlertRecord, AlertsRepository } from './repositories/alerts.ts';
 export type { ApiTokenRecord, ApiTokensRepository } from './repositories/api-tokens.ts';
 export type { AuditRecord, AuditRepository } from './repositories/audit.ts';
 export type {
+  CaseIntakeSummary,
   CaseListFilter,
   CaseMetricsRecord,
   CasePatch,

@@ -1,0 +1,80 @@
+import { CompiledQuery, type Kysely } from 'kysely';
+import type { Backend } from '../backend.ts';
+import type { Database } from '../schema.ts';
+import { statementSizes } from './chunked.ts';
+
+/** Bound parameters per statement: under SQLite's 32,766 limit (PostgreSQL allows 65,535). */
+const MAX_PARAMETERS = 30_000;
+
+/**
+ * SQL text for the alert-intake hot path, written once per shape and reused. Kysely builds, parses and
+ * compiles a query tree on every call — for a 256-row multi-row INSERT that was more JavaScript work than
+ * SQLite's own — so statements run by intake for every batch are kept here as text with `?` placeholders
+ * (numbered `$1…` for PostgreSQL) and executed as compiled queries. The same string object comes back for
+ * the same shape, so the SQLite driver's prepared-statement cache hits without re-hashing new text.
+ */
+export class SqlTexts {
+  readonly #backend: Backend;
+  readonly #cache = new Map<string, string>();
+
+  constructor(backend: Backend) {
+    this.#backend = backend;
+  }
+
+  text(key: string, build: () => string): string {
+    let text = this.#cache.get(key);
+    if (text === undefined) {
+      text = build();
+      if (this.#backend === 'postgres') {
+        let n = 0;
+        text = text.replace(/\?/g, () => `$${++n}`);
+      }
+      this.#cache.set(key, text);
+    }
+    return text;
+  }
+}
+
+const texts: Record<Backend, SqlTexts> = { sqlite: new SqlTexts('sqlite'), postgres: new SqlTexts('postgres') };
+
+export function sqlTexts(backend: Backend): SqlTexts {
+  return texts[backend];
+}
+
+/** `(?, ?, …), (…)` for `rows` rows of `columns` parameters, with `extra` appended inside each row. */
+export function valueRows(rows: number, columns: number, extra = ''): string {
+  const row = `(${Array.from({ length: columns }, () => '?').join(', ')}${extra})`;
+  return Array.from({ length: rows }, () => row).join(', ');
+}
+
+export function placeholders(count: number): string {
+  return Array.from({ length: count }, () => '?').join(', ');
+}
+
+export async function runSql<R>(db: Kysely<Database>, text: string, parameters: readonly unknown[]): Promise<R[]> {
+  const result = await db.executeQuery<R>(CompiledQuery.raw(text, parameters as unknown[]));
+  return result.rows;
+}
+
+/**
+ * Runs a multi-row statement over `values` (row-major, `columns` per row) in as few statements as the
+ * parameter limit allows, in power-of-two row counts so every batch size reuses a handful of SQL texts.
+ * `sqlFor(rows)` returns the text for that many rows. Returns the rows of all statements (RETURNING).
+ */
+export async function runRows<R>(
+  db: Kysely<Database>,
+  columns: number,
+  values: readonly unknown[],
+  sqlFor: (rows: number) => string,
+  maxRows = Math.floor(MAX_PARAMETERS / columns),
+): Promise<R[]> {
+  const count = values.length / columns;
+  if (count === 0) return [];
+  let out: R[] | undefined;
+  for (const [offset, rows] of statementSizes(count, Math.max(1, maxRows))) {
+    const parameters = offset === 0 && rows === count ? values : values.slice(offset * columns, (offset + rows) * columns);
+    const result = await runSql<R>(db, sqlFor(rows), parameters);
+    if (result.length) out = out ? out.concat(result) : result;
+  }
+  return out ?? [];
+}
