@@ -1,8 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { type Backend, decodeJson, encodeJson } from '../backend.ts';
 import type { Database } from '../schema.ts';
-import { statementSizes } from './chunked.ts';
-import { placeholders, runRows, runSql, sqlTexts, valueRows } from './sql-text.ts';
+import { inListChunks, placeholders, runRows, runSql, sqlTexts, valueRows } from './sql-text.ts';
 
 /** A normalised alert as stored; `document` holds the whole normalised alert including the raw event. */
 export interface AlertRecord {
@@ -109,12 +108,14 @@ export function alertsRepository(db: Kysely<Database>, backend: Backend): Alerts
         else bySource.set(k.source, new Set([k.dedupKey]));
       }
       for (const [source, dedupKeys] of bySource) {
-        const list = [...dedupKeys];
-        for (const [offset, size] of statementSizes(list.length, 512)) {
+        for (const part of inListChunks([...dedupKeys])) {
           const rows = await runSql<{ id: string; case_id: string; dedup_key: string }>(
             db,
-            texts.text(`alerts.dedup:${size}`, () => `select id, case_id, dedup_key from alerts where source = ? and dedup_key in (${placeholders(size)})`),
-            [source, ...list.slice(offset, offset + size)],
+            texts.text(
+              `alerts.dedup:${part.length}`,
+              () => `select id, case_id, dedup_key from alerts where source = ? and dedup_key in (${placeholders(part.length)})`,
+            ),
+            [source, ...part],
           );
           for (const row of rows) out.set(`${source}\u0000${row.dedup_key}`, { id: row.id, caseId: row.case_id });
         }
@@ -158,12 +159,14 @@ export function alertsRepository(db: Kysely<Database>, backend: Backend): Alerts
         groups.set(key, group);
       }
       for (const group of groups.values()) {
-        const ids = group.ids.sort();
-        for (const [offset, size] of statementSizes(ids.length, 512)) {
+        for (const part of inListChunks(group.ids.sort())) {
           await runSql(
             db,
-            texts.text(`alerts.repeats:${size}`, () => `update alerts set "count" = "count" + ?, last_seen_at = ? where id in (${placeholders(size)})`),
-            [group.times, group.at, ...ids.slice(offset, offset + size)],
+            texts.text(
+              `alerts.repeats:${part.length}`,
+              () => `update alerts set "count" = "count" + ?, last_seen_at = ? where id in (${placeholders(part.length)})`,
+            ),
+            [group.times, group.at, ...part],
           );
         }
       }
@@ -180,9 +183,9 @@ export function alertsRepository(db: Kysely<Database>, backend: Backend): Alerts
 
     async correlatedCases(keys, since, closedStatuses) {
       const out: Array<{ key: string; caseId: string; lastSeenAt: number }> = [];
-      const list = [...new Set(keys)];
       const closed = closedStatuses.length;
-      for (const [offset, size] of statementSizes(list.length, 512)) {
+      for (const part of inListChunks([...new Set(keys)])) {
+        const size = part.length;
         const rows = await runSql<{ key: string; case_id: string; last_seen_at: number | bigint }>(
           db,
           texts.text(
@@ -191,7 +194,7 @@ export function alertsRepository(db: Kysely<Database>, backend: Backend): Alerts
               'select k."key", k.case_id, k.last_seen_at from correlation_keys k inner join cases c on c.id = k.case_id ' +
               `where k."key" in (${placeholders(size)}) and k.last_seen_at >= ?${closed ? ` and c.status not in (${placeholders(closed)})` : ''}`,
           ),
-          [...list.slice(offset, offset + size), since, ...closedStatuses],
+          [...part, since, ...closedStatuses],
         );
         for (const row of rows) out.push({ key: row.key, caseId: row.case_id, lastSeenAt: Number(row.last_seen_at) });
       }

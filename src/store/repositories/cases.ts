@@ -2,8 +2,8 @@ import { type Kysely, type Selectable, sql, type Updateable } from 'kysely';
 import type { Backend } from '../backend.ts';
 import { decodeJson, encodeJson } from '../backend.ts';
 import type { CasesTable, Database } from '../schema.ts';
-import { chunks, insertChunked, statementSizes } from './chunked.ts';
-import { placeholders, runRows, runSql, sqlTexts, valueRows } from './sql-text.ts';
+import { chunks, insertChunked } from './chunked.ts';
+import { inListChunks, placeholders, runRows, runSql, sqlTexts, valueRows } from './sql-text.ts';
 
 /** A case as stored. The cases module owns what the fields mean; this repository only keeps them. */
 export interface CaseRecord {
@@ -296,19 +296,20 @@ export function casesRepository(db: Kysely<Database>, backend: Backend): CasesRe
       return Number(result.numUpdatedRows) > 0;
     },
     async addAlerts(ids, by, at) {
-      const sorted = [...ids].sort();
-      for (const [offset, size] of statementSizes(sorted.length, 512)) {
+      for (const part of inListChunks([...ids].sort())) {
         await runSql(
           db,
-          texts.text(`cases.add_alerts:${size}`, () => `update cases set alert_count = alert_count + ?, updated_at = ? where id in (${placeholders(size)})`),
-          [by, at, ...sorted.slice(offset, offset + size)],
+          texts.text(
+            `cases.add_alerts:${part.length}`,
+            () => `update cases set alert_count = alert_count + ?, updated_at = ? where id in (${placeholders(part.length)})`,
+          ),
+          [by, at, ...part],
         );
       }
     },
     async intakeSummaries(ids) {
       const out: CaseIntakeSummary[] = [];
-      const list = [...new Set(ids)];
-      for (const [offset, size] of statementSizes(list.length, 512)) {
+      for (const part of inListChunks([...new Set(ids)])) {
         const rows = await runSql<{
           id: string;
           number: number | bigint;
@@ -320,10 +321,10 @@ export function casesRepository(db: Kysely<Database>, backend: Backend): CasesRe
         }>(
           db,
           texts.text(
-            `cases.intake_summaries:${size}`,
-            () => `select id, number, status, severity, techniques, alert_count, created_at from cases where id in (${placeholders(size)})`,
+            `cases.intake_summaries:${part.length}`,
+            () => `select id, number, status, severity, techniques, alert_count, created_at from cases where id in (${placeholders(part.length)})`,
           ),
-          list.slice(offset, offset + size),
+          part,
         );
         for (const r of rows) {
           out.push({

@@ -78,3 +78,21 @@ export async function runRows<R>(
   }
   return out ?? [];
 }
+
+/**
+ * Splits values for an `in (…)` list into chunks of at most `max` (a power of two), each padded to a
+ * power of two by repeating its last value — a duplicate in an IN list changes nothing — so any list
+ * length runs as one statement per chunk from a handful of SQL texts.
+ */
+export function inListChunks<T>(items: readonly T[], max = 1024): T[][] {
+  const out: T[][] = [];
+  for (let offset = 0; offset < items.length; offset += max) {
+    const chunk = items.slice(offset, offset + max);
+    let size = 8;
+    while (size < chunk.length) size *= 2;
+    const last = chunk[chunk.length - 1] as T;
+    while (chunk.length < size) chunk.push(last);
+    out.push(chunk);
+  }
+  return out;
+}
