@@ -1,7 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { type Backend, decodeJson, encodeJson } from '../backend.ts';
 import type { Database } from '../schema.ts';
-import { inListChunks, placeholders, runRows, runSql, sqlTexts, valueRows } from './sql-text.ts';
+import { inListChunks, insertRows, placeholders, type RowInsert, runSql, sqlTexts } from './sql-text.ts';
 
 /** A normalised alert as stored; `document` holds the whole normalised alert including the raw event. */
 export interface AlertRecord {
@@ -76,22 +76,36 @@ function toRecord(row: Selectable<Database['alerts']>): AlertRecord {
 
 const INTAKE_LOCK_KEY = 0x52495049; // "RIPI"
 
-const ALERT_COLUMNS = [
-  'id',
-  'case_id',
-  'source',
-  'product',
-  'rule_name',
-  'rule_uid',
-  'title',
-  'severity',
-  'dedup_key',
-  'time',
-  'received_at',
-  'last_seen_at',
-  'count',
-  'document',
-];
+const ALERT_INSERT: RowInsert = {
+  key: 'alerts.insert',
+  table: 'alerts',
+  columns: [
+    'id',
+    'case_id',
+    'source',
+    'product',
+    'rule_name',
+    'rule_uid',
+    'title',
+    'severity',
+    'dedup_key',
+    'time',
+    'received_at',
+    'last_seen_at',
+    'count',
+    'document',
+  ],
+  pgTypes: ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint', 'bigint', 'bigint', 'jsonb'],
+};
+
+const CORRELATION_TOUCH: RowInsert = {
+  key: 'correlation_keys.touch',
+  table: 'correlation_keys',
+  columns: ['key', 'case_id', 'last_seen_at'],
+  pgTypes: ['text', 'text', 'bigint'],
+  tail: 'on conflict ("key") do update set case_id = excluded.case_id, last_seen_at = excluded.last_seen_at',
+  maxRows: 1024,
+};
 
 export function alertsRepository(db: Kysely<Database>, backend: Backend): AlertsRepository {
   const texts = sqlTexts(backend);
@@ -142,12 +156,7 @@ export function alertsRepository(db: Kysely<Database>, backend: Backend): Alerts
           encodeJson(a.document),
         );
       }
-      await runRows(db, ALERT_COLUMNS.length, values, (rows) =>
-        texts.text(
-          `alerts.insert:${rows}`,
-          () => `insert into alerts (${ALERT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${valueRows(rows, ALERT_COLUMNS.length)}`,
-        ),
-      );
+      await insertRows(db, backend, ALERT_INSERT, values);
     },
     async recordRepeats(repeats) {
       // Grouped by (times, at): a burst of repeats is a handful of statements, not one per alert.
@@ -207,19 +216,7 @@ export function alertsRepository(db: Kysely<Database>, backend: Backend): Alerts
       const sorted = [...latest.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
       const values: unknown[] = [];
       for (const r of sorted) values.push(r.key, r.caseId, r.at);
-      await runRows(
-        db,
-        3,
-        values,
-        (n) =>
-          texts.text(
-            `correlation_keys.touch:${n}`,
-            () =>
-              `insert into correlation_keys ("key", case_id, last_seen_at) values ${valueRows(n, 3)} ` +
-              'on conflict ("key") do update set case_id = excluded.case_id, last_seen_at = excluded.last_seen_at',
-          ),
-        1024,
-      );
+      await insertRows(db, backend, CORRELATION_TOUCH, values);
     },
 
     async claimDelivery(source, deliveryId, now, expiresAt) {

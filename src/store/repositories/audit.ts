@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Backend } from '../backend.ts';
 import { decodeJson, encodeJson } from '../backend.ts';
 import type { Database } from '../schema.ts';
-import { runRows, runSql, sqlTexts, valueRows } from './sql-text.ts';
+import { insertRows, type RowInsert, runSql, sqlTexts } from './sql-text.ts';
 
 /** One link of the audit chain as stored. Hashing is the cases module's business; this only keeps rows. */
 export interface AuditRecord {
@@ -32,6 +32,13 @@ export interface AuditRepository {
 /** Arbitrary constant naming the audit chain's advisory lock. */
 const AUDIT_LOCK_KEY = 0x52495053; // "RIPS"
 
+const AUDIT_APPEND: RowInsert = {
+  key: 'audit.append',
+  table: 'audit_log',
+  columns: ['seq', 'at', 'actor', 'action', 'target', 'details', 'prev_hash', 'hash'],
+  pgTypes: ['bigint', 'bigint', 'jsonb', 'text', 'text', 'jsonb', 'text', 'text'],
+};
+
 export function auditRepository(db: Kysely<Database>, backend: Backend): AuditRepository {
   const texts = sqlTexts(backend);
   return {
@@ -47,9 +54,7 @@ export function auditRepository(db: Kysely<Database>, backend: Backend): AuditRe
     async append(records) {
       const values: unknown[] = [];
       for (const r of records) values.push(r.seq, r.at, encodeJson(r.actor), r.action, r.target, encodeJson(r.details), r.prevHash, r.hash);
-      await runRows(db, 8, values, (n) =>
-        texts.text(`audit.append:${n}`, () => `insert into audit_log (seq, at, actor, action, target, details, prev_hash, hash) values ${valueRows(n, 8)}`),
-      );
+      await insertRows(db, backend, AUDIT_APPEND, values);
     },
     async list(options) {
       let query = db.selectFrom('audit_log').selectAll();

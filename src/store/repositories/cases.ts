@@ -3,7 +3,7 @@ import type { Backend } from '../backend.ts';
 import { decodeJson, encodeJson } from '../backend.ts';
 import type { CasesTable, Database } from '../schema.ts';
 import { chunks, insertChunked } from './chunked.ts';
-import { inListChunks, placeholders, runRows, runSql, sqlTexts, valueRows } from './sql-text.ts';
+import { inListChunks, insertRows, placeholders, type RowInsert, runSql, sqlTexts } from './sql-text.ts';
 
 /** A case as stored. The cases module owns what the fields mean; this repository only keeps them. */
 export interface CaseRecord {
@@ -241,6 +241,13 @@ function ftsQuery(text: string): string | undefined {
   if (words.length === 0) return undefined;
   return words.map((w, i) => `"${w}"${i === words.length - 1 ? '*' : ''}`).join(' ');
 }
+
+const TIMELINE_APPEND: RowInsert = {
+  key: 'case_timeline.append',
+  table: 'case_timeline',
+  columns: ['id', 'case_id', 'at', 'actor', 'kind', 'summary', 'details'],
+  pgTypes: ['text', 'text', 'bigint', 'jsonb', 'text', 'text', 'jsonb'],
+};
 
 export function casesRepository(db: Kysely<Database>, backend: Backend): CasesRepository {
   const texts = sqlTexts(backend);
@@ -526,9 +533,7 @@ export function casesRepository(db: Kysely<Database>, backend: Backend): CasesRe
     async appendTimeline(entries) {
       const values: unknown[] = [];
       for (const e of entries) values.push(e.id, e.caseId, e.at, encodeJson(e.actor), e.kind, e.summary, encodeJson(e.details));
-      await runRows(db, 7, values, (n) =>
-        texts.text(`case_timeline.append:${n}`, () => `insert into case_timeline (id, case_id, at, actor, kind, summary, details) values ${valueRows(n, 7)}`),
-      );
+      await insertRows(db, backend, TIMELINE_APPEND, values);
     },
     async timeline(caseId, { after, limit }) {
       let query = db.selectFrom('case_timeline').selectAll().where('case_id', '=', caseId);

@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { type Backend, decodeJson, encodeJson } from '../backend.ts';
 import type { Database } from '../schema.ts';
 import { insertChunked } from './chunked.ts';
-import { runRows, sqlTexts, valueRows } from './sql-text.ts';
+import { insertRows, type RowInsert } from './sql-text.ts';
 
 /** One observable, deduplicated across the whole store by (type, value). */
 export interface ObservableRecord {
@@ -38,6 +38,25 @@ export interface ObservablesRepository {
   }): Promise<void>;
 }
 
+const SIGHTINGS: RowInsert = {
+  key: 'observables.sightings',
+  table: 'observables',
+  columns: ['id', 'type', 'value', 'first_seen_at', 'last_seen_at', 'sightings'],
+  pgTypes: ['text', 'text', 'text', 'bigint', 'bigint', 'bigint'],
+  constants: [['enrichment', "'{}'", "'{}'::jsonb"]],
+  tail: 'on conflict (type, value) do update set sightings = observables.sightings + excluded.sightings, last_seen_at = excluded.last_seen_at returning id, type, value',
+  maxRows: 1024,
+};
+
+const CASE_LINKS: RowInsert = {
+  key: 'case_observables.link',
+  table: 'case_observables',
+  columns: ['case_id', 'observable_id', 'first_seen_at', 'last_seen_at', 'sightings'],
+  pgTypes: ['text', 'text', 'bigint', 'bigint', 'bigint'],
+  tail: 'on conflict (case_id, observable_id) do update set sightings = case_observables.sightings + excluded.sightings, last_seen_at = excluded.last_seen_at',
+  maxRows: 1024,
+};
+
 export const observableKey = (type: string, value: string) => `${type}\u0000${value}`;
 
 function toRecord(row: Selectable<Database['observables']>): ObservableRecord {
@@ -56,7 +75,6 @@ function toRecord(row: Selectable<Database['observables']>): ObservableRecord {
 }
 
 export function observablesRepository(db: Kysely<Database>, backend: Backend): ObservablesRepository {
-  const texts = sqlTexts(backend);
   return {
     async recordSightings(items) {
       const merged = new Map<string, { id: string; type: string; value: string; at: number; times: number }>();
@@ -71,20 +89,7 @@ export function observablesRepository(db: Kysely<Database>, backend: Backend): O
       const sorted = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
       const values: unknown[] = [];
       for (const o of sorted) values.push(o.id, o.type, o.value, o.at, o.at, o.times);
-      const rows = await runRows<{ id: string; type: string; value: string }>(
-        db,
-        6,
-        values,
-        (n) =>
-          texts.text(
-            `observables.sightings:${n}`,
-            () =>
-              `insert into observables (id, type, value, first_seen_at, last_seen_at, sightings, enrichment) values ${valueRows(n, 6, ", '{}'")} ` +
-              'on conflict (type, value) do update set sightings = observables.sightings + excluded.sightings, last_seen_at = excluded.last_seen_at ' +
-              'returning id, type, value',
-          ),
-        1024,
-      );
+      const rows = await insertRows<{ id: string; type: string; value: string }>(db, backend, SIGHTINGS, values);
       const ids = new Map<string, string>();
       for (const row of rows) ids.set(observableKey(row.type, row.value), row.id);
       return ids;
@@ -102,19 +107,7 @@ export function observablesRepository(db: Kysely<Database>, backend: Backend): O
       const sorted = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
       const values: unknown[] = [];
       for (const l of sorted) values.push(l.case_id, l.observable_id, l.first_seen_at, l.last_seen_at, l.sightings);
-      await runRows(
-        db,
-        5,
-        values,
-        (n) =>
-          texts.text(
-            `case_observables.link:${n}`,
-            () =>
-              `insert into case_observables (case_id, observable_id, first_seen_at, last_seen_at, sightings) values ${valueRows(n, 5)} ` +
-              'on conflict (case_id, observable_id) do update set sightings = case_observables.sightings + excluded.sightings, last_seen_at = excluded.last_seen_at',
-          ),
-        1024,
-      );
+      await insertRows(db, backend, CASE_LINKS, values);
     },
     async get(id) {
       const row = await db.selectFrom('observables').selectAll().where('id', '=', id).executeTakeFirst();

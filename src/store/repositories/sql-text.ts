@@ -96,3 +96,53 @@ export function inListChunks<T>(items: readonly T[], max = 1024): T[][] {
   }
   return out;
 }
+
+export interface RowInsert {
+  /** Names the SQL texts in the cache. */
+  key: string;
+  table: string;
+  columns: readonly string[];
+  /** PostgreSQL type of each column, for `unnest($n::type[])`. */
+  pgTypes: readonly string[];
+  /** Further columns with the same constant in every row, as SQLite and PostgreSQL spell it. */
+  constants?: ReadonlyArray<readonly [column: string, sqlite: string, postgres: string]>;
+  /** `on conflict …` and/or `returning …`. */
+  tail?: string;
+  /** Rows per SQLite statement. */
+  maxRows?: number;
+}
+
+/**
+ * Multi-row INSERT of row-major `values`. SQLite: VALUES lists in power-of-two row counts (see `runRows`).
+ * PostgreSQL: one statement per call whatever the row count — each column travels as one array parameter
+ * and `unnest` turns them back into rows — so the server parses and plans one short text instead of a
+ * VALUES list with thousands of parameters, every time.
+ */
+export async function insertRows<R>(db: Kysely<Database>, backend: Backend, spec: RowInsert, values: readonly unknown[]): Promise<R[]> {
+  const width = spec.columns.length;
+  const count = values.length / width;
+  if (count === 0) return [];
+  const constants = spec.constants ?? [];
+  const names = [...spec.columns, ...constants.map(([column]) => column)].map((c) => `"${c}"`).join(', ');
+  const tail = spec.tail ? ` ${spec.tail}` : '';
+  if (backend === 'postgres') {
+    const columns: unknown[][] = spec.columns.map(() => new Array(count));
+    for (let row = 0; row < count; row++) {
+      for (let c = 0; c < width; c++) (columns[c] as unknown[])[row] = values[row * width + c];
+    }
+    const text = texts.postgres.text(`${spec.key}:unnest`, () => {
+      const arrays = spec.pgTypes.map((type) => `?::${type}[]`).join(', ');
+      const extra = constants.map(([, , expression]) => `, ${expression}`).join('');
+      return `insert into ${spec.table} (${names}) select *${extra} from unnest(${arrays})${tail}`;
+    });
+    return runSql<R>(db, text, columns);
+  }
+  const extra = constants.map(([, expression]) => `, ${expression}`).join('');
+  return runRows<R>(
+    db,
+    width,
+    values,
+    (rows) => texts.sqlite.text(`${spec.key}:${rows}`, () => `insert into ${spec.table} (${names}) values ${valueRows(rows, width, extra)}${tail}`),
+    spec.maxRows,
+  );
+}
