@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { type Actor, canonicalJson } from '../core/index.ts';
 import type { AuditRecord } from '../store/index.ts';
 
@@ -31,10 +31,8 @@ export function auditPayload(record: Omit<AuditRecord, 'hash'>): Record<string, 
 }
 
 export function auditHash(record: Omit<AuditRecord, 'hash'>): string {
-  return createHash('sha256')
-    .update(record.prevHash)
-    .update(canonicalJson(auditPayload(record)))
-    .digest('hex');
+  // One-shot hash of the concatenation: the same digest as update(prev).update(json), without a Hash object.
+  return hash('sha256', record.prevHash + canonicalJson(auditPayload(record)), 'hex');
 }
 
 /** Chains events after `head`; the caller stores the result in the same transaction that read the head. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ObservableType } from '../core/index.ts';
 import type { NormalizedAlert } from './model.ts';
 
@@ -65,5 +65,5 @@ export function correlationKeys(alert: NormalizedAlert, rules: readonly Correlat
 }
 
 function hashKey(parts: string[]): string {
-  return createHash('sha256').update(parts.join('\u0000')).digest('base64url');
+  return hash('sha256', parts.join('\u0000'), 'base64url');
 }

@@ -416,8 +416,14 @@ export class CasesService {
         });
         await w.tx.cases.insert(newCases);
       }
+      // One narrow read serves both the joins (severity, techniques, count) and the case numbers of joins
+      // and repeats; the transaction holds the intake lock, so nothing changes these rows in between.
+      const numbers = new Map(newCases.map((c) => [c.id, c.number]));
+      const referenced = new Set<string>(joined.keys());
+      for (const r of results) if (Array.isArray(r)) for (const x of r) if (!numbers.has(x.case_id)) referenced.add(x.case_id);
+      const current = new Map((referenced.size ? await w.tx.cases.intakeSummaries([...referenced]) : []).map((c) => [c.id, c]));
+      for (const c of current.values()) numbers.set(c.id, c.number);
       if (joined.size) {
-        const current = new Map((await w.tx.cases.getMany([...joined.keys()])).map((c) => [c.id, c]));
         const plainJoins = new Map<number, string[]>();
         for (const [caseId, j] of [...joined.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
           const c = current.get(caseId);
@@ -446,11 +452,6 @@ export class CasesService {
       if (touched.length) await w.tx.alerts.touchCorrelationKeys(touched);
       if (repeats.size) await w.tx.alerts.recordRepeats([...repeats.values()]);
 
-      const numbers = new Map(newCases.map((c) => [c.id, c.number]));
-      const unknown = [
-        ...new Set(results.flatMap((r) => (Array.isArray(r) ? r.filter((x) => x.case_number === 0 && !numbers.has(x.case_id)).map((x) => x.case_id) : []))),
-      ];
-      for (const c of unknown.length ? await w.tx.cases.getMany(unknown) : []) numbers.set(c.id, c.number);
       for (const r of results) if (Array.isArray(r)) for (const x of r) if (x.case_number === 0) x.case_number = numbers.get(x.case_id) ?? 0;
       return { results, emitted, ingested };
     });

@@ -15,11 +15,26 @@ export function canonicalJson(value: unknown): string {
     case 'string':
       return JSON.stringify(value);
     case 'object': {
-      if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item === undefined ? null : item)).join(',')}]`;
-      const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+      // Plain loops and string appends: this runs for every audit record, and the map/filter/join version
+      // allocated an array per level.
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          out += i === 0 ? canonicalJson(item === undefined ? null : item) : `,${canonicalJson(item === undefined ? null : item)}`;
+        }
+        return `${out}]`;
+      }
+      const record = value as Record<string, unknown>;
       // Default sort compares UTF-16 code units, which is exactly the order RFC 8785 §3.2.3 asks for.
-      entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+      const keys = Object.keys(record).sort();
+      let out = '{';
+      for (const key of keys) {
+        const item = record[key];
+        if (item === undefined) continue;
+        out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
+      }
+      return `${out}}`;
     }
     default:
       throw new TypeError(`canonical JSON cannot represent a ${typeof value}`);

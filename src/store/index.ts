@@ -10,6 +10,7 @@ export type { ApiTokenRecord, ApiTokensRepository } from './repositories/api-tok
 export type { ApprovalRecord, ApprovalRecordStatus, ApprovalsRepository } from './repositories/approvals.ts';
 export type { AuditRecord, AuditRepository } from './repositories/audit.ts';
 export type {
+  CaseIntakeSummary,
   CaseListFilter,
   CaseMetricsRecord,
   CasePatch,

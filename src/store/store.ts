@@ -59,7 +59,7 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     engine: engineRepository(db, backend, clock),
     cases: casesRepository(db, backend),
     alerts: alertsRepository(db, backend),
-    observables: observablesRepository(db),
+    observables: observablesRepository(db, backend),
     audit: auditRepository(db, backend),
     users: usersRepository(db, clock),
     apiTokens: apiTokensRepository(db, clock),

@@ -1,7 +1,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { type Backend, decodeJson, encodeJson } from '../backend.ts';
 import type { Database } from '../schema.ts';
-import { chunks, insertChunked, statementChunks } from './chunked.ts';
+import { inListChunks, insertRows, placeholders, type RowInsert, runSql, sqlTexts } from './sql-text.ts';
 
 /** A normalised alert as stored; `document` holds the whole normalised alert including the raw event. */
 export interface AlertRecord {
@@ -76,49 +76,87 @@ function toRecord(row: Selectable<Database['alerts']>): AlertRecord {
 
 const INTAKE_LOCK_KEY = 0x52495049; // "RIPI"
 
+const ALERT_INSERT: RowInsert = {
+  key: 'alerts.insert',
+  table: 'alerts',
+  columns: [
+    'id',
+    'case_id',
+    'source',
+    'product',
+    'rule_name',
+    'rule_uid',
+    'title',
+    'severity',
+    'dedup_key',
+    'time',
+    'received_at',
+    'last_seen_at',
+    'count',
+    'document',
+  ],
+  pgTypes: ['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint', 'bigint', 'bigint', 'jsonb'],
+};
+
+const CORRELATION_TOUCH: RowInsert = {
+  key: 'correlation_keys.touch',
+  table: 'correlation_keys',
+  columns: ['key', 'case_id', 'last_seen_at'],
+  pgTypes: ['text', 'text', 'bigint'],
+  tail: 'on conflict ("key") do update set case_id = excluded.case_id, last_seen_at = excluded.last_seen_at',
+  maxRows: 1024,
+};
+
 export function alertsRepository(db: Kysely<Database>, backend: Backend): AlertsRepository {
+  const texts = sqlTexts(backend);
   return {
     async lockIntake() {
       if (backend === 'postgres') await sql`select pg_advisory_xact_lock(${INTAKE_LOCK_KEY})`.execute(db);
     },
     async findByDedupKeys(keys) {
       const out = new Map<string, { id: string; caseId: string }>();
-      const bySource = new Map<string, string[]>();
-      for (const k of keys) bySource.set(k.source, [...(bySource.get(k.source) ?? []), k.dedupKey]);
+      const bySource = new Map<string, Set<string>>();
+      for (const k of keys) {
+        const set = bySource.get(k.source);
+        if (set) set.add(k.dedupKey);
+        else bySource.set(k.source, new Set([k.dedupKey]));
+      }
       for (const [source, dedupKeys] of bySource) {
-        for (const part of chunks([...new Set(dedupKeys)], 500)) {
-          const rows = await db
-            .selectFrom('alerts')
-            .select(['id', 'case_id', 'dedup_key'])
-            .where('source', '=', source)
-            .where('dedup_key', 'in', part)
-            .execute();
+        for (const part of inListChunks([...dedupKeys])) {
+          const rows = await runSql<{ id: string; case_id: string; dedup_key: string }>(
+            db,
+            texts.text(
+              `alerts.dedup:${part.length}`,
+              () => `select id, case_id, dedup_key from alerts where source = ? and dedup_key in (${placeholders(part.length)})`,
+            ),
+            [source, ...part],
+          );
           for (const row of rows) out.set(`${source}\u0000${row.dedup_key}`, { id: row.id, caseId: row.case_id });
         }
       }
       return out;
     },
     async insert(alerts) {
-      await insertChunked(
-        db,
-        'alerts',
-        alerts.map((a) => ({
-          id: a.id,
-          case_id: a.caseId,
-          source: a.source,
-          product: a.product,
-          rule_name: a.ruleName,
-          rule_uid: a.ruleUid,
-          title: a.title,
-          severity: a.severity,
-          dedup_key: a.dedupKey,
-          time: a.time,
-          received_at: a.receivedAt,
-          last_seen_at: a.lastSeenAt,
-          count: a.count,
-          document: encodeJson(a.document),
-        })),
-      );
+      const values: unknown[] = [];
+      for (const a of alerts) {
+        values.push(
+          a.id,
+          a.caseId,
+          a.source,
+          a.product,
+          a.ruleName,
+          a.ruleUid,
+          a.title,
+          a.severity,
+          a.dedupKey,
+          a.time,
+          a.receivedAt,
+          a.lastSeenAt,
+          a.count,
+          encodeJson(a.document),
+        );
+      }
+      await insertRows(db, backend, ALERT_INSERT, values);
     },
     async recordRepeats(repeats) {
       // Grouped by (times, at): a burst of repeats is a handful of statements, not one per alert.
@@ -130,12 +168,15 @@ export function alertsRepository(db: Kysely<Database>, backend: Backend): Alerts
         groups.set(key, group);
       }
       for (const group of groups.values()) {
-        for (const part of chunks(group.ids.sort(), 500)) {
-          await db
-            .updateTable('alerts')
-            .set((eb) => ({ count: eb('count', '+', group.times), last_seen_at: group.at }))
-            .where('id', 'in', part)
-            .execute();
+        for (const part of inListChunks(group.ids.sort())) {
+          await runSql(
+            db,
+            texts.text(
+              `alerts.repeats:${part.length}`,
+              () => `update alerts set "count" = "count" + ?, last_seen_at = ? where id in (${placeholders(part.length)})`,
+            ),
+            [group.times, group.at, ...part],
+          );
         }
       }
     },
@@ -151,31 +192,31 @@ export function alertsRepository(db: Kysely<Database>, backend: Backend): Alerts
 
     async correlatedCases(keys, since, closedStatuses) {
       const out: Array<{ key: string; caseId: string; lastSeenAt: number }> = [];
-      for (const part of chunks([...new Set(keys)], 500)) {
-        let query = db
-          .selectFrom('correlation_keys')
-          .innerJoin('cases', 'cases.id', 'correlation_keys.case_id')
-          .select(['correlation_keys.key', 'correlation_keys.case_id', 'correlation_keys.last_seen_at'])
-          .where('correlation_keys.key', 'in', part)
-          .where('correlation_keys.last_seen_at', '>=', since);
-        if (closedStatuses.length) query = query.where('cases.status', 'not in', closedStatuses);
-        const rows = await query.execute();
+      const closed = closedStatuses.length;
+      for (const part of inListChunks([...new Set(keys)])) {
+        const size = part.length;
+        const rows = await runSql<{ key: string; case_id: string; last_seen_at: number | bigint }>(
+          db,
+          texts.text(
+            `alerts.correlated:${size}:${closed}`,
+            () =>
+              'select k."key", k.case_id, k.last_seen_at from correlation_keys k inner join cases c on c.id = k.case_id ' +
+              `where k."key" in (${placeholders(size)}) and k.last_seen_at >= ?${closed ? ` and c.status not in (${placeholders(closed)})` : ''}`,
+          ),
+          [...part, since, ...closedStatuses],
+        );
         for (const row of rows) out.push({ key: row.key, caseId: row.case_id, lastSeenAt: Number(row.last_seen_at) });
       }
       return out;
     },
     async touchCorrelationKeys(rows) {
       // Sorted so concurrent writers on PostgreSQL take row locks in the same order (no deadlocks).
-      const latest = new Map<string, { key: string; case_id: string; last_seen_at: number }>();
-      for (const r of rows) latest.set(r.key, { key: r.key, case_id: r.caseId, last_seen_at: r.at });
+      const latest = new Map<string, { key: string; caseId: string; at: number }>();
+      for (const r of rows) latest.set(r.key, r);
       const sorted = [...latest.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
-      for (const part of statementChunks(sorted, 1024)) {
-        await db
-          .insertInto('correlation_keys')
-          .values(part)
-          .onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ case_id: eb.ref('excluded.case_id'), last_seen_at: eb.ref('excluded.last_seen_at') })))
-          .execute();
-      }
+      const values: unknown[] = [];
+      for (const r of sorted) values.push(r.key, r.caseId, r.at);
+      await insertRows(db, backend, CORRELATION_TOUCH, values);
     },
 
     async claimDelivery(source, deliveryId, now, expiresAt) {

@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Backend } from '../backend.ts';
 import { decodeJson, encodeJson } from '../backend.ts';
 import type { Database } from '../schema.ts';
-import { insertChunked } from './chunked.ts';
+import { insertRows, type RowInsert, runSql, sqlTexts } from './sql-text.ts';
 
 /** One link of the audit chain as stored. Hashing is the cases module's business; this only keeps rows. */
 export interface AuditRecord {
@@ -32,28 +32,29 @@ export interface AuditRepository {
 /** Arbitrary constant naming the audit chain's advisory lock. */
 const AUDIT_LOCK_KEY = 0x52495053; // "RIPS"
 
+const AUDIT_APPEND: RowInsert = {
+  key: 'audit.append',
+  table: 'audit_log',
+  columns: ['seq', 'at', 'actor', 'action', 'target', 'details', 'prev_hash', 'hash'],
+  pgTypes: ['bigint', 'bigint', 'jsonb', 'text', 'text', 'jsonb', 'text', 'text'],
+};
+
 export function auditRepository(db: Kysely<Database>, backend: Backend): AuditRepository {
+  const texts = sqlTexts(backend);
   return {
     async lockHead() {
       if (backend === 'postgres') await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(db);
-      const row = await db.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      const [row] = await runSql<{ seq: number | bigint; hash: string }>(
+        db,
+        texts.text('audit.head', () => 'select seq, hash from audit_log order by seq desc limit 1'),
+        [],
+      );
       return row === undefined ? undefined : { seq: Number(row.seq), hash: row.hash };
     },
     async append(records) {
-      await insertChunked(
-        db,
-        'audit_log',
-        records.map((r) => ({
-          seq: r.seq,
-          at: r.at,
-          actor: encodeJson(r.actor),
-          action: r.action,
-          target: r.target,
-          details: encodeJson(r.details),
-          prev_hash: r.prevHash,
-          hash: r.hash,
-        })),
-      );
+      const values: unknown[] = [];
+      for (const r of records) values.push(r.seq, r.at, encodeJson(r.actor), r.action, r.target, encodeJson(r.details), r.prevHash, r.hash);
+      await insertRows(db, backend, AUDIT_APPEND, values);
     },
     async list(options) {
       let query = db.selectFrom('audit_log').selectAll();

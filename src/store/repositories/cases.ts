@@ -3,6 +3,7 @@ import type { Backend } from '../backend.ts';
 import { decodeJson, encodeJson } from '../backend.ts';
 import type { CasesTable, Database } from '../schema.ts';
 import { chunks, insertChunked } from './chunked.ts';
+import { inListChunks, insertRows, placeholders, type RowInsert, runSql, sqlTexts } from './sql-text.ts';
 
 /** A case as stored. The cases module owns what the fields mean; this repository only keeps them. */
 export interface CaseRecord {
@@ -32,6 +33,8 @@ export interface CaseRecord {
   containDueAt: number | null;
   resolveDueAt: number | null;
 }
+
+export type CaseIntakeSummary = Pick<CaseRecord, 'id' | 'number' | 'status' | 'severity' | 'techniques' | 'alertCount' | 'createdAt'>;
 
 export type CasePatch = Partial<Omit<CaseRecord, 'id' | 'number' | 'createdAt'>>;
 
@@ -112,6 +115,8 @@ export interface CasesRepository {
   get(id: string): Promise<CaseRecord | undefined>;
   getByNumber(number: number): Promise<CaseRecord | undefined>;
   getMany(ids: readonly string[]): Promise<CaseRecord[]>;
+  /** The few fields alert intake needs of the cases its alerts join or repeat into (one narrow query). */
+  intakeSummaries(ids: readonly string[]): Promise<CaseIntakeSummary[]>;
   list(filter: CaseListFilter): Promise<CaseRecord[]>;
   metrics(options: { since?: number; until?: number }): Promise<CaseMetricsRecord>;
 
@@ -237,7 +242,15 @@ function ftsQuery(text: string): string | undefined {
   return words.map((w, i) => `"${w}"${i === words.length - 1 ? '*' : ''}`).join(' ');
 }
 
+const TIMELINE_APPEND: RowInsert = {
+  key: 'case_timeline.append',
+  table: 'case_timeline',
+  columns: ['id', 'case_id', 'at', 'actor', 'kind', 'summary', 'details'],
+  pgTypes: ['text', 'text', 'bigint', 'jsonb', 'text', 'text', 'jsonb'],
+};
+
 export function casesRepository(db: Kysely<Database>, backend: Backend): CasesRepository {
+  const texts = sqlTexts(backend);
   const insertCases = async (cases: readonly CaseRecord[]) => {
     await insertChunked(db, 'cases', cases.map(toRow));
     const tags = cases.flatMap((c) => [...new Set(c.tags)].map((tag) => ({ case_id: c.id, tag })));
@@ -290,13 +303,49 @@ export function casesRepository(db: Kysely<Database>, backend: Backend): CasesRe
       return Number(result.numUpdatedRows) > 0;
     },
     async addAlerts(ids, by, at) {
-      for (const part of chunks([...ids].sort(), 500)) {
-        await db
-          .updateTable('cases')
-          .set((eb) => ({ alert_count: eb('alert_count', '+', by), updated_at: at }))
-          .where('id', 'in', part)
-          .execute();
+      for (const part of inListChunks([...ids].sort())) {
+        await runSql(
+          db,
+          texts.text(
+            `cases.add_alerts:${part.length}`,
+            () => `update cases set alert_count = alert_count + ?, updated_at = ? where id in (${placeholders(part.length)})`,
+          ),
+          [by, at, ...part],
+        );
       }
+    },
+    async intakeSummaries(ids) {
+      const out: CaseIntakeSummary[] = [];
+      for (const part of inListChunks([...new Set(ids)])) {
+        const rows = await runSql<{
+          id: string;
+          number: number | bigint;
+          status: string;
+          severity: string;
+          techniques: string;
+          alert_count: number | bigint;
+          created_at: number | bigint;
+        }>(
+          db,
+          texts.text(
+            `cases.intake_summaries:${part.length}`,
+            () => `select id, number, status, severity, techniques, alert_count, created_at from cases where id in (${placeholders(part.length)})`,
+          ),
+          part,
+        );
+        for (const r of rows) {
+          out.push({
+            id: r.id,
+            number: Number(r.number),
+            status: r.status,
+            severity: r.severity,
+            techniques: decodeJson<string[]>(r.techniques),
+            alertCount: Number(r.alert_count),
+            createdAt: Number(r.created_at),
+          });
+        }
+      }
+      return out;
     },
     async get(id) {
       const row = await db.selectFrom('cases').selectAll('cases').where('id', '=', id).executeTakeFirst();
@@ -482,19 +531,9 @@ export function casesRepository(db: Kysely<Database>, backend: Backend): CasesRe
     },
 
     async appendTimeline(entries) {
-      await insertChunked(
-        db,
-        'case_timeline',
-        entries.map((e) => ({
-          id: e.id,
-          case_id: e.caseId,
-          at: e.at,
-          actor: encodeJson(e.actor),
-          kind: e.kind,
-          summary: e.summary,
-          details: encodeJson(e.details),
-        })),
-      );
+      const values: unknown[] = [];
+      for (const e of entries) values.push(e.id, e.caseId, e.at, encodeJson(e.actor), e.kind, e.summary, encodeJson(e.details));
+      await insertRows(db, backend, TIMELINE_APPEND, values);
     },
     async timeline(caseId, { after, limit }) {
       let query = db.selectFrom('case_timeline').selectAll().where('case_id', '=', caseId);

@@ -1,7 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
-import { decodeJson, encodeJson } from '../backend.ts';
+import { type Backend, decodeJson, encodeJson } from '../backend.ts';
 import type { Database } from '../schema.ts';
-import { chunks, insertChunked, statementChunks } from './chunked.ts';
+import { insertChunked } from './chunked.ts';
+import { insertRows, type RowInsert } from './sql-text.ts';
 
 /** One observable, deduplicated across the whole store by (type, value). */
 export interface ObservableRecord {
@@ -37,6 +38,25 @@ export interface ObservablesRepository {
   }): Promise<void>;
 }
 
+const SIGHTINGS: RowInsert = {
+  key: 'observables.sightings',
+  table: 'observables',
+  columns: ['id', 'type', 'value', 'first_seen_at', 'last_seen_at', 'sightings'],
+  pgTypes: ['text', 'text', 'text', 'bigint', 'bigint', 'bigint'],
+  constants: [['enrichment', "'{}'", "'{}'::jsonb"]],
+  tail: 'on conflict (type, value) do update set sightings = observables.sightings + excluded.sightings, last_seen_at = excluded.last_seen_at returning id, type, value',
+  maxRows: 1024,
+};
+
+const CASE_LINKS: RowInsert = {
+  key: 'case_observables.link',
+  table: 'case_observables',
+  columns: ['case_id', 'observable_id', 'first_seen_at', 'last_seen_at', 'sightings'],
+  pgTypes: ['text', 'text', 'bigint', 'bigint', 'bigint'],
+  tail: 'on conflict (case_id, observable_id) do update set sightings = case_observables.sightings + excluded.sightings, last_seen_at = excluded.last_seen_at',
+  maxRows: 1024,
+};
+
 export const observableKey = (type: string, value: string) => `${type}\u0000${value}`;
 
 function toRecord(row: Selectable<Database['observables']>): ObservableRecord {
@@ -54,7 +74,7 @@ function toRecord(row: Selectable<Database['observables']>): ObservableRecord {
   };
 }
 
-export function observablesRepository(db: Kysely<Database>): ObservablesRepository {
+export function observablesRepository(db: Kysely<Database>, backend: Backend): ObservablesRepository {
   return {
     async recordSightings(items) {
       const merged = new Map<string, { id: string; type: string; value: string; at: number; times: number }>();
@@ -67,34 +87,11 @@ export function observablesRepository(db: Kysely<Database>): ObservablesReposito
         } else merged.set(key, { ...item });
       }
       const sorted = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
+      const values: unknown[] = [];
+      for (const o of sorted) values.push(o.id, o.type, o.value, o.at, o.at, o.times);
+      const rows = await insertRows<{ id: string; type: string; value: string }>(db, backend, SIGHTINGS, values);
       const ids = new Map<string, string>();
-      for (const part of statementChunks(sorted, 1024)) {
-        const rows = await db
-          .insertInto('observables')
-          .values(
-            part.map((o) => ({
-              id: o.id,
-              type: o.type,
-              value: o.value,
-              first_seen_at: o.at,
-              last_seen_at: o.at,
-              sightings: o.times,
-              verdict: null,
-              confidence: null,
-              enrichment: '{}',
-              enriched_at: null,
-            })),
-          )
-          .onConflict((oc) =>
-            oc.columns(['type', 'value']).doUpdateSet((eb) => ({
-              sightings: eb('observables.sightings', '+', eb.ref('excluded.sightings')),
-              last_seen_at: eb.ref('excluded.last_seen_at'),
-            })),
-          )
-          .returning(['id', 'type', 'value'])
-          .execute();
-        for (const row of rows) ids.set(observableKey(row.type, row.value), row.id);
-      }
+      for (const row of rows) ids.set(observableKey(row.type, row.value), row.id);
       return ids;
     },
     async linkToCases(rows) {
@@ -108,18 +105,9 @@ export function observablesRepository(db: Kysely<Database>): ObservablesReposito
         } else merged.set(key, { case_id: r.caseId, observable_id: r.observableId, first_seen_at: r.at, last_seen_at: r.at, sightings: r.times });
       }
       const sorted = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
-      for (const part of statementChunks(sorted, 1024)) {
-        await db
-          .insertInto('case_observables')
-          .values(part)
-          .onConflict((oc) =>
-            oc.columns(['case_id', 'observable_id']).doUpdateSet((eb) => ({
-              sightings: eb('case_observables.sightings', '+', eb.ref('excluded.sightings')),
-              last_seen_at: eb.ref('excluded.last_seen_at'),
-            })),
-          )
-          .execute();
-      }
+      const values: unknown[] = [];
+      for (const l of sorted) values.push(l.case_id, l.observable_id, l.first_seen_at, l.last_seen_at, l.sightings);
+      await insertRows(db, backend, CASE_LINKS, values);
     },
     async get(id) {
       const row = await db.selectFrom('observables').selectAll().where('id', '=', id).executeTakeFirst();
