@@ -2,10 +2,10 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { type Migration, Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { type Clock, describeDatabaseUrl, describeError, RiposteError, systemClock } from '../core/index.ts';
-import { type Backend, typesFor } from './backend.ts';
+import type { Backend } from './backend.ts';
+import { applyMigrations, MigrationError, migrationStates } from './migrate.ts';
 import { migrations } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
@@ -155,7 +155,6 @@ async function openPostgres(url: string, options: OpenStoreOptions, clock: Clock
     clock,
     () => db.destroy(),
     (error) => postgresError(where, error),
-    schema,
   );
 }
 
@@ -187,7 +186,6 @@ class SqlStore implements Store {
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
   readonly #openError: (error: unknown) => RiposteError;
-  readonly #schema: string | undefined;
   #closed = false;
 
   constructor(
@@ -197,9 +195,7 @@ class SqlStore implements Store {
     clock: Clock,
     destroy: () => Promise<void>,
     openError: (error: unknown) => RiposteError,
-    schema?: string,
   ) {
-    this.#schema = schema;
     this.#db = db;
     this.backend = backend;
     this.location = location;
@@ -231,38 +227,17 @@ class SqlStore implements Store {
     }
   }
 
-  #migrator(): Migrator {
-    const types = typesFor(this.backend);
-    const backend = this.backend;
-    const record: Record<string, Migration> = {};
-    for (const migration of migrations) record[migration.name] = { up: (db) => migration.up(db, types, backend) };
-    return new Migrator({
-      db: this.#db,
-      provider: { getMigrations: async () => record },
-      migrationTableName: 'riposte_migration',
-      migrationLockTableName: 'riposte_migration_lock',
-      // Modules add migrations independently (engine 01xx, cases 02xx, …); a database that already has a
-      // later-numbered one must still accept an earlier-numbered newcomer.
-      allowUnorderedMigrations: true,
-      // Kysely looks its tables up by schema; without this, another schema's table would count as ours.
-      ...(this.#schema === undefined ? {} : { migrationTableSchema: this.#schema }),
-    });
-  }
-
   async migrate(): Promise<string[]> {
-    const { error, results } = await this.#migrator().migrateToLatest();
-    if (error) {
-      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-      throw new RiposteError('store.migration_failed', `migration ${failed ?? '(unknown)'} failed on ${this.location}: ${describeError(error)}`, {
-        cause: error,
-      });
+    try {
+      return await applyMigrations(this.#db as Kysely<unknown>, this.backend, migrations);
+    } catch (error) {
+      const failed = error instanceof MigrationError ? error.migration : '(setup)';
+      throw new RiposteError('store.migration_failed', `migration ${failed} failed on ${this.location}: ${describeError(error)}`, { cause: error });
     }
-    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   }
 
   async migrationStatus(): Promise<MigrationState[]> {
-    const infos = await this.#migrator().getMigrations();
-    return infos.map((info) => ({ name: info.name, appliedAt: info.executedAt?.getTime() }));
+    return migrationStates(this.#db as Kysely<unknown>, this.backend, migrations);
   }
 
   async close(): Promise<void> {

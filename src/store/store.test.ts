@@ -83,6 +83,22 @@ for (const backend of testBackends()) {
       assert.deepEqual(rows.map((r) => r.key).sort(), expected.sort());
     });
 
+    // PostgreSQL only: several stores on one SQLite file inside one process would block each other's
+    // synchronous busy-wait (the embedded store is one process by design).
+    test('processes starting together on a fresh database apply each migration exactly once', { skip: backend.backend === 'sqlite' }, async () => {
+      const fresh = await backend.open({ migrate: false });
+      try {
+        const [a, b, c] = await Promise.all([fresh.reopen({ migrate: false }), fresh.reopen({ migrate: false }), fresh.reopen({ migrate: false })]);
+        assert.ok(a && b && c);
+        const applied = await Promise.all([a.migrate(), b.migrate(), c.migrate()]);
+        assert.deepEqual(applied.flat().sort(), migrations.map((m) => m.name).sort(), 'every migration once, across all three');
+        assert.ok((await a.migrationStatus()).every((s) => s.appliedAt !== undefined));
+        await Promise.all([a.close(), b.close(), c.close()]);
+      } finally {
+        await fresh.dispose();
+      }
+    });
+
     test('data survives closing and reopening the store', async () => {
       const other = await backend.open();
       await other.store.settings.set('durable', { yes: true });
