@@ -11,6 +11,7 @@ import { registerRuns } from './commands/runs.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTokens } from './commands/tokens.ts';
 import { registerUsers } from './commands/users.ts';
+import { registerWorker } from './commands/worker.ts';
 import { cliStreams, createOutput } from './output.ts';
 
 /** Exit codes: 0 ok, 1 the command failed, 2 the command line was wrong. */
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
       createOutput(Boolean(options.json)).data({ version: VERSION, node: process.versions.node }, () => `riposte ${VERSION} (node ${process.versions.node})`);
     });
   registerServe(program);
+  registerWorker(program);
   registerDemo(program);
   registerDb(program);
   registerRun(program);
