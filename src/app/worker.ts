@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { type Config, createLogger, type Logger, newId, RiposteError } from '../core/index.ts';
-import type { Engine } from '../engine/index.ts';
+import type { ActionRegistry, Engine } from '../engine/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { createEngine } from './engine-setup.ts';
 
@@ -24,8 +24,10 @@ export interface WorkerOptions {
   pollMs?: number;
   /** How long a stop waits for executing steps before cutting them short. */
   graceMs?: number;
-  /** This worker's lease owner id (default: worker-<host>-<pid>-<random>). */
+  /** This worker's lease owner id (default: worker-<pid>-<random>). */
   id?: string;
+  /** Registers more actions beside Riposte's own (embedding applications, tests). */
+  extendActions?: (actions: ActionRegistry) => void;
   logger?: Logger;
 }
 
@@ -60,6 +62,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   try {
     ({ engine } = createEngine(store, config, {
       logger,
+      ...(options.extendActions ? { extendActions: options.extendActions } : {}),
       runner: {
         owner: id,
         exclusive: false,
@@ -129,6 +132,11 @@ function registerRunnerMetrics(metrics: Registry, engine: Engine, id: string): v
   counter('riposte_worker_runs_claimed_total', 'Runs claimed by this worker', () => engine.runner.stats().claimed);
   counter('riposte_worker_lease_renewals_total', 'Run leases extended by heartbeats', () => engine.runner.stats().leaseRenewals);
   counter('riposte_worker_leases_lost_total', 'Runs dropped because another worker took their lease over', () => engine.runner.stats().leasesLost);
+  counter(
+    'riposte_worker_stale_results_refused_total',
+    'Runs whose results were not committed because their lease had moved to another worker',
+    () => engine.runner.stats().staleResultsRefused,
+  );
   counter('riposte_worker_heartbeat_failures_total', 'Heartbeats that could not reach the database', () => engine.runner.stats().heartbeatFailures);
   new Gauge({
     name: 'riposte_worker_runs_running',

@@ -82,6 +82,8 @@ export interface RunnerStats {
   leaseRenewals: number;
   /** Runs dropped because another worker took their lease over (found by heartbeat or by the commit fence). */
   leasesLost: number;
+  /** Runs whose buffered results the commit fence refused (their lease had moved on). */
+  staleResultsRefused: number;
   /** Heartbeats that could not reach the store. */
   heartbeatFailures: number;
   /** Epoch ms of the last successful heartbeat (or start). */
@@ -132,7 +134,14 @@ export class Runner {
   readonly #runs = new Map<string, ActiveRun>();
   /** Runs whose lease we lost while results may still be buffered: the next commit drops their results. */
   readonly #lost = new Set<string>();
-  readonly #stats: Omit<RunnerStats, 'running'> = { claimed: 0, leaseRenewals: 0, leasesLost: 0, heartbeatFailures: 0, lastHeartbeatAt: 0 };
+  readonly #stats: Omit<RunnerStats, 'running'> = {
+    claimed: 0,
+    leaseRenewals: 0,
+    leasesLost: 0,
+    staleResultsRefused: 0,
+    heartbeatFailures: 0,
+    lastHeartbeatAt: 0,
+  };
   /** Graceful stop in progress: committed steps are kept, no new step is started. */
   #stopping = false;
   #unlisten: (() => Promise<void>) | undefined;
@@ -879,6 +888,7 @@ export class Runner {
       this.poke();
       return;
     }
+    this.#stats.staleResultsRefused += stale.size;
     for (const id of stale) {
       const run = this.#runs.get(id);
       if (run) this.#loseLease(run);
