@@ -17,6 +17,9 @@ export function registerServe(program: Command): void {
         'server.port': options.port,
         ...(options.worker === false ? { 'engine.runner': false } : {}),
       });
+      if (options.worker === false && config.database_url === undefined) {
+        process.stderr.write('riposte: warning: --no-worker with the embedded SQLite store: no process will run playbooks (riposte worker needs PostgreSQL)\n');
+      }
       const runtime = await openRuntime(config);
       const server = await startServer(runtime);
       process.stderr.write(`riposte: listening on ${server.url} (store: ${runtime.store.backend} ${runtime.store.location})\n`);
