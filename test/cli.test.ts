@@ -180,4 +180,14 @@ describe('riposte CLI', () => {
     assert.equal(r.code, 1);
     assertOneLineError(r.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
   });
+
+  test('riposte worker refuses the embedded SQLite store with one line; serve offers --no-worker', () => {
+    const r = riposte(['worker']);
+    assert.equal(r.code, 1);
+    assertOneLineError(r.stderr, /riposte worker needs PostgreSQL .*single-process.* \[config\.invalid\]$/);
+    const bad = riposte(['worker', '--concurrency', '0']);
+    assert.equal(bad.code, 2, 'a bad flag value is a usage error');
+    assert.match(riposte(['serve', '--help']).stdout, /--no-worker/);
+    assert.match(riposte(['worker', '--help']).stdout, /--health-port <port>/);
+  });
 });

@@ -41,9 +41,17 @@ export interface EngineSetup {
 export function createEngine(
   store: Store,
   config: Config,
-  options: { logger?: Logger; clock?: Clock; runner?: EngineOptions['runner']; intercept?: EngineOptions['intercept'] } = {},
+  options: {
+    logger?: Logger;
+    clock?: Clock;
+    runner?: EngineOptions['runner'];
+    intercept?: EngineOptions['intercept'];
+    /** Registers more actions (an embedding application's own, or a test's instrumented effect). */
+    extendActions?: (actions: ActionRegistry) => void;
+  } = {},
 ): EngineSetup {
   const actions = registeredActions(config, options.clock);
+  options.extendActions?.(actions);
   const playbooks = loadPlaybookDirectory(config.engine.playbooks_dir, actions);
   const engine = new Engine({
     store,

@@ -9,3 +9,4 @@ export { createEngine, type EngineSetup, environmentSecrets, registeredActions }
 export { httpRequestAction } from './http-request-action.ts';
 export { openRuntime, type RunningServer, type Runtime, type RuntimeOptions, serverServices, startServer } from './runtime.ts';
 export { VERSION } from './version.ts';
+export { type RunningWorker, startWorker, type WorkerOptions } from './worker.ts';

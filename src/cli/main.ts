@@ -12,6 +12,7 @@ import { registerServe } from './commands/serve.ts';
 import { registerStix } from './commands/stix.ts';
 import { registerTokens } from './commands/tokens.ts';
 import { registerUsers } from './commands/users.ts';
+import { registerWorker } from './commands/worker.ts';
 import { cliStreams, createOutput } from './output.ts';
 
 /** Exit codes: 0 ok, 1 the command failed, 2 the command line was wrong. */
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
       createOutput(Boolean(options.json)).data({ version: VERSION, node: process.versions.node }, () => `riposte ${VERSION} (node ${process.versions.node})`);
     });
   registerServe(program);
+  registerWorker(program);
   registerDemo(program);
   registerDb(program);
   registerRun(program);

@@ -5,7 +5,7 @@ import type { DataValue } from './expressions/index.ts';
 import { topLevelIndex } from './interpreter.ts';
 import type { PlaybookCatalog } from './playbook-loader.ts';
 import { Playbook } from './playbook-schema.ts';
-import { type ActionInterceptor, Runner, type RunnerEvent, validateRunInputs } from './runner.ts';
+import { type ActionInterceptor, Runner, type RunnerEvent, type RunnerOptions, validateRunInputs } from './runner.ts';
 import type { SecretSource } from './secrets.ts';
 
 /**
@@ -21,7 +21,7 @@ export interface EngineOptions {
   logger?: Logger;
   secrets?: SecretSource;
   intercept?: ActionInterceptor;
-  runner?: { owner?: string; leaseMs?: number; pollMs?: number; maxActiveRuns?: number; exclusive?: boolean; only?: Set<string> };
+  runner?: Pick<RunnerOptions, 'owner' | 'leaseMs' | 'pollMs' | 'maxActiveRuns' | 'exclusive' | 'only' | 'onClaimed' | 'playbookIds'>;
 }
 
 export interface StartRunOptions {

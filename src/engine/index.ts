@@ -34,5 +34,5 @@ export {
 export { Playbook, playbookJsonSchema, STEP_KINDS, type Step, type StepKind } from './playbook-schema.ts';
 export { PlaybookTestFile, type PlaybookTestResult, playbookFileForTest, runPlaybookTests } from './playbook-testing.ts';
 export { runJson, stepJson, waitJson } from './run-json.ts';
-export { type ActionInterceptor, Runner, type RunnerEvent, type RunnerOptions, toStepError, validateRunInputs } from './runner.ts';
+export { type ActionInterceptor, Runner, type RunnerEvent, type RunnerOptions, type RunnerStats, toStepError, validateRunInputs } from './runner.ts';
 export { type SecretSource, scrubSecrets } from './secrets.ts';

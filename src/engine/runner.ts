@@ -66,6 +66,28 @@ export interface RunnerOptions {
   random?: () => number;
   /** Execute only these runs (and the sub-playbook runs they start): for `riposte run` beside a server. */
   only?: Set<string>;
+  /** Claim only runs of these playbooks (`riposte worker --queues`): dedicated workers for heavy playbooks. */
+  playbookIds?: readonly string[];
+  /** Told, per claim, how late each claimed run was (now − its wake time), for the worker's claim-lag metric. */
+  onClaimed?: (lagsMs: readonly number[]) => void;
+}
+
+/** Counters for a worker's /metrics and /healthz. */
+export interface RunnerStats {
+  /** Runs claimed since start (a run claimed again after a wait counts again). */
+  claimed: number;
+  /** Runs held now. */
+  running: number;
+  /** Lease extensions written by heartbeats. */
+  leaseRenewals: number;
+  /** Runs dropped because another worker took their lease over (found by heartbeat or by the commit fence). */
+  leasesLost: number;
+  /** Runs whose buffered results the commit fence refused (their lease had moved on). */
+  staleResultsRefused: number;
+  /** Heartbeats that could not reach the store. */
+  heartbeatFailures: number;
+  /** Epoch ms of the last successful heartbeat (or start). */
+  lastHeartbeatAt: number;
 }
 
 interface ActiveRun {
@@ -107,7 +129,22 @@ export class Runner {
   readonly #onEvent: ((event: RunnerEvent) => void) | undefined;
   readonly #random: () => number;
   readonly #only: Set<string> | undefined;
+  readonly #onClaimed: ((lagsMs: readonly number[]) => void) | undefined;
+  readonly #playbookIds: readonly string[] | undefined;
   readonly #runs = new Map<string, ActiveRun>();
+  /** Runs whose lease we lost while results may still be buffered: the next commit drops their results. */
+  readonly #lost = new Set<string>();
+  readonly #stats: Omit<RunnerStats, 'running'> = {
+    claimed: 0,
+    leaseRenewals: 0,
+    leasesLost: 0,
+    staleResultsRefused: 0,
+    heartbeatFailures: 0,
+    lastHeartbeatAt: 0,
+  };
+  /** Graceful stop in progress: committed steps are kept, no new step is started. */
+  #stopping = false;
+  #unlisten: (() => Promise<void>) | undefined;
   readonly #playbookCache = new Map<string, Playbook>();
 
   // Group commit buffers.
@@ -117,7 +154,7 @@ export class Runner {
   #waits: NewWait[] = [];
   #resolutions: PendingResolution[] = [];
   #releases: Array<{ change: RunChange; waitingKeys: string[] }> = [];
-  #afterCommit: Array<() => void> = [];
+  #afterCommit: Array<{ runId: string; callback: () => void }> = [];
   #flushing: Promise<void> | undefined;
   #flushScheduled = false;
 
@@ -144,6 +181,12 @@ export class Runner {
     this.#onEvent = options.onEvent;
     this.#random = options.random ?? Math.random;
     this.#only = options.only;
+    this.#onClaimed = options.onClaimed;
+    this.#playbookIds = options.playbookIds;
+  }
+
+  stats(): RunnerStats {
+    return { ...this.#stats, running: this.#runs.size };
   }
 
   get activeRuns(): number {
@@ -154,24 +197,44 @@ export class Runner {
     if (this.#running) return;
     if (this.#exclusive) await this.#store.engine.takeOverAllLeases();
     this.#running = true;
+    this.#stopping = false;
+    this.#stats.lastHeartbeatAt = this.#clock.now();
     this.#heartbeatTimer = setInterval(() => void this.#heartbeat(), Math.max(50, Math.floor(this.#leaseMs / 3)));
     this.#heartbeatTimer.unref();
+    // Other processes queue runs and resolve waits: their NOTIFY wakes us at once; polling stays as the fallback.
+    try {
+      this.#unlisten = await this.#store.listenForWork(() => this.poke());
+    } catch (error) {
+      this.#logger?.warn({ err: error }, 'engine: cannot listen for work notifications; polling only');
+    }
     this.poke();
   }
 
-  /** Stops claiming, lets in-flight work finish and commit, then releases every lease. */
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming and hands every lease back. With `graceMs`, steps already executing get that long to
+   * finish and commit (no new step starts meanwhile); whatever is still executing then is cut short, not
+   * journaled, and runs again elsewhere with the same idempotency key.
+   */
+  async stop(options: { graceMs?: number } = {}): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
+    this.#stopping = true;
     clearTimeout(this.#pollTimer);
-    clearInterval(this.#heartbeatTimer);
+    for (const run of this.#runs.values()) clearTimeout(run.wakeTimer);
+    const deadline = this.#clock.now() + (options.graceMs ?? 0);
+    while (this.#clock.now() < deadline && [...this.#runs.values()].some((run) => run.controllers.size > 0 && !run.done)) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     for (const run of this.#runs.values()) {
-      clearTimeout(run.wakeTimer);
       for (const controller of run.controllers) controller.abort(new RiposteError('engine.stopping', 'runner is stopping', { retryable: true }));
     }
     await this.#drain();
+    clearInterval(this.#heartbeatTimer);
     this.#runs.clear();
+    await this.#unlisten?.().catch(() => {});
+    this.#unlisten = undefined;
     await this.#store.engine.releaseLeases(this.owner);
+    this.#stopping = false;
   }
 
   /** Look for runnable work now (a run was started, a wait resolved). */
@@ -212,8 +275,10 @@ export class Runner {
         const now = this.#clock.now();
         const limit = Math.min(500, this.#maxActive - this.#runs.size);
         const only = this.#only ? [...this.#only].filter((id) => !this.#runs.has(id)) : undefined;
-        const rows = await this.#store.engine.claimRunnable(this.owner, now, this.#leaseMs, limit, only);
+        const rows = await this.#store.engine.claimRunnable(this.owner, now, this.#leaseMs, limit, only, this.#playbookIds);
         if (rows.length === 0) break;
+        this.#stats.claimed += rows.length;
+        this.#onClaimed?.(rows.map((row) => Math.max(0, now - (row.wakeAt ?? now))));
         const journals = await this.#store.engine.journals(rows.map((r) => r.id));
         for (const row of rows) {
           if (this.#runs.has(row.id)) continue;
@@ -246,7 +311,9 @@ export class Runner {
           if (row.cancelRequested) this.#cancel(run);
           else this.#advance(run);
         }
-        if (rows.length < limit) break;
+        // A fair-share claim may return less than the limit while more is due (each playbook got its
+        // share): only an empty claim means there is nothing left.
+        if (rows.length < limit && only !== undefined) break;
       }
     } catch (error) {
       this.#logger?.error({ err: error }, 'engine: claiming runs failed');
@@ -273,17 +340,49 @@ export class Runner {
   }
 
   async #heartbeat(): Promise<void> {
-    if (!this.#running) return;
+    if (!this.#running && !this.#stopping) return;
     try {
-      const held = [...this.#runs.keys()];
-      if (held.length > 0) await this.#store.engine.extendLeases(this.owner, this.#clock.now() + this.#leaseMs, held);
+      const held = [...this.#runs.values()];
+      if (held.length > 0) {
+        const extended = await this.#store.engine.extendLeases(
+          this.owner,
+          this.#clock.now() + this.#leaseMs,
+          held.map((run) => run.row.id),
+        );
+        this.#stats.leaseRenewals += extended;
+        // Fewer rows than runs: some lease was taken over (we were cut off from the database for longer
+        // than the lease). Stop working on those runs; the commit fence would refuse their results anyway.
+        if (extended < held.length) {
+          const still = await this.#store.engine.heldLeases(
+            this.owner,
+            held.map((run) => ({ id: run.row.id, epoch: run.row.attempt })),
+          );
+          for (const run of held) if (!still.has(run.row.id)) this.#loseLease(run);
+        }
+      }
+      this.#stats.lastHeartbeatAt = this.#clock.now();
       for (const id of await this.#store.engine.cancelRequested(this.owner)) {
         const run = this.#runs.get(id);
         if (run && !run.done) this.#cancel(run);
       }
     } catch (error) {
+      this.#stats.heartbeatFailures++;
       this.#logger?.warn({ err: error }, 'engine: lease heartbeat failed');
     }
+  }
+
+  /** Another worker owns this run now: forget it without committing anything more for it. */
+  #loseLease(run: ActiveRun): void {
+    if (!this.#runs.has(run.row.id)) return;
+    run.done = true;
+    clearTimeout(run.wakeTimer);
+    for (const controller of run.controllers)
+      controller.abort(new RiposteError('engine.lease_lost', `the lease on run ${run.row.id} was taken over`, { retryable: true }));
+    this.#runs.delete(run.row.id);
+    this.#lost.add(run.row.id);
+    this.#stats.leasesLost++;
+    this.#logger?.warn({ runId: run.row.id }, 'engine: lease lost to another worker; dropping the run');
+    this.#emit({ type: 'run', runId: run.row.id, status: 'lease_lost' });
   }
 
   #advance(run: ActiveRun): void {
@@ -300,6 +399,8 @@ export class Runner {
       return;
     }
     const now = this.#clock.now();
+    // Stopping: keep the run as it is (runnable, lease handed back by stop) rather than start or park anything.
+    if (this.#stopping) return;
     for (const command of decision.commands) {
       if (run.inflight.has(command.key)) continue;
       run.inflight.add(command.key);
@@ -498,7 +599,7 @@ export class Runner {
     }
     const resolution: PendingResolution = { runId: run.row.id, stepKey: wait.key, resolution: { timed_out: true, ...(event.data as object) }, event };
     this.#resolutions.push(resolution);
-    this.#afterCommit.push(() => {
+    this.#after(run.row.id, () => {
       run.inflight.delete(wait.key);
       if (resolution.accepted) {
         applyEvent(run.states, toEvent(event));
@@ -547,13 +648,13 @@ export class Runner {
     });
     this.#waits.push({ runId: run.row.id, stepKey: command.key, kind: 'call', wakeAt: null, request: { playbook: playbook.id, child_run_id: childId } });
     this.#journalFor(run, { runId: run.row.id, kind: 'child_started', stepKey: command.key, data: { child_run_id: childId } });
-    this.#afterCommit.push(() => this.poke());
+    this.#after(run.row.id, () => this.poke());
   }
 
   /** Queues a journal event for a run we hold; after commit the run's state includes it and it advances. */
   #journalFor(run: ActiveRun, event: NewJournalEntry): void {
     this.#journal.push(event);
-    this.#afterCommit.push(() => {
+    this.#after(run.row.id, () => {
       applyEvent(run.states, toEvent(event));
       run.inflight.delete(event.stepKey as string);
       this.#emitStep(run, event);
@@ -586,7 +687,7 @@ export class Runner {
     else change.error = outcome.error;
     this.#changes.push(change);
     this.#notifyParent(run.row, outcome);
-    this.#afterCommit.push(() => {
+    this.#after(run.row.id, () => {
       this.#runs.delete(run.row.id);
       this.#emit({ type: 'run', runId: run.row.id, status: outcome.status, detail: outcome.status === 'succeeded' ? outcome.output : outcome.error });
     });
@@ -612,7 +713,7 @@ export class Runner {
           };
     this.#resolutions.push({ runId: row.parentRunId, stepKey: row.parentStepKey, resolution: { child_run_id: row.id, status: outcome.status }, event });
     const parentId = row.parentRunId;
-    this.#afterCommit.push(() => void this.notify(parentId));
+    this.#after(row.id, () => void this.notify(parentId));
   }
 
   #cancel(run: ActiveRun): void {
@@ -623,7 +724,7 @@ export class Runner {
     this.#changes.push({ id: run.row.id, status: 'cancelled', finishedAt: this.#clock.now(), wakeAt: null, releaseLease: true, owner: this.owner });
     this.#journal.push({ runId: run.row.id, kind: 'run_cancelled', stepKey: null, data: {} });
     this.#notifyParent(run.row, { status: 'cancelled' });
-    this.#afterCommit.push(() => {
+    this.#after(run.row.id, () => {
       this.#runs.delete(run.row.id);
       this.#emit({ type: 'run', runId: run.row.id, status: 'cancelled' });
     });
@@ -637,7 +738,7 @@ export class Runner {
       change: { id: run.row.id, status: 'waiting', wakeAt, releaseLease: true, owner: this.owner },
       waitingKeys: waits.map((w) => w.key),
     });
-    this.#afterCommit.push(() => {
+    this.#after(run.row.id, () => {
       this.#runs.delete(run.row.id);
       this.#emit({ type: 'run', runId: run.row.id, status: 'waiting', detail: { wake_at: wakeAt } });
       // A timer due soon is claimed on time rather than at the next poll.
@@ -645,6 +746,11 @@ export class Runner {
       if (delay !== undefined && delay < this.#leaseMs && this.#running) setTimeout(() => this.poke(), Math.max(0, delay)).unref();
     });
     this.#scheduleFlush();
+  }
+
+  /** Runs `callback` once the commit holding this run's buffered results succeeded (and its lease was still ours). */
+  #after(runId: string, callback: () => void): void {
+    this.#afterCommit.push({ runId, callback });
   }
 
   #hasBuffered(): boolean {
@@ -685,13 +791,45 @@ export class Runner {
 
   /** One transaction for everything buffered since the last one: the group commit. */
   async #flush(): Promise<void> {
-    const journal = this.#journal;
-    const changes = this.#changes;
-    const newRuns = this.#newRuns;
-    const waits = this.#waits;
-    const resolutions = this.#resolutions;
-    const releases = this.#releases;
+    let journal = this.#journal;
+    let changes = this.#changes;
+    let newRuns = this.#newRuns;
+    let waits = this.#waits;
+    let resolutions = this.#resolutions;
+    let releases = this.#releases;
     const afterCommit = this.#afterCommit;
+    // The lease fence: every result below belongs to a run we claimed at some epoch. Inside the commit we
+    // check (and on PostgreSQL lock) that we still hold each of those leases at that epoch; results of a
+    // run taken over meanwhile (we were cut off longer than the lease) are dropped, never committed.
+    const lost = new Set(this.#lost);
+    this.#lost.clear();
+    const leases = new Map<string, number>();
+    const stale = new Set<string>();
+    const fence = (id: string | null | undefined) => {
+      if (!id || leases.has(id) || stale.has(id)) return;
+      const run = this.#runs.get(id);
+      if (run) leases.set(id, run.row.attempt);
+      else if (lost.has(id)) stale.add(id);
+    };
+    for (const entry of journal) fence(entry.runId);
+    for (const change of changes) fence(change.id);
+    for (const { change } of releases) fence(change.id);
+    for (const wait of waits) fence(wait.runId);
+    for (const run of newRuns) fence(run.parentRunId);
+    for (const resolution of resolutions) {
+      fence(resolution.runId);
+      fence((resolution.event.data as { child_run_id?: string } | null)?.child_run_id);
+    }
+    const isStale = (id: string | null | undefined) => id != null && stale.has(id);
+    const dropStale = () => {
+      if (stale.size === 0) return;
+      journal = journal.filter((e) => !isStale(e.runId));
+      changes = changes.filter((c) => !isStale(c.id));
+      releases = releases.filter((r) => !isStale(r.change.id));
+      waits = waits.filter((w) => !isStale(w.runId));
+      newRuns = newRuns.filter((r) => !isStale(r.parentRunId));
+      resolutions = resolutions.filter((r) => !isStale(r.runId) && !isStale((r.event.data as { child_run_id?: string } | null)?.child_run_id));
+    };
     this.#journal = [];
     this.#changes = [];
     this.#newRuns = [];
@@ -702,6 +840,12 @@ export class Runner {
     const wakeParents: string[] = [];
     try {
       await this.#store.transaction(async (tx) => {
+        if (leases.size > 0) {
+          const refs = [...leases].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, epoch]) => ({ id, epoch }));
+          const held = await tx.engine.heldLeases(this.owner, refs);
+          for (const id of leases.keys()) if (!held.has(id)) stale.add(id);
+        }
+        dropStale();
         if (newRuns.length > 0) await tx.engine.insertRuns(newRuns);
         if (waits.length > 0) await tx.engine.insertWaits(waits);
         const resolved: NewJournalEntry[] = [];
@@ -744,7 +888,12 @@ export class Runner {
       this.poke();
       return;
     }
-    for (const callback of afterCommit) callback();
+    this.#stats.staleResultsRefused += stale.size;
+    for (const id of stale) {
+      const run = this.#runs.get(id);
+      if (run) this.#loseLease(run);
+    }
+    for (const { runId, callback } of afterCommit) if (!stale.has(runId)) callback();
     const advancing = [...this.#toAdvance];
     this.#toAdvance.clear();
     for (const run of advancing) this.#advance(run);

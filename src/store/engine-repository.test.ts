@@ -89,5 +89,57 @@ for (const backend of testBackends()) {
       assert.equal(await t.store.engine.resolveWait(r.id, 'ask', { decision: 'reject' }), false);
       assert.deepEqual((await t.store.engine.getWait(r.id, 'ask'))?.resolution, { decision: 'approve' });
     });
+
+    test('fair share: a flood of one playbook does not crowd the others out of a claim', async () => {
+      const own = await backend.open();
+      try {
+        const flood = Array.from({ length: 300 }, (_, i) => run({ playbookId: 'flood', wakeAt: 1000 + i }));
+        const others = ['a', 'b', 'c'].map((playbookId) => run({ playbookId, wakeAt: 5000 }));
+        await own.store.engine.insertRuns([...flood, ...others]);
+        const claimed = await own.store.engine.claimRunnable('w', 10_000, 60_000, 40);
+        const byPlaybook = new Map<string, number>();
+        for (const row of claimed) byPlaybook.set(row.playbookId, (byPlaybook.get(row.playbookId) ?? 0) + 1);
+        assert.deepEqual(
+          ['a', 'b', 'c'].map((p) => byPlaybook.get(p)),
+          [1, 1, 1],
+          'the later-queued runs of other playbooks are served in the same claim as the flood',
+        );
+        assert.ok((byPlaybook.get('flood') ?? 0) <= 10, 'the flood gets its share of the batch, not all of it');
+        const floodIds = claimed
+          .filter((r) => r.playbookId === 'flood')
+          .map((r) => r.id)
+          .sort();
+        assert.deepEqual(
+          floodIds,
+          flood
+            .slice(0, floodIds.length)
+            .map((r) => r.id)
+            .sort(),
+          'oldest first within a playbook',
+        );
+      } finally {
+        await own.dispose();
+      }
+    });
+
+    test('lease fence: only the current owner at the current epoch holds a run', async () => {
+      const r = run({ wakeAt: 1 });
+      const own = await backend.open();
+      try {
+        await own.store.engine.insertRuns([r]);
+        const [first] = await own.store.engine.claimRunnable('a', 100, 50, 10);
+        assert.ok(first);
+        assert.deepEqual([...(await own.store.engine.heldLeases('a', [{ id: r.id, epoch: first.attempt }]))], [r.id]);
+        assert.equal((await own.store.engine.heldLeases('b', [{ id: r.id, epoch: first.attempt }])).size, 0, "not b's lease");
+        // a is cut off past its lease; b takes over; a's old epoch no longer holds, even if a claims again.
+        const [second] = await own.store.engine.claimRunnable('b', 200, 50, 10);
+        assert.equal(second?.attempt, first.attempt + 1);
+        assert.equal((await own.store.engine.heldLeases('a', [{ id: r.id, epoch: first.attempt }])).size, 0, 'a lost it');
+        await own.store.engine.claimRunnable('a', 300, 50, 10);
+        assert.equal((await own.store.engine.heldLeases('a', [{ id: r.id, epoch: first.attempt }])).size, 0, 'a stale epoch never holds again');
+      } finally {
+        await own.dispose();
+      }
+    });
   });
 }

@@ -25,6 +25,7 @@ export {
   ACTIVE_RUN_STATUSES,
   type EngineRepository,
   type JournalEntry,
+  type LeaseRef,
   type NewJournalEntry,
   type NewRun,
   type NewWait,
@@ -32,6 +33,7 @@ export {
   type RunFilter,
   type RunRow,
   type WaitRow,
+  WORK_CHANNEL,
 } from './repositories/engine.ts';
 export { type ObservableRecord, type ObservablesRepository, observableKey } from './repositories/observables.ts';
 export type { SessionRecord, SessionsRepository } from './repositories/sessions.ts';

@@ -7,6 +7,7 @@ import { type Clock, describeDatabaseUrl, describeError, RiposteError, systemClo
 import type { Backend } from './backend.ts';
 import { applyMigrations, MigrationError, migrationStates } from './migrate.ts';
 import { migrations } from './migrations/index.ts';
+import { WORK_CHANNEL } from './repositories/engine.ts';
 import type { Database } from './schema.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
 import { type MigrationState, repositoriesFor, type Store, type StoreTx } from './store.ts';
@@ -155,7 +156,54 @@ async function openPostgres(url: string, options: OpenStoreOptions, clock: Clock
     clock,
     () => db.destroy(),
     (error) => postgresError(where, error),
+    (onWork) => listenOnPostgres(url, schema ?? 'public', onWork),
   );
+}
+
+/**
+ * One dedicated connection per listening process (a pooled connection cannot LISTEN). A dropped connection
+ * is re-established with backoff, and `onWork` is called after each reconnect since notifications sent
+ * meanwhile were lost (the caller's polling covers the gap as well).
+ */
+async function listenOnPostgres(url: string, schema: string, onWork: () => void): Promise<() => Promise<void>> {
+  let client: pg.Client | undefined;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  let backoff = 100;
+  const connect = async (): Promise<void> => {
+    if (stopped) return;
+    const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, application_name: 'riposte-listen' });
+    next.on('notification', (message) => {
+      if (message.channel === WORK_CHANNEL && (message.payload ?? '') === schema) onWork();
+    });
+    const reconnect = () => {
+      if (stopped || client !== next) return;
+      client = undefined;
+      next.end().catch(() => {});
+      retry = setTimeout(() => void connect(), backoff);
+      retry.unref();
+      backoff = Math.min(backoff * 2, 5000);
+    };
+    next.on('error', reconnect);
+    next.on('end', reconnect);
+    client = next;
+    try {
+      await next.connect();
+      await next.query(`listen ${WORK_CHANNEL}`);
+      backoff = 100;
+      onWork();
+    } catch {
+      reconnect();
+    }
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    const current = client;
+    client = undefined;
+    await current?.end().catch(() => {});
+  };
 }
 
 function postgresError(where: string, error: unknown): RiposteError {
@@ -186,6 +234,7 @@ class SqlStore implements Store {
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
   readonly #openError: (error: unknown) => RiposteError;
+  readonly #listen: ((onWork: () => void) => Promise<() => Promise<void>>) | undefined;
   #closed = false;
 
   constructor(
@@ -195,7 +244,9 @@ class SqlStore implements Store {
     clock: Clock,
     destroy: () => Promise<void>,
     openError: (error: unknown) => RiposteError,
+    listen?: (onWork: () => void) => Promise<() => Promise<void>>,
   ) {
+    this.#listen = listen;
     this.#db = db;
     this.backend = backend;
     this.location = location;
@@ -217,6 +268,10 @@ class SqlStore implements Store {
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
     return this.#db.transaction().execute((trx) => work(repositoriesFor(trx, this.backend, this.#clock)));
+  }
+
+  async listenForWork(onWork: () => void): Promise<() => Promise<void>> {
+    return this.#listen ? this.#listen(onWork) : async () => {};
   }
 
   async ping(): Promise<void> {

@@ -41,6 +41,12 @@ export interface Store {
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * Calls `onWork` when some process queued runs, woke a waiting run or handed back leases (PostgreSQL
+   * LISTEN/NOTIFY on a dedicated connection that reconnects by itself). A no-op on SQLite, whose single
+   * runner is poked in-process. Returns the function that stops listening.
+   */
+  listenForWork(onWork: () => void): Promise<() => Promise<void>>;
   /** Cheap round trip proving the database answers (used by /readyz). */
   ping(): Promise<void>;
   /** Applies pending migrations; returns the names applied now. */
@@ -50,7 +56,7 @@ export interface Store {
 }
 
 /** The repositories as seen inside a transaction. */
-export type StoreTx = Omit<Store, 'transaction' | 'ping' | 'migrate' | 'migrationStatus' | 'close' | 'location'>;
+export type StoreTx = Omit<Store, 'transaction' | 'listenForWork' | 'ping' | 'migrate' | 'migrationStatus' | 'close' | 'location'>;
 
 export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: Clock): StoreTx {
   return {

@@ -1,5 +1,6 @@
 import { foundation } from './0001-foundation.ts';
 import { engineRuns } from './0100-engine-runs.ts';
+import { engineClaimIndexes } from './0101-engine-claim-indexes.ts';
 import { cases } from './0200-cases.ts';
 import { auth } from './0300-auth-users-tokens-sessions.ts';
 import { approvals } from './0400-approvals.ts';
@@ -8,4 +9,4 @@ import type { StoreMigration } from './migration.ts';
 export type { StoreMigration } from './migration.ts';
 
 /** Every migration, in apply order. Names must be unique and sort in this order. */
-export const migrations: readonly StoreMigration[] = [foundation, engineRuns, cases, auth, approvals];
+export const migrations: readonly StoreMigration[] = [foundation, engineRuns, engineClaimIndexes, cases, auth, approvals];

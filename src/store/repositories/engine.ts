@@ -62,6 +62,18 @@ export interface RunChange {
   owner?: string;
 }
 
+/** A run as one claim saw it: the lease epoch is the run's `attempt` after that claim. */
+export interface LeaseRef {
+  id: string;
+  epoch: number;
+}
+
+/** The PostgreSQL NOTIFY channel that wakes idle workers; the payload is the schema, so schemas sharing a database do not wake each other. */
+export const WORK_CHANNEL = 'riposte_work';
+
+/** Most playbooks a fair-share claim looks at in one go (each gets an equal share of the batch). */
+const FAIR_SHARE_PLAYBOOKS = 64;
+
 export interface JournalEntry {
   id: number;
   runId: string;
@@ -113,8 +125,17 @@ export interface EngineRepository {
   insertRuns(runs: readonly NewRun[]): Promise<void>;
   getRun(id: string): Promise<RunRow | undefined>;
   listRuns(filter?: RunFilter): Promise<RunRow[]>;
-  /** Leases up to `limit` runs whose wake time has come and whose lease is free or expired (only `onlyIds`, if given). */
-  claimRunnable(owner: string, now: number, leaseMs: number, limit: number, onlyIds?: readonly string[]): Promise<RunRow[]>;
+  /**
+   * Leases up to `limit` runs whose wake time has come and whose lease is free or expired (only `onlyIds`,
+   * or only runs of `playbookIds`, if given). Every playbook with due runs gets an equal share of the batch.
+   */
+  claimRunnable(owner: string, now: number, leaseMs: number, limit: number, onlyIds?: readonly string[], playbookIds?: readonly string[]): Promise<RunRow[]>;
+  /**
+   * The lease fence: which of these runs this owner still holds at the epoch it claimed them with (the
+   * run's `attempt`, bumped by every claim). On PostgreSQL the rows are locked until the transaction
+   * ends, so nobody can take one over between this check and the commit that depends on it.
+   */
+  heldLeases(owner: string, leases: readonly LeaseRef[]): Promise<Set<string>>;
   /** Extends the leases this owner holds on these runs (only the runs it still works on). */
   extendLeases(owner: string, expiresAt: number, runIds: readonly string[]): Promise<number>;
   /** Gives up this owner's leases on these runs (or on all its runs) so they can be claimed again at once. */
@@ -208,6 +229,37 @@ const LIST_COLUMNS = [
 ] as const;
 
 export function engineRepository(db: Kysely<Database>, backend: Backend, clock: Clock): EngineRepository {
+  /** The playbooks that have due runs, found by skipping through the per-playbook index (one probe per playbook, not per run). */
+  async function duePlaybooks(now: number): Promise<string[]> {
+    if (backend === 'postgres') {
+      const result = await sql<{ playbook_id: string }>`
+        with recursive due(playbook_id) as (
+          (select playbook_id from engine_runs where wake_at is not null and wake_at <= ${now} order by playbook_id limit 1)
+          union all
+          select (select r.playbook_id from engine_runs r
+                  where r.wake_at is not null and r.wake_at <= ${now} and r.playbook_id > due.playbook_id
+                  order by r.playbook_id limit 1)
+          from due where due.playbook_id is not null
+        )
+        select playbook_id from due where playbook_id is not null limit ${FAIR_SHARE_PLAYBOOKS}`.execute(db);
+      return result.rows.map((r) => r.playbook_id);
+    }
+    const rows = await db
+      .selectFrom('engine_runs')
+      .select('playbook_id')
+      .distinct()
+      .where('wake_at', 'is not', null)
+      .where('wake_at', '<=', now)
+      .limit(FAIR_SHARE_PLAYBOOKS)
+      .execute();
+    return rows.map((r) => r.playbook_id);
+  }
+
+  /** Wakes idle workers (delivered at commit, once per transaction); SQLite has a single runner to poke directly. */
+  async function notifyWork(): Promise<void> {
+    if (backend === 'postgres') await sql`select pg_notify(${WORK_CHANNEL}, current_schema())`.execute(db);
+  }
+
   return {
     async insertRuns(runs) {
       for (let i = 0; i < runs.length; i += BATCH) {
@@ -235,6 +287,7 @@ export function engineRepository(db: Kysely<Database>, backend: Backend, clock: 
           )
           .execute();
       }
+      if (runs.some((run) => run.wakeAt !== null)) await notifyWork();
     },
 
     async getRun(id) {
@@ -255,24 +308,85 @@ export function engineRepository(db: Kysely<Database>, backend: Backend, clock: 
       return (await query.execute()).map(toRun);
     },
 
-    async claimRunnable(owner, now, leaseMs, limit, onlyIds) {
+    async claimRunnable(owner, now, leaseMs, limit, onlyIds, playbookIds) {
       if (onlyIds !== undefined && onlyIds.length === 0) return [];
-      let candidates = db
-        .selectFrom('engine_runs')
-        .select('id')
-        .where('wake_at', '<=', now)
-        .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_expires_at', '<', now)]))
-        .orderBy('wake_at')
-        .limit(limit);
-      if (onlyIds !== undefined) candidates = candidates.where('id', 'in', onlyIds.slice(0, BATCH));
-      if (backend === 'postgres') candidates = candidates.forUpdate().skipLocked();
-      const rows = await db
-        .updateTable('engine_runs')
-        .set((eb) => ({ status: 'running', lease_owner: owner, lease_expires_at: now + leaseMs, attempt: eb('attempt', '+', 1), updated_at: now }))
-        .where('id', 'in', candidates)
-        .returningAll()
-        .execute();
-      return rows.map(toRun);
+      const free = () =>
+        db
+          .selectFrom('engine_runs')
+          .where('wake_at', 'is not', null)
+          .where('wake_at', '<=', now)
+          .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_expires_at', '<', now)]));
+      const claim = async (ids: readonly string[]) => {
+        if (ids.length === 0) return [];
+        // The lease condition is checked again by the update itself: a row another worker claimed in between is left alone.
+        const rows = await free()
+          .select('id')
+          .where('id', 'in', ids)
+          .$call((q) => (backend === 'postgres' ? q.forUpdate().skipLocked() : q))
+          .execute();
+        if (rows.length === 0) return [];
+        const updated = await db
+          .updateTable('engine_runs')
+          .set((eb) => ({ status: 'running', lease_owner: owner, lease_expires_at: now + leaseMs, attempt: eb('attempt', '+', 1), updated_at: now }))
+          .where(
+            'id',
+            'in',
+            rows.map((r) => r.id),
+          )
+          .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_expires_at', '<', now)]))
+          .returningAll()
+          .execute();
+        return updated.map(toRun);
+      };
+      if (onlyIds !== undefined) {
+        const candidates = await free().select('id').where('id', 'in', onlyIds.slice(0, BATCH)).orderBy('wake_at').limit(limit).execute();
+        return claim(candidates.map((c) => c.id));
+      }
+      // Fair share: every playbook with due work gets an equal slice of the batch, so a flood of one
+      // playbook's runs cannot starve the others (they are served in the same claim, not after the flood).
+      const playbooks = playbookIds !== undefined ? [...playbookIds].slice(0, FAIR_SHARE_PLAYBOOKS) : await duePlaybooks(now);
+      if (playbooks.length === 0) return [];
+      const share = Math.max(1, Math.ceil(limit / playbooks.length));
+      if (backend === 'postgres') {
+        const result = await sql<Selectable<EngineRunsTable>>`
+          update engine_runs set status = 'running', lease_owner = ${owner}, lease_expires_at = ${now + leaseMs},
+            attempt = attempt + 1, updated_at = ${now}
+          where id in (
+            select c.id from unnest(cast(${playbooks} as text[])) as p(playbook_id)
+            cross join lateral (
+              select r.id from engine_runs r
+              where r.playbook_id = p.playbook_id and r.wake_at is not null and r.wake_at <= ${now}
+                and (r.lease_owner is null or r.lease_expires_at < ${now})
+              order by r.wake_at limit ${share}
+              for update skip locked
+            ) c
+          )
+          returning *`.execute(db);
+        return result.rows.map(toRun);
+      }
+      const ids: string[] = [];
+      for (const playbookId of playbooks) {
+        const rows = await free().select('id').where('playbook_id', '=', playbookId).orderBy('wake_at').limit(share).execute();
+        for (const row of rows) ids.push(row.id);
+      }
+      return claim(ids);
+    },
+
+    async heldLeases(owner, leases) {
+      const held = new Set<string>();
+      const epochs = new Map(leases.map((l) => [l.id, l.epoch]));
+      const ids = [...epochs.keys()];
+      for (let i = 0; i < ids.length; i += BATCH) {
+        const rows = await db
+          .selectFrom('engine_runs')
+          .select(['id', 'attempt'])
+          .where('id', 'in', ids.slice(i, i + BATCH))
+          .where('lease_owner', '=', owner)
+          .$call((q) => (backend === 'postgres' ? q.forUpdate() : q))
+          .execute();
+        for (const row of rows) if (Number(row.attempt) === epochs.get(row.id)) held.add(row.id);
+      }
+      return held;
     },
 
     async extendLeases(owner, expiresAt, runIds) {
@@ -295,9 +409,11 @@ export function engineRepository(db: Kysely<Database>, backend: Backend, clock: 
         if (ids) query = query.where('id', 'in', ids);
         return Number((await query.executeTakeFirst()).numUpdatedRows);
       };
-      if (runIds === undefined) return release();
       let released = 0;
-      for (let i = 0; i < runIds.length; i += BATCH) released += await release(runIds.slice(i, i + BATCH));
+      if (runIds === undefined) released = await release();
+      else for (let i = 0; i < runIds.length; i += BATCH) released += await release(runIds.slice(i, i + BATCH));
+      // Handed-back runs are runnable now: another worker should not wait for its next poll.
+      if (released > 0) await notifyWork();
       return released;
     },
 
@@ -361,6 +477,8 @@ export function engineRepository(db: Kysely<Database>, backend: Backend, clock: 
           await query.execute();
         }
       }
+      // A released run that is due now (a wait resolved while it was held) is work for any idle worker.
+      if (changes.some((c) => c.releaseLease && c.wakeAt != null && c.wakeAt <= now)) await notifyWork();
     },
 
     async wakeRun(id, now) {
@@ -371,7 +489,9 @@ export function engineRepository(db: Kysely<Database>, backend: Backend, clock: 
         .where('lease_owner', 'is', null)
         .where('status', 'in', [...ACTIVE_RUN_STATUSES])
         .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+      const woke = Number(result.numUpdatedRows) > 0;
+      if (woke) await notifyWork();
+      return woke;
     },
 
     async appendJournal(entries) {
