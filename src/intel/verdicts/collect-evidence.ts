@@ -34,7 +34,8 @@ export function collectEvidence(value: unknown): CollectedEvidence {
     }
     failures[key] = 'no output';
   };
-  if (Array.isArray(value)) value.forEach((item, index) => visit(String(index), item));
-  else if (value !== null && typeof value === 'object') for (const [key, item] of Object.entries(value)) visit(key, item);
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) visit(String(index), item);
+  } else if (value !== null && typeof value === 'object') for (const [key, item] of Object.entries(value)) visit(key, item);
   return { evidence, failures };
 }
