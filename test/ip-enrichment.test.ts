@@ -115,3 +115,41 @@ describe('suspicious IP enrichment against the simulators', () => {
     assert.equal(sim?.requests.length, seen);
   });
 });
+
+describe('ip-enrichment playbook through the durable engine', () => {
+  test('six sources in parallel, one down, verdict with reasons as the run output', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadConfig } = await import('../src/core/index.ts');
+    const { createEngine } = await import('../src/app/index.ts');
+    const { testBackends } = await import('../src/store/testing.ts');
+    const t = await (testBackends()[0] as ReturnType<typeof testBackends>[number]).open();
+    const dir = mkdtempSync(join(tmpdir(), 'riposte-ipe-'));
+    try {
+      const config = loadConfig({ env: { RIPOSTE_DATA_DIR: dir, RIPOSTE_PLAYBOOKS_DIR: join(import.meta.dirname, '../playbooks') }, cwd: dir });
+      for (const instance of instances) instance.cache.forgetInstance(instance.name);
+      lab.simulators.shodan?.failNext({ kind: 'status', status: 401 });
+      const { engine, playbooks } = createEngine(t.store, config, { integrations: instances, runner: { pollMs: 5 } });
+      const playbook = playbooks.get('ip-enrichment');
+      assert.ok(playbook, JSON.stringify(playbooks.find('ip-enrichment.yml')?.issues));
+      await engine.start();
+      try {
+        const id = await engine.startRun(playbook, { ip: '45.155.205.233' });
+        const run = await engine.waitForRun(id, 10_000);
+        assert.equal(run.status, 'succeeded', JSON.stringify(run));
+        const output = run.output as { verdict: string; confidence: number; reasons: string[] };
+        assert.equal(output.verdict, 'malicious');
+        assert.ok(
+          output.reasons.some((r) => r.startsWith('shodan: no answer')),
+          output.reasons.join('\n'),
+        );
+      } finally {
+        await engine.stop();
+      }
+    } finally {
+      await t.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -8,7 +8,8 @@ import {
   type PlaybookDirectory,
   type SecretSource,
 } from '../engine/index.ts';
-import type { IntegrationInstance } from '../integrations/sdk/index.ts';
+import { INTEGRATIONS } from '../integrations/catalog.ts';
+import { createIntegrationInstance, type IntegrationInstance } from '../integrations/sdk/index.ts';
 import { KnownGoodLists } from '../intel/verdicts/index.ts';
 import type { Store } from '../store/index.ts';
 import { httpRequestAction } from './http-request-action.ts';
@@ -23,8 +24,21 @@ export function registeredActions(config: Config, clock?: Clock, integrations: r
   const registry = builtinActions()
     .register(httpRequestAction({ allow: config.engine.http_allow, ...(clock ? { clock } : {}) }))
     .register(verdictAction(() => knownGoodLists(config)));
-  for (const action of integrationActions(integrations)) registry.register(action);
+  for (const action of integrationActions(withDefaultInstances(integrations))) registry.register(action);
   return registry;
+}
+
+/**
+ * Every product gets an instance named after it even before it is configured, so playbooks that say
+ * `virustotal.ip_report` validate (and their tests run with mocks) everywhere; calling it unconfigured is a
+ * clear `integration.secret_missing` on the step.
+ */
+function withDefaultInstances(configured: readonly IntegrationInstance[]): IntegrationInstance[] {
+  const names = new Set(configured.map((instance) => instance.name));
+  const defaults = INTEGRATIONS.filter((integration) => !names.has(integration.id)).map((integration) =>
+    createIntegrationInstance(integration, { name: integration.id, config: {}, secrets: {} }),
+  );
+  return [...configured, ...defaults];
 }
 
 const listsByConfig = new WeakMap<Config, KnownGoodLists>();
