@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { integrationActions, verdictAction } from '../src/app/index.ts';
 import { INTEGRATIONS } from '../src/integrations/catalog.ts';
 import { createIntegrationInstance } from '../src/integrations/sdk/index.ts';
-import { KnownGoodLists } from '../src/intel/verdicts/index.ts';
+import { KnownGoodLists } from '../src/intel/index.ts';
 import { SIMULATOR_API_KEY, startLab } from '../src/lab/index.ts';
 import { emit, note, percentile } from './harness.ts';
 

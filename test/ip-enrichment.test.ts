@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { integrationActions, verdictAction } from '../src/app/integration-actions.ts';
 import { INTEGRATIONS } from '../src/integrations/catalog.ts';
 import { createIntegrationInstance, type IntegrationInstance } from '../src/integrations/sdk/index.ts';
-import { KnownGoodLists } from '../src/intel/verdicts/index.ts';
+import { KnownGoodLists } from '../src/intel/index.ts';
 import { type Lab, SEED_IPS, SIMULATOR_API_KEY, startLab, UNKNOWN_IP } from '../src/lab/index.ts';
 
 /**
@@ -62,7 +62,7 @@ async function enrichAndJudge(ip: string) {
     }),
   );
   return verdict.run({ observable: ip, evidence: outputs, expected: SOURCES.map(([s]) => s) }, context('verdict')) as ReturnType<
-    typeof import('../src/intel/verdicts/index.ts').scoreVerdict
+    typeof import('../src/intel/index.ts').scoreVerdict
   >;
 }
 

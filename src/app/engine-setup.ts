@@ -10,7 +10,7 @@ import {
 } from '../engine/index.ts';
 import { INTEGRATIONS } from '../integrations/catalog.ts';
 import { createIntegrationInstance, type IntegrationInstance } from '../integrations/sdk/index.ts';
-import { KnownGoodLists } from '../intel/verdicts/index.ts';
+import { KnownGoodLists } from '../intel/index.ts';
 import type { Store } from '../store/index.ts';
 import { httpRequestAction } from './http-request-action.ts';
 import { integrationActions, verdictAction } from './integration-actions.ts';

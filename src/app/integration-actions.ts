@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type ActionDefinition, defineAction } from '../engine/index.ts';
 import type { IntegrationInstance } from '../integrations/sdk/index.ts';
-import { collectEvidence, type KnownGoodLists, scoreVerdict } from '../intel/verdicts/index.ts';
+import { collectEvidence, type KnownGoodLists, scoreVerdict } from '../intel/index.ts';
 
 /**
  * Adapts integration instances to engine actions: each instance's action `x` becomes `<instance>.x`
