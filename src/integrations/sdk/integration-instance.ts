@@ -64,8 +64,9 @@ export function createIntegrationInstance(integration: IntegrationDefinition, se
   const config = parsed.data;
   const missing = Object.keys(integration.secrets).filter((name) => !settings.secrets[name]);
   const clock = options.clock ?? systemClock;
-  const baseUrl = config.baseUrl;
-  if (typeof baseUrl !== 'string') throw new RiposteError('integration.invalid', `${integration.id}: config has no baseUrl`);
+  // Products that are not HTTP APIs (an asset file) have no baseUrl; their client is never used, and the
+  // SSRF guard would refuse this placeholder anyway.
+  const baseUrl = typeof config.baseUrl === 'string' ? config.baseUrl : 'http://localhost.invalid/';
   const http = createIntegrationHttp({
     vendor: integration.title,
     instance: settings.name,
