@@ -8,16 +8,49 @@ import {
   type PlaybookDirectory,
   type SecretSource,
 } from '../engine/index.ts';
+import { INTEGRATIONS } from '../integrations/catalog.ts';
+import { createIntegrationInstance, type IntegrationInstance } from '../integrations/sdk/index.ts';
+import { KnownGoodLists } from '../intel/index.ts';
 import type { Store } from '../store/index.ts';
 import { httpRequestAction } from './http-request-action.ts';
+import { integrationActions, verdictAction } from './integration-actions.ts';
 
 /**
  * Wires the engine: every action Riposte offers (the engine's built-ins, `core.http_request` over the
  * SSRF-guarded client, and — as they land — each integration's actions), the playbooks folder, and the
  * secrets source. The CLI, the server and tests all build the engine through here.
  */
-export function registeredActions(config: Config, clock?: Clock): ActionRegistry {
-  return builtinActions().register(httpRequestAction({ allow: config.engine.http_allow, ...(clock ? { clock } : {}) }));
+export function registeredActions(config: Config, clock?: Clock, integrations: readonly IntegrationInstance[] = []): ActionRegistry {
+  const registry = builtinActions()
+    .register(httpRequestAction({ allow: config.engine.http_allow, ...(clock ? { clock } : {}) }))
+    .register(verdictAction(() => knownGoodLists(config)));
+  for (const action of integrationActions(withDefaultInstances(integrations))) registry.register(action);
+  return registry;
+}
+
+/**
+ * Every product gets an instance named after it even before it is configured, so playbooks that say
+ * `virustotal.ip_report` validate (and their tests run with mocks) everywhere; calling it unconfigured is a
+ * clear `integration.secret_missing` on the step.
+ */
+function withDefaultInstances(configured: readonly IntegrationInstance[]): IntegrationInstance[] {
+  const names = new Set(configured.map((instance) => instance.name));
+  const defaults = INTEGRATIONS.filter((integration) => !names.has(integration.id)).map((integration) =>
+    createIntegrationInstance(integration, { name: integration.id, config: {}, secrets: {} }),
+  );
+  return [...configured, ...defaults];
+}
+
+const listsByConfig = new WeakMap<Config, KnownGoodLists>();
+
+/** The warning lists take a moment to compile, so one set per config, built on first use. */
+export function knownGoodLists(config: Config): KnownGoodLists {
+  let lists = listsByConfig.get(config);
+  if (!lists) {
+    lists = KnownGoodLists.load({ allow: { partners: config.intel.partners, own: config.intel.own } });
+    listsByConfig.set(config, lists);
+  }
+  return lists;
 }
 
 /** Secrets from the environment for now (`RIPOSTE_SECRET_<NAME>`); the secrets store comes with the integrations issue. */
@@ -48,9 +81,11 @@ export function createEngine(
     intercept?: EngineOptions['intercept'];
     /** Registers more actions (an embedding application's own, or a test's instrumented effect). */
     extendActions?: (actions: ActionRegistry) => void;
+    /** Configured integration instances, registered as `<instance>.<action>`. */
+    integrations?: readonly IntegrationInstance[];
   } = {},
 ): EngineSetup {
-  const actions = registeredActions(config, options.clock);
+  const actions = registeredActions(config, options.clock, options.integrations);
   options.extendActions?.(actions);
   const playbooks = loadPlaybookDirectory(config.engine.playbooks_dir, actions);
   const engine = new Engine({

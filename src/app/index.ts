@@ -7,6 +7,8 @@
 export { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 export { createEngine, type EngineSetup, environmentSecrets, registeredActions } from './engine-setup.ts';
 export { httpRequestAction } from './http-request-action.ts';
+export { integrationActions, verdictAction } from './integration-actions.ts';
+export { type InstanceSummary, type IntegrationInstanceService, integrationInstanceService, masterKeyFor, type NewInstance } from './integration-instances.ts';
 export { openRuntime, type RunningServer, type Runtime, type RuntimeOptions, serverServices, startServer } from './runtime.ts';
 export { VERSION } from './version.ts';
 export { type RunningWorker, startWorker, type WorkerOptions } from './worker.ts';

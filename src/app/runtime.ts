@@ -7,6 +7,7 @@ import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 import { createEngine } from './engine-setup.ts';
+import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
 import { wireTriggers } from './triggers.ts';
 import { VERSION } from './version.ts';
 
@@ -24,6 +25,8 @@ export interface Runtime {
   /** The playbook engine; its runner is started by `startServer` (the embedded mode). */
   engine: Engine;
   playbooks: PlaybookDirectory;
+  /** Configured integration instances (their actions are registered with the engine at start). */
+  integrations: IntegrationInstanceService;
   close(): Promise<void>;
 }
 
@@ -49,7 +52,11 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       onEvent: (event) => cases.recordAudit(auditEventFromAuth(event)),
     });
     await createInitialAdmin(auth, options);
-    const { engine, playbooks } = createEngine(store, config, { logger });
+    let masterKey: ReturnType<typeof masterKeyFor> | undefined;
+    // Loaded on first need, so a deployment without integrations never creates a key file.
+    const integrations = integrationInstanceService({ store, config, masterKey: () => (masterKey ??= masterKeyFor(config, logger, options.env)) });
+    const instances = await integrations.load();
+    const { engine, playbooks } = createEngine(store, config, { logger, integrations: instances });
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
     return {
       config,
@@ -59,6 +66,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       auth,
       engine,
       playbooks,
+      integrations,
       async close() {
         unwireTriggers();
         await engine.stop();
@@ -101,6 +109,7 @@ export function serverServices(runtime: Runtime): ServerServices {
     webhookCredentials: webhookCredentialsFrom(runtime.store, runtime.config),
     engine: runtime.engine,
     playbooks: runtime.playbooks,
+    integrations: runtime.integrations,
   };
 }
 

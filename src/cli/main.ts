@@ -4,6 +4,8 @@ import { describeError, isRiposteError } from '../core/index.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerIntegrations } from './commands/integrations.ts';
+import { registerLab } from './commands/lab.ts';
 import { registerPlaybook } from './commands/playbook.ts';
 import { registerPolicy } from './commands/policy.ts';
 import { registerRun } from './commands/run.ts';
@@ -58,6 +60,8 @@ export function buildProgram(): Command {
   registerTokens(program);
   registerPolicy(program);
   registerStix(program);
+  registerIntegrations(program);
+  registerLab(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.
   const harden = (command: Command) => {

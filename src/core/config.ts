@@ -193,6 +193,36 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Integration instances; see docs/integrations.md. */
+    integrations: z
+      .object({
+        /** File holding the master key that wraps secrets' data keys (default <data_dir>/master.key); RIPOSTE_MASTER_KEY wins. */
+        master_key_file: z.string().min(1, 'must not be empty').optional(),
+        /** Private addresses or host names integrations may reach (on-prem MISP, the lab simulators). */
+        http_allow: z
+          .union([z.array(z.string()), z.string()])
+          .transform((value) =>
+            typeof value === 'string'
+              ? value
+                  .split(',')
+                  .map((part) => part.trim())
+                  .filter(Boolean)
+              : value,
+          )
+          .default([]),
+        /** Per-request timeout for vendor calls. */
+        timeout: duration.default(15_000),
+      })
+      .strict()
+      .prefault({}),
+    /** Known-good lists the verdict checks first; see docs/verdicts.md. */
+    intel: z
+      .object({
+        partners: z.array(z.object({ value: z.string().min(1), label: z.string().min(1) }).strict()).default([]),
+        own: z.array(z.object({ value: z.string().min(1), label: z.string().min(1) }).strict()).default([]),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info') })
       .strict()
@@ -215,6 +245,8 @@ export const ENV_KEYS: Record<string, string[]> = {
   RIPOSTE_LOG_LEVEL: ['log', 'level'],
   RIPOSTE_PLAYBOOKS_DIR: ['engine', 'playbooks_dir'],
   RIPOSTE_HTTP_ALLOW: ['engine', 'http_allow'],
+  RIPOSTE_INTEGRATIONS_HTTP_ALLOW: ['integrations', 'http_allow'],
+  RIPOSTE_INTEGRATIONS_TIMEOUT: ['integrations', 'timeout'],
   RIPOSTE_EVIDENCE_MAX_BYTES: ['cases', 'evidence_max_bytes'],
   RIPOSTE_WEBHOOK_GENERIC_TOKENS: ['webhooks', 'generic', 'tokens'],
   RIPOSTE_WEBHOOK_GENERIC_HMAC_SECRETS: ['webhooks', 'generic', 'hmac_secrets'],

@@ -9,6 +9,7 @@ export { canonicalJson } from './canonical-json.ts';
 export { type Clock, ManualClock, parseDuration, systemClock } from './clock.ts';
 export { type Config, ConfigSchema, describeDatabaseUrl, ENV_KEYS, type LoadConfigOptions, loadConfig, parseSize } from './config.ts';
 export { conflict, describeError, invalidInput, isRiposteError, notFound, RiposteError, type RiposteErrorOptions, usageError } from './errors.ts';
+export { EVALUATIONS, type Evaluation, type Evidence, EvidenceSchema } from './evidence.ts';
 export { idTime, isId, newId } from './ids.ts';
 export { createLogger, isSecretKey, type Logger, type LoggerConfig, redactSecrets } from './logger.ts';
 export {

@@ -1,5 +1,19 @@
 /**
- * intel: threat intelligence — for now the MITRE ATT&CK Enterprise catalog that validates technique ids
- * on cases; STIX/TAXII, indicators, warning lists and verdict scoring join as their issue lands.
+ * intel: threat intelligence — the MITRE ATT&CK Enterprise catalog that validates technique ids
+ * on cases, and verdicts: known-good lists (MISP warning lists, allow-lists) and evidence scoring.
  */
 export { type AttackCatalog, type AttackTactic, type AttackTechnique, loadAttackCatalog } from './attack/catalog.ts';
+export {
+  type AllowListEntry,
+  type AllowLists,
+  type CollectedEvidence,
+  collectEvidence,
+  DEFAULT_WARNINGLIST_DIR,
+  type KnownGoodHit,
+  KnownGoodLists,
+  scoreVerdict,
+  THRESHOLDS,
+  type Verdict,
+  type VerdictInput,
+  type VerdictResult,
+} from './verdicts/index.ts';

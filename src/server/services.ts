@@ -23,4 +23,23 @@ export interface ServerServices {
   webhookCredentials?: (source: string) => Promise<WebhookCredentials>;
   /** Users, sessions, API tokens and permissions: the server authenticates every request through it. */
   auth: AuthService;
+  /** Integration instances (app/integration-instances.ts); the integrations routes are registered when present. */
+  integrations?: IntegrationsApi;
+}
+
+export interface IntegrationInstanceView {
+  name: string;
+  integration: string;
+  title: string;
+  config: Record<string, unknown>;
+  secrets: Array<{ name: string; description: string; set: boolean }>;
+  actions: string[];
+  updatedAt: number;
+}
+
+export interface IntegrationsApi {
+  list(): Promise<IntegrationInstanceView[]>;
+  add(instance: { name: string; integration: string; config?: Record<string, unknown>; secrets?: Record<string, string> }): Promise<IntegrationInstanceView>;
+  remove(name: string): Promise<boolean>;
+  test(name: string): Promise<{ name: string; ok: boolean; ms: number; action?: string; error?: string; code?: string }>;
 }

@@ -35,6 +35,7 @@ export {
   type WaitRow,
   WORK_CHANNEL,
 } from './repositories/engine.ts';
+export type { IntegrationInstanceRecord, IntegrationsRepository } from './repositories/integrations.ts';
 export { type ObservableRecord, type ObservablesRepository, observableKey } from './repositories/observables.ts';
 export type { SessionRecord, SessionsRepository } from './repositories/sessions.ts';
 export type { SettingsRepository } from './repositories/settings.ts';

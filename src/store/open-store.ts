@@ -230,6 +230,7 @@ class SqlStore implements Store {
   readonly apiTokens: StoreTx['apiTokens'];
   readonly sessions: StoreTx['sessions'];
   readonly approvals: StoreTx['approvals'];
+  readonly integrations: StoreTx['integrations'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -264,6 +265,7 @@ class SqlStore implements Store {
     this.apiTokens = repositories.apiTokens;
     this.sessions = repositories.sessions;
     this.approvals = repositories.approvals;
+    this.integrations = repositories.integrations;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

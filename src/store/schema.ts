@@ -16,6 +16,15 @@ export interface SettingsTable {
   updated_at: Millis;
 }
 
+export interface IntegrationInstancesTable {
+  name: string;
+  integration: string;
+  config: Json;
+  secrets: Json;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
 export interface EngineRunsTable {
   id: string;
   playbook_id: string;
@@ -304,6 +313,7 @@ export interface ApprovalOnceKeysTable {
 
 export interface Database {
   settings: SettingsTable;
+  integration_instances: IntegrationInstancesTable;
   engine_runs: EngineRunsTable;
   engine_journal: EngineJournalTable;
   engine_waits: EngineWaitsTable;

@@ -7,6 +7,7 @@ import { type ApprovalsRepository, approvalsRepository } from './repositories/ap
 import { type AuditRepository, auditRepository } from './repositories/audit.ts';
 import { type CasesRepository, casesRepository } from './repositories/cases.ts';
 import { type EngineRepository, engineRepository } from './repositories/engine.ts';
+import { type IntegrationsRepository, integrationsRepository } from './repositories/integrations.ts';
 import { type ObservablesRepository, observablesRepository } from './repositories/observables.ts';
 import { type SessionsRepository, sessionsRepository } from './repositories/sessions.ts';
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
@@ -38,6 +39,8 @@ export interface Store {
   readonly apiTokens: ApiTokensRepository;
   readonly sessions: SessionsRepository;
   readonly approvals: ApprovalsRepository;
+  /** Configured integration instances with sealed secrets. */
+  readonly integrations: IntegrationsRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -71,5 +74,6 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     apiTokens: apiTokensRepository(db, clock),
     sessions: sessionsRepository(db, clock),
     approvals: approvalsRepository(db, clock),
+    integrations: integrationsRepository(db, clock),
   };
 }

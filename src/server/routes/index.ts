@@ -6,6 +6,7 @@ import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
 import { caseRoutes } from './cases.ts';
 import { healthRoutes } from './health.ts';
+import { integrationRoutes } from './integrations.ts';
 import { observableRoutes } from './observables.ts';
 import { eventRoutes, runsRoutes } from './runs.ts';
 import { tokenRoutes } from './tokens.ts';
@@ -27,4 +28,5 @@ export async function registerRoutes(app: FastifyInstance, services: ServerServi
   await app.register(tokenRoutes, { services });
   if (services.engine && services.playbooks) await app.register(runsRoutes, { engine: services.engine, playbooks: services.playbooks });
   if (services.engine) await app.register(eventRoutes, { engine: services.engine });
+  if (services.integrations) await app.register(integrationRoutes, { integrations: services.integrations });
 }
