@@ -6,6 +6,7 @@
 
 export { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 export { createEngine, type EngineSetup, environmentSecrets, registeredActions } from './engine-setup.ts';
+export { type ApprovalView, Guardrails, type GuardrailsOptions } from './guardrails.ts';
 export { httpRequestAction } from './http-request-action.ts';
 export { openRuntime, type RunningServer, type Runtime, type RuntimeOptions, serverServices, startServer } from './runtime.ts';
 export { VERSION } from './version.ts';

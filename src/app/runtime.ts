@@ -2,11 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { type AuthService, authPolicyFromConfig, createAuthService } from '../auth/index.ts';
 import type { CasesService } from '../cases/index.ts';
 import { type Config, createLogger, type Logger, RiposteError } from '../core/index.ts';
-import type { Engine, PlaybookDirectory } from '../engine/index.ts';
+import type { ActionDefinition, Engine, PlaybookDirectory } from '../engine/index.ts';
 import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 import { createEngine } from './engine-setup.ts';
+import { Guardrails } from './guardrails.ts';
 import { wireTriggers } from './triggers.ts';
 import { VERSION } from './version.ts';
 
@@ -24,6 +25,8 @@ export interface Runtime {
   /** The playbook engine; its runner is started by `startServer` (the embedded mode). */
   engine: Engine;
   playbooks: PlaybookDirectory;
+  /** Policy before every write/destructive action, and the approvals that release held actions. */
+  guardrails: Guardrails;
   close(): Promise<void>;
 }
 
@@ -35,6 +38,10 @@ export interface RuntimeOptions {
    * the logger, so it cannot land in a log pipeline.
    */
   announce?: (text: string) => void;
+  /** Actions registered beside the built-in ones (tests and demos: loopback side effects). */
+  actions?: ActionDefinition[];
+  /** Engine runner tuning (tests: a short poll interval). */
+  runner?: { pollMs?: number };
 }
 
 export async function openRuntime(config: Config, logger: Logger = createLogger({ level: config.log.level }), options: RuntimeOptions = {}): Promise<Runtime> {
@@ -49,7 +56,15 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       onEvent: (event) => cases.recordAudit(auditEventFromAuth(event)),
     });
     await createInitialAdmin(auth, options);
-    const { engine, playbooks } = createEngine(store, config, { logger });
+    const guardrails = await Guardrails.create({ store, config, cases, auth, logger });
+    const { engine, playbooks } = createEngine(store, config, {
+      logger,
+      guard: guardrails.guard,
+      ...(options.actions ? { actions: options.actions } : {}),
+      ...(options.runner ? { runner: options.runner } : {}),
+    });
+    guardrails.attach(engine);
+    guardrails.startSweeper();
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
     return {
       config,
@@ -59,8 +74,10 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       auth,
       engine,
       playbooks,
+      guardrails,
       async close() {
         unwireTriggers();
+        guardrails.stop();
         await engine.stop();
         await cases.drain();
         await store.close();
@@ -101,6 +118,7 @@ export function serverServices(runtime: Runtime): ServerServices {
     webhookCredentials: webhookCredentialsFrom(runtime.store, runtime.config),
     engine: runtime.engine,
     playbooks: runtime.playbooks,
+    approvals: runtime.guardrails,
   };
 }
 
