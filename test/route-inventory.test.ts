@@ -24,7 +24,7 @@ function publicRouteAllowed(method: string, url: string): boolean {
   // Signed webhooks authenticate the sender themselves (HMAC or per-source token).
   if (url.startsWith('/api/v1/webhooks/')) return true;
   // One-time signed approval links (e-mail, Teams): the link's MAC, expiry and single use authenticate it.
-  if (url === '/api/v1/approval-links/:token') return method === 'GET' || method === 'HEAD' || method === 'POST';
+  if (url === '/api/v1/approval-links') return method === 'GET' || method === 'HEAD' || method === 'POST';
   // API documentation: the OpenAPI document and Swagger UI.
   if (url === '/api/openapi.json' || url === '/api/docs' || url.startsWith('/api/docs/')) return read;
   return false;
@@ -139,7 +139,7 @@ for (const backend of testBackends()) {
 
     test('public webhook and approval-link routes refuse an unsigned request', async () => {
       const failures: string[] = [];
-      const signed = (url: string) => url.startsWith('/api/v1/webhooks/') || url.startsWith('/api/v1/approval-links/');
+      const signed = (url: string) => url.startsWith('/api/v1/webhooks/') || url === '/api/v1/approval-links';
       for (const route of inventory.filter((r) => r.public && signed(r.url) && r.method !== 'HEAD')) {
         const url = concreteUrl(route.url);
         const res = await app.inject({ method: route.method as 'POST', url, payload: { title: 'unsigned' } });

@@ -110,23 +110,31 @@ export async function approvalRoutes(app: FastifyInstance, options: { engine?: E
     async (request) => decisionJson(await approvals.breakGlass(request.params.id, principal(request), request.body.reason)),
   );
 
-  const linkParams = { type: 'object', required: ['token'], properties: { token: { type: 'string', minLength: 1, maxLength: 2000 } } } as const;
+  // The token travels in the query string: it is longer than a path parameter may be.
+  const linkQuery = {
+    type: 'object',
+    required: ['token'],
+    properties: { token: { type: 'string', minLength: 1, maxLength: 2000 } },
+    additionalProperties: false,
+  } as const;
 
   // The link's MAC, expiry and single use are its authentication: no session is needed to follow it.
-  app.get<{ Params: { token: string } }>(
-    '/api/v1/approval-links/:token',
-    { config: { public: true }, schema: { params: linkParams } },
+  app.get<{ Querystring: { token: string } }>(
+    '/api/v1/approval-links',
+    { config: { public: true }, schema: { querystring: linkQuery } },
     async (request, reply) => {
-      const { claims, request: approval } = await approvals.previewLink(request.params.token);
-      return sendHtml(reply, 200, confirmationPage(claims, approval, request.params.token));
+      const { claims, request: approval } = await approvals.previewLink(request.query.token);
+      return sendHtml(reply, 200, confirmationPage(claims, approval, request.query.token));
     },
   );
 
   app.register(async (forms) => {
     // Slack signs the exact bytes it sent, and the link page posts an empty form: keep form bodies as text.
     forms.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, body));
-    forms.post<{ Params: { token: string } }>('/api/v1/approval-links/:token', { config: { public: true }, schema: { params: linkParams } }, async (request) =>
-      decisionJson(await approvals.useLink(request.params.token)),
+    forms.post<{ Querystring: { token: string } }>(
+      '/api/v1/approval-links',
+      { config: { public: true }, schema: { querystring: linkQuery } },
+      async (request) => decisionJson(await approvals.useLink(request.query.token)),
     );
     forms.post('/api/v1/webhooks/slack/interactions', { config: { public: true } }, async (request) => {
       const raw = typeof request.body === 'string' ? request.body : '';
@@ -161,6 +169,6 @@ function confirmationPage(
 <p>Status: ${escapeHtml(approval.status)}; ${approval.required} approver(s) needed.</p>
 <h2>Arguments</h2><pre>${escapeHtml(JSON.stringify(approval.arguments, null, 2))}</pre>
 <h2>Why policy asks</h2><ul>${reasons}</ul>
-<form method="post" action="/api/v1/approval-links/${encodeURIComponent(token)}"><button type="submit">${verb}</button></form>
+<form method="post" action="/api/v1/approval-links?token=${encodeURIComponent(token)}"><button type="submit">${verb}</button></form>
 </body></html>`;
 }
