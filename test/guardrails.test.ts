@@ -41,6 +41,12 @@ rules:
     decision: require_approval
     approval: { approvers: 2, expires: 1h }
     reason: "blocking {action.arguments.ip} needs two people"
+  - id: blast-radius
+    impact: [destructive]
+    when: { field: history.same_kind_last_hour, gte: 50 }
+    decision: require_approval
+    approval: { approvers: 3, page_on_call: true, expires: 1h }
+    reason: "{history.same_kind_last_hour} blocks in the last hour: the wave stops for three people and pages the on-call"
 `;
 const PLAYBOOK = `
 id: block-ip
@@ -362,6 +368,27 @@ for (const backend of testBackends()) {
       const block = (await runtime.engine.getRun(runId, { history: true })).steps?.find((s) => s.key === 'block');
       assert.equal((block?.output as { policy: { decision: string } } | undefined)?.policy.decision, 'require_approval');
       assert.equal((await runtime.store.approvals.listByRun(runId)).length, 0);
+    });
+
+    test('blast radius: past the hourly limit (counted in the store, by any worker) the wave needs three people and pages', async () => {
+      const now = Date.now();
+      for (let i = 0; i < 50; i++) await runtime.store.approvals.recordGuardedAction({ id: `earlier-${i}`, kind: 'lab.block_ip', at: now - 60_000 });
+      try {
+        const runId = await startBlock('203.0.113.17', 95, 'rita');
+        const { id } = await pendingApprovalOf(runId);
+        const request = (await app.inject({ url: `/api/v1/approvals/${id}`, headers: as('alice') })).json().approval.request;
+        assert.equal(request.required, 3);
+        assert.equal(request.page_on_call, true);
+        assert.equal(request.policy.rule.id, 'blast-radius');
+        const audit = await runtime.cases.auditList({ action: 'policy.decision', order: 'desc', limit: 5 });
+        assert.ok(
+          audit.items.some((r) => JSON.stringify(r).includes(id)),
+          'the approval decision is on the audit chain',
+        );
+        await runtime.engine.cancel(runId, 'test');
+      } finally {
+        await runtime.store.approvals.pruneGuardedActions(now);
+      }
     });
 
     test('an approval survives a restart: decided on the new process, the action runs once', async () => {

@@ -50,7 +50,7 @@ import type { Store } from '../store/index.ts';
  *
  * Indicator facts come from the step's `with`: `confidence` (0–100), `verdict` (malicious, suspicious,
  * benign, unknown) and `indicator_source`. Blast-radius history counts, per action id, the guarded
- * actions this process performed in the last hour.
+ * actions performed in the last hour by any worker (kept in the store).
  */
 export interface GuardrailsOptions {
   store: Store;
@@ -80,25 +80,6 @@ export interface ApprovalView {
   request?: ApprovalRequest;
 }
 
-/** Per action id, timestamps of guarded actions performed in the last hour (blast radius). */
-class ActionHistory {
-  readonly #times = new Map<string, number[]>();
-  add(kind: string, at: number): void {
-    const list = this.#times.get(kind) ?? [];
-    list.push(at);
-    this.#times.set(kind, list);
-  }
-  lastHour(now: number): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [kind, list] of this.#times) {
-      const live = list.filter((t) => t > now - HOUR_MS);
-      this.#times.set(kind, live);
-      if (live.length > 0) out[kind] = live.length;
-    }
-    return out;
-  }
-}
-
 export class Guardrails {
   readonly desk: ApprovalDesk;
   readonly keys: ApprovalKeyring;
@@ -111,7 +92,6 @@ export class Guardrails {
   readonly #auth: AuthService | undefined;
   readonly #logger: Logger;
   readonly #clock: Clock;
-  readonly #history = new ActionHistory();
   #engine: Engine | undefined;
   #sweeper: NodeJS.Timeout | undefined;
 
@@ -140,7 +120,13 @@ export class Guardrails {
       check: (request) => this.#check(request),
       settle: (approvalId) => this.#settle(approvalId),
       release: (approvalId, context) => this.#release(approvalId, context),
-      performed: (request) => this.#history.add(request.action.id, this.#clock.now()),
+      performed: (request) =>
+        this.#store.approvals.recordGuardedAction({
+          id: request.idempotencyKey,
+          kind: request.action.id,
+          at: this.#clock.now(),
+          runId: request.run.id,
+        }),
     };
   }
 
@@ -174,6 +160,7 @@ export class Guardrails {
         await this.#deliver(request, released ? 'released' : 'rejected');
       }
       await this.#store.approvals.pruneOnceKeys(this.#clock.now());
+      await this.#store.approvals.pruneGuardedActions(this.#clock.now() - 2 * HOUR_MS);
       return resolved.length;
     } catch (error) {
       this.#logger.warn({ err: describeError(error) }, 'approvals: expiry sweep failed');
@@ -183,7 +170,12 @@ export class Guardrails {
 
   // ------------------------------------------------------------------ the runner's guard
 
-  policyInput(request: Pick<GuardRequest, 'action' | 'arguments' | 'rawInput' | 'run'>, caseId?: string): PolicyInput {
+  /** Guarded actions per action id in the last hour, from the store (every worker's actions count). */
+  lastHour(): Promise<Record<string, number>> {
+    return this.#store.approvals.countGuardedActions(this.#clock.now() - HOUR_MS);
+  }
+
+  policyInput(request: Pick<GuardRequest, 'action' | 'arguments' | 'rawInput' | 'run'>, lastHour: Record<string, number>, caseId?: string): PolicyInput {
     const raw = (request.rawInput ?? {}) as Record<string, unknown>;
     const confidence = typeof raw.confidence === 'number' ? raw.confidence : typeof raw.confidence === 'string' ? Number(raw.confidence) : undefined;
     const verdict = typeof raw.verdict === 'string' && (VERDICTS as readonly string[]).includes(raw.verdict) ? raw.verdict : undefined;
@@ -195,7 +187,7 @@ export class Guardrails {
         ? { indicator: { confidence, verdict: (verdict ?? 'unknown') as Verdict, ...(source ? { source } : {}) } }
         : {}),
       allow_lists: this.allowLists,
-      history: { last_hour: this.#history.lastHour(this.#clock.now()) },
+      history: { last_hour: lastHour },
       requester: { id: `playbook:${request.run.playbookId}`, kind: 'playbook' },
       ...(request.run.startedBy ? { initiator: { id: request.run.startedBy, kind: 'user' as const } } : {}),
       run: {
@@ -209,7 +201,7 @@ export class Guardrails {
 
   async #check(request: GuardRequest): Promise<GuardVerdict> {
     const caseId = request.dryRun ? undefined : (await this.#cases.casesOfRun(request.run.id))[0];
-    const input = this.policyInput(request, caseId);
+    const input = this.policyInput(request, await this.lastHour(), caseId);
     const decision = evaluatePolicy(this.policy, input);
     const record = policyDecisionRecord(input, decision);
     if (request.dryRun) {
@@ -336,6 +328,7 @@ export class Guardrails {
   async edit(id: string, editor: ApprovalPrincipal, edit: { arguments: Record<string, unknown>; arguments_hash: string; comment?: string }) {
     const stored = (await this.desk.get(id)) as StoredApproval;
     const base = stored.policy_input;
+    const lastHour = await this.lastHour();
     const result = await this.desk.edit(
       id,
       { editor, arguments: edit.arguments, arguments_hash: edit.arguments_hash, ...(edit.comment ? { comment: edit.comment } : {}) },
@@ -345,7 +338,7 @@ export class Guardrails {
           action: { ...(base?.action ?? { id: stored.action.id, impact: stored.action.impact }), arguments: args },
           targets: targetsFromArguments(args),
           allow_lists: this.allowLists,
-          history: { last_hour: this.#history.lastHour(this.#clock.now()) },
+          history: { last_hour: lastHour },
         } as PolicyInput),
     );
     await this.#recordDecision(result.request, actorFor(editor), `arguments edited (policy: ${result.policy.decision} by ${result.policy.rule.id})`, {

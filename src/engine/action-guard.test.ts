@@ -89,7 +89,7 @@ for (const backend of testBackends()) {
       assert.equal(waiting.status, 'waiting');
       assert.equal(effects.filter((e) => e.key === `${id}:block`).length, 0);
       const [wait] = await engine.listApprovals({ runId: id });
-      assert.equal((wait?.request as { approval_id: string }).approval_id, `ap-${id}`);
+      assert.equal((wait?.request as { approval_id: string } | undefined)?.approval_id, `ap-${id}`);
       await assert.rejects(engine.decide(id, 'block', { decision: 'approve', actor: 'mallory' }), { code: 'engine.policy_approval' });
       await engine.resolveGuardedApproval(id, 'block', { approvalId: `ap-${id}`, status: 'released' });
       await assert.rejects(engine.resolveGuardedApproval(id, 'block', { approvalId: `ap-${id}`, status: 'released' }), { code: 'conflict' });

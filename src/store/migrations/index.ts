@@ -3,9 +3,10 @@ import { engineRuns } from './0100-engine-runs.ts';
 import { cases } from './0200-cases.ts';
 import { auth } from './0300-auth-users-tokens-sessions.ts';
 import { approvals } from './0400-approvals.ts';
+import { guardedActionHistory } from './0401-guarded-action-history.ts';
 import type { StoreMigration } from './migration.ts';
 
 export type { StoreMigration } from './migration.ts';
 
 /** Every migration, in apply order. Names must be unique and sort in this order. */
-export const migrations: readonly StoreMigration[] = [foundation, engineRuns, cases, auth, approvals];
+export const migrations: readonly StoreMigration[] = [foundation, engineRuns, cases, auth, approvals, guardedActionHistory];
