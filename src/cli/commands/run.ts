@@ -62,10 +62,13 @@ export function registerRun(program: Command): void {
           if (run.status === 'failed') lines.push(`error: ${JSON.stringify(run.error)}`);
           if (run.status === 'waiting') {
             for (const wait of view.waits?.filter((w) => w.status === 'open') ?? []) {
+              const policyApproval = (wait.request as { approval_id?: unknown } | null)?.approval_id;
               lines.push(
-                wait.kind === 'approval'
-                  ? `waiting for approval of ${wait.stepKey}: riposte runs decide ${runId} ${wait.stepKey} --approve|--reject --actor NAME`
-                  : `waiting on ${wait.kind} ${wait.eventName ?? wait.stepKey}; \`riposte serve\` continues it`,
+                typeof policyApproval === 'string'
+                  ? `${wait.stepKey} is held by policy for approval ${policyApproval}: approvers decide at /api/v1/approvals/${policyApproval}`
+                  : wait.kind === 'approval'
+                    ? `waiting for approval of ${wait.stepKey}: riposte runs decide ${runId} ${wait.stepKey} --approve|--reject --actor NAME`
+                    : `waiting on ${wait.kind} ${wait.eventName ?? wait.stepKey}; \`riposte serve\` continues it`,
               );
             }
           }
