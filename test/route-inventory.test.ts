@@ -23,6 +23,8 @@ function publicRouteAllowed(method: string, url: string): boolean {
   if (url === '/api/v1/auth/login') return method === 'POST';
   // Signed webhooks authenticate the sender themselves (HMAC or per-source token).
   if (url.startsWith('/api/v1/webhooks/')) return true;
+  // One-time signed approval links (e-mail, Teams): the link's MAC, expiry and single use authenticate it.
+  if (url === '/api/v1/approval-links') return method === 'GET' || method === 'HEAD' || method === 'POST';
   // API documentation: the OpenAPI document and Swagger UI.
   if (url === '/api/openapi.json' || url === '/api/docs' || url.startsWith('/api/docs/')) return read;
   return false;
@@ -135,9 +137,10 @@ for (const backend of testBackends()) {
       assert.deepEqual(failures, []);
     });
 
-    test('public webhook routes refuse an unsigned request', async () => {
+    test('public webhook and approval-link routes refuse an unsigned request', async () => {
       const failures: string[] = [];
-      for (const route of inventory.filter((r) => r.public && r.url.startsWith('/api/v1/webhooks/') && r.method !== 'HEAD')) {
+      const signed = (url: string) => url.startsWith('/api/v1/webhooks/') || url === '/api/v1/approval-links';
+      for (const route of inventory.filter((r) => r.public && signed(r.url) && r.method !== 'HEAD')) {
         const url = concreteUrl(route.url);
         const res = await app.inject({ method: route.method as 'POST', url, payload: { title: 'unsigned' } });
         if (res.statusCode < 400) failures.push(`${route.method} ${url} → ${res.statusCode}`);

@@ -1,5 +1,7 @@
 import type { Clock, Config, Logger } from '../core/index.ts';
 import {
+  type ActionDefinition,
+  type ActionGuard,
   type ActionRegistry,
   builtinActions,
   Engine,
@@ -83,9 +85,14 @@ export function createEngine(
     extendActions?: (actions: ActionRegistry) => void;
     /** Configured integration instances, registered as `<instance>.<action>`. */
     integrations?: readonly IntegrationInstance[];
+    /** Policy before write/destructive actions (the runtime passes the guardrails' guard). */
+    guard?: ActionGuard;
+    /** More actions beside the built-in ones (tests, demos). */
+    actions?: ActionDefinition[];
   } = {},
 ): EngineSetup {
   const actions = registeredActions(config, options.clock, options.integrations);
+  for (const action of options.actions ?? []) actions.register(action);
   options.extendActions?.(actions);
   const playbooks = loadPlaybookDirectory(config.engine.playbooks_dir, actions);
   const engine = new Engine({
@@ -96,6 +103,7 @@ export function createEngine(
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.intercept ? { intercept: options.intercept } : {}),
+    ...(options.guard ? { guard: options.guard } : {}),
     // Embedded mode: this process is the only runner, so leases left by a crash are taken over at once.
     runner: { exclusive: config.database_url === undefined, ...options.runner },
   });

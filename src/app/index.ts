@@ -6,6 +6,7 @@
 
 export { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 export { createEngine, type EngineSetup, environmentSecrets, registeredActions } from './engine-setup.ts';
+export { type ApprovalView, Guardrails, type GuardrailsOptions } from './guardrails.ts';
 export { httpRequestAction } from './http-request-action.ts';
 export { integrationActions, verdictAction } from './integration-actions.ts';
 export { type InstanceSummary, type IntegrationInstanceService, integrationInstanceService, masterKeyFor, type NewInstance } from './integration-instances.ts';

@@ -2,11 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { type AuthService, authPolicyFromConfig, createAuthService } from '../auth/index.ts';
 import type { CasesService } from '../cases/index.ts';
 import { type Config, createLogger, type Logger, RiposteError } from '../core/index.ts';
-import type { Engine, PlaybookDirectory } from '../engine/index.ts';
+import type { ActionDefinition, Engine, PlaybookDirectory } from '../engine/index.ts';
 import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 import { createEngine } from './engine-setup.ts';
+import { Guardrails } from './guardrails.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
 import { wireTriggers } from './triggers.ts';
 import { VERSION } from './version.ts';
@@ -27,6 +28,8 @@ export interface Runtime {
   playbooks: PlaybookDirectory;
   /** Configured integration instances (their actions are registered with the engine at start). */
   integrations: IntegrationInstanceService;
+  /** Policy before every write/destructive action, and the approvals that release held actions. */
+  guardrails: Guardrails;
   close(): Promise<void>;
 }
 
@@ -38,6 +41,10 @@ export interface RuntimeOptions {
    * the logger, so it cannot land in a log pipeline.
    */
   announce?: (text: string) => void;
+  /** Actions registered beside the built-in ones (tests and demos: loopback side effects). */
+  actions?: ActionDefinition[];
+  /** Engine runner tuning (tests: a short poll interval). */
+  runner?: { pollMs?: number };
 }
 
 export async function openRuntime(config: Config, logger: Logger = createLogger({ level: config.log.level }), options: RuntimeOptions = {}): Promise<Runtime> {
@@ -56,7 +63,16 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     // Loaded on first need, so a deployment without integrations never creates a key file.
     const integrations = integrationInstanceService({ store, config, masterKey: () => (masterKey ??= masterKeyFor(config, logger, options.env)) });
     const instances = await integrations.load();
-    const { engine, playbooks } = createEngine(store, config, { logger, integrations: instances });
+    const guardrails = await Guardrails.create({ store, config, cases, auth, logger });
+    const { engine, playbooks } = createEngine(store, config, {
+      logger,
+      integrations: instances,
+      guard: guardrails.guard,
+      ...(options.actions ? { actions: options.actions } : {}),
+      ...(options.runner ? { runner: options.runner } : {}),
+    });
+    guardrails.attach(engine);
+    guardrails.startSweeper();
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
     return {
       config,
@@ -67,8 +83,10 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       engine,
       playbooks,
       integrations,
+      guardrails,
       async close() {
         unwireTriggers();
+        guardrails.stop();
         await engine.stop();
         await cases.drain();
         await store.close();
@@ -110,6 +128,7 @@ export function serverServices(runtime: Runtime): ServerServices {
     engine: runtime.engine,
     playbooks: runtime.playbooks,
     integrations: runtime.integrations,
+    approvals: runtime.guardrails,
   };
 }
 

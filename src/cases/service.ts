@@ -842,6 +842,11 @@ export class CasesService {
     });
   }
 
+  /** Ids of the cases a playbook run is linked to. */
+  casesOfRun(runId: string): Promise<string[]> {
+    return this.#store.cases.casesOfRun(runId);
+  }
+
   async runsOf(ref: string): Promise<Array<{ run_id: string; linked_at: string }>> {
     const c = await this.#require(ref);
     return (await this.#store.cases.runs(c.id)).map((r) => ({ run_id: r.runId, linked_at: iso(r.linkedAt) as string }));

@@ -223,6 +223,42 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Guardrails: which policy decides write/destructive actions and what is never acted on (docs/policy.md). */
+    policy: z
+      .object({
+        /** Policy YAML file; unset: the built-in response tiers. */
+        file: z.string().min(1, 'must not be empty').optional(),
+        /** Allow-lists every policy evaluation sees (cidrs, domains, partners, warning_list_hits); validated at start. */
+        allow_lists: z.record(z.string(), z.unknown()).optional(),
+        /** YAML or JSON file with more allow-lists in the same shape (merged with allow_lists). */
+        allow_lists_file: z.string().min(1, 'must not be empty').optional(),
+      })
+      .strict()
+      .prefault({}),
+    approvals: z
+      .object({
+        /**
+         * HMAC key for signed decisions and one-time links (at least 32 bytes). Unset: generated on first
+         * start and kept in the settings store. `previous_signing_secrets` still verify after a rotation.
+         */
+        signing_secret: z.string().min(32, 'must be at least 32 characters (use a long random value)').optional(),
+        previous_signing_secrets: secretList.default([]),
+        /** How long a one-time approval link stays valid (at most 24h). */
+        link_ttl: duration.default(15 * 60_000),
+        /** How often due approvals are resolved to their on_expiry outcome. */
+        sweep_interval: duration.default(30_000),
+      })
+      .strict()
+      .prefault({}),
+    slack: z
+      .object({
+        /** The Slack app's signing secret: interaction requests are verified with it (v0 scheme). */
+        signing_secret: z.string().min(1, 'must not be empty').optional(),
+        /** Slack user id → Riposte user name: who a click in Slack decides as (their Riposte roles apply). */
+        users: z.record(z.string(), z.string().min(1, 'must not be empty')).default({}),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info') })
       .strict()
@@ -243,6 +279,9 @@ export const ENV_KEYS: Record<string, string[]> = {
   RIPOSTE_PUBLIC_URL: ['server', 'public_url'],
   RIPOSTE_TRUST_PROXY: ['server', 'trust_proxy'],
   RIPOSTE_LOG_LEVEL: ['log', 'level'],
+  RIPOSTE_POLICY_FILE: ['policy', 'file'],
+  RIPOSTE_APPROVALS_SIGNING_SECRET: ['approvals', 'signing_secret'],
+  RIPOSTE_SLACK_SIGNING_SECRET: ['slack', 'signing_secret'],
   RIPOSTE_PLAYBOOKS_DIR: ['engine', 'playbooks_dir'],
   RIPOSTE_HTTP_ALLOW: ['engine', 'http_allow'],
   RIPOSTE_INTEGRATIONS_HTTP_ALLOW: ['integrations', 'http_allow'],

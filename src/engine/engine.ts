@@ -1,5 +1,6 @@
 import { type Clock, conflict, invalidInput, type Logger, newId, notFound, RiposteError, systemClock } from '../core/index.ts';
 import { ACTIVE_RUN_STATUSES, type JournalEntry, type RunFilter, type RunRow, type Store, type WaitRow } from '../store/index.ts';
+import type { ActionGuard } from './action-guard.ts';
 import type { ActionCatalog } from './actions.ts';
 import type { DataValue } from './expressions/index.ts';
 import { topLevelIndex } from './interpreter.ts';
@@ -21,6 +22,8 @@ export interface EngineOptions {
   logger?: Logger;
   secrets?: SecretSource;
   intercept?: ActionInterceptor;
+  /** Policy before every write/destructive action (app/ implements it with policy/). */
+  guard?: ActionGuard;
   runner?: Pick<RunnerOptions, 'owner' | 'leaseMs' | 'pollMs' | 'maxActiveRuns' | 'exclusive' | 'only' | 'onClaimed' | 'playbookIds'>;
 }
 
@@ -69,6 +72,7 @@ export class Engine {
       logger: options.logger,
       secrets: options.secrets,
       intercept: options.intercept,
+      guard: options.guard,
       onEvent: (event) => {
         for (const listener of this.#listeners) listener(event);
       },
@@ -221,6 +225,19 @@ export class Engine {
   async decide(runId: string, stepKey: string, decision: Decision): Promise<RunView> {
     if (decision.decision !== 'approve' && decision.decision !== 'reject') throw invalidInput('decision must be "approve" or "reject"');
     if (!decision.actor) throw invalidInput('actor is required');
+    const wait = await this.#store.engine.getWait(runId, stepKey);
+    const approvalId = (wait?.request as { approval_id?: unknown } | null | undefined)?.approval_id;
+    if (typeof approvalId === 'string') {
+      // A policy approval is M-of-N with separation of duties: only the approvals desk may decide it.
+      throw new RiposteError(
+        'engine.policy_approval',
+        `step ${stepKey} waits for policy approval ${approvalId}; decide it at /api/v1/approvals/${approvalId}`,
+        {
+          status: 409,
+          details: { approval_id: approvalId },
+        },
+      );
+    }
     const output = {
       decision: decision.decision,
       actor: decision.actor,
@@ -239,6 +256,23 @@ export class Engine {
       };
     });
     return this.getRun(runId);
+  }
+
+  /**
+   * Ends a step's policy-approval wait (see ActionGuard): `released` lets the action run with the approved
+   * arguments, a rejection fails the step with `error`. Only the first resolution of a wait counts; a later
+   * one is a conflict.
+   */
+  async resolveGuardedApproval(
+    runId: string,
+    stepKey: string,
+    outcome: { approvalId: string } & ({ status: 'released' } | { status: 'rejected'; error: { code: string; message: string; [detail: string]: unknown } }),
+  ): Promise<void> {
+    await this.#deliver(runId, stepKey, 'approval', { approval_id: outcome.approvalId, outcome: outcome.status }, () =>
+      outcome.status === 'released'
+        ? { kind: 'approval_released', data: { approval_id: outcome.approvalId } }
+        : { kind: 'step_failed', data: { error: outcome.error, approval_id: outcome.approvalId } },
+    );
   }
 
   /** Delivers a named event to every run waiting for it; returns the runs woken. */

@@ -5,6 +5,7 @@
  * around it claims work from the Store, executes actions and commits their results in groups.
  * It imports only core and the store interface; vendors' actions are registered by app/.
  */
+export type { ActionGuard, GuardOutcome, GuardRequest, GuardVerdict } from './action-guard.ts';
 export {
   type ActionCatalog,
   type ActionContext,

@@ -33,9 +33,11 @@ import type {
 export type StepState =
   | { status: 'completed'; output: DataValue; input?: DataValue }
   | { status: 'failed'; error: StepError; output?: DataValue }
-  | { status: 'retrying'; attempts: number; retryAt: number; error: StepError }
-  | { status: 'waiting'; kind: WaitKind; wakeAt: number | null; onTimeout?: string }
-  | { status: 'calling'; childRunId: string };
+  | { status: 'retrying'; attempts: number; retryAt: number; error: StepError; approvalId?: string }
+  | { status: 'waiting'; kind: WaitKind; wakeAt: number | null; onTimeout?: string; approvalId?: string }
+  | { status: 'calling'; childRunId: string }
+  /** A policy approval on an action step was released: the action runs next, with the approved arguments. */
+  | { status: 'released'; approvalId: string };
 
 export interface StepError {
   code: string;
@@ -66,6 +68,8 @@ export type Command =
       notBefore: number | undefined;
       timeoutMs: number | undefined;
       retry: RetryPolicy | undefined;
+      /** Set when policy asked for approval and it was released: act with that approval's arguments. */
+      approvalId?: string;
     }
   | { type: 'wait'; key: string; stepId: string; wait: WaitRequest }
   | { type: 'call'; key: string; stepId: string; playbook: string; inputs: DataValue };
@@ -81,6 +85,8 @@ export interface PendingWait {
   kind: WaitKind;
   wakeAt: number | null;
   onTimeout?: string;
+  /** A policy approval guarding an action step (see the runner's guard). */
+  approvalId?: string;
 }
 
 export type Outcome = { status: 'succeeded'; output: DataValue } | { status: 'failed'; error: StepError & { step?: string } };
@@ -109,7 +115,18 @@ export function applyEvent(states: Map<string, StepState>, event: JournalEvent):
       if (key) states.set(key, { status: 'failed', error: data.error as StepError, output: data.output as DataValue });
       break;
     case 'attempt_failed':
-      if (key) states.set(key, { status: 'retrying', attempts: Number(data.attempt), retryAt: Number(data.retry_at), error: data.error as StepError });
+      if (key) {
+        // A retried attempt of a released action keeps its approval: it is the same approved action.
+        const before = states.get(key);
+        const approvalId = before && (before.status === 'released' || before.status === 'retrying') ? before.approvalId : undefined;
+        states.set(key, {
+          status: 'retrying',
+          attempts: Number(data.attempt),
+          retryAt: Number(data.retry_at),
+          error: data.error as StepError,
+          ...(approvalId ? { approvalId } : {}),
+        });
+      }
       break;
     case 'wait_started':
       if (key)
@@ -118,7 +135,11 @@ export function applyEvent(states: Map<string, StepState>, event: JournalEvent):
           kind: data.kind as WaitKind,
           wakeAt: (data.wake_at ?? null) as number | null,
           ...(data.on_timeout ? { onTimeout: String(data.on_timeout) } : {}),
+          ...(data.approval_id ? { approvalId: String(data.approval_id) } : {}),
         });
+      break;
+    case 'approval_released':
+      if (key) states.set(key, { status: 'released', approvalId: String(data.approval_id) });
       break;
     case 'child_started':
       if (key) states.set(key, { status: 'calling', childRunId: String(data.child_run_id) });
@@ -273,6 +294,11 @@ class Walk {
     const settled = this.#settled(key, step.id);
     if (settled) return settled;
     const state = this.#states.get(key);
+    if (state?.status === 'waiting') {
+      // Policy asked for approval before this action: it waits like an approval step does.
+      this.waits.push({ key, kind: state.kind, wakeAt: state.wakeAt, ...(state.approvalId ? { approvalId: state.approvalId } : {}) });
+      return { state: 'pending' };
+    }
     const input = evaluateDeep(step.with ?? {}, scope.context);
     this.commands.push({
       type: 'action',
@@ -284,6 +310,7 @@ class Walk {
       notBefore: state?.status === 'retrying' ? state.retryAt : undefined,
       timeoutMs: durationOf(step.timeout),
       retry: step.retry,
+      ...((state?.status === 'released' || state?.status === 'retrying') && state.approvalId ? { approvalId: state.approvalId } : {}),
     });
     return { state: 'pending' };
   }

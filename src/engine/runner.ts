@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { type Clock, type Logger, newId, RiposteError, systemClock } from '../core/index.ts';
 import type { NewJournalEntry, NewRun, NewWait, RunChange, RunRow, Store } from '../store/index.ts';
+import type { ActionGuard, GuardRequest } from './action-guard.ts';
 import type { ActionCatalog, ActionDefinition } from './actions.ts';
 import { type DataValue, toPlainData } from './expressions/index.ts';
 import {
@@ -62,6 +63,8 @@ export interface RunnerOptions {
   exclusive?: boolean;
   secrets?: SecretSource;
   intercept?: ActionInterceptor;
+  /** Policy before every write/destructive action (see action-guard.ts); absent: actions run unchecked. */
+  guard?: ActionGuard;
   onEvent?: (event: RunnerEvent) => void;
   random?: () => number;
   /** Execute only these runs (and the sub-playbook runs they start): for `riposte run` beside a server. */
@@ -126,6 +129,7 @@ export class Runner {
   readonly #exclusive: boolean;
   readonly #secrets: SecretSource | undefined;
   readonly #intercept: ActionInterceptor | undefined;
+  readonly #guard: ActionGuard | undefined;
   readonly #onEvent: ((event: RunnerEvent) => void) | undefined;
   readonly #random: () => number;
   readonly #only: Set<string> | undefined;
@@ -178,6 +182,7 @@ export class Runner {
     this.#exclusive = options.exclusive ?? false;
     this.#secrets = options.secrets;
     this.#intercept = options.intercept;
+    this.#guard = options.guard;
     this.#onEvent = options.onEvent;
     this.#random = options.random ?? Math.random;
     this.#only = options.only;
@@ -443,6 +448,11 @@ export class Runner {
       event = { runId: run.row.id, kind: 'step_completed', stepKey: command.key, data: { output, input: command.input, attempt: command.attempt } };
     } catch (error) {
       if (run.done) return;
+      if (error instanceof GuardedWait) {
+        run.controllers.delete(controller);
+        this.#openGuardedWait(run, command, error);
+        return;
+      }
       if (!this.#running) {
         // Stopping: an attempt cut short by shutdown is not a failure. Nothing is journaled; after the
         // restart the step runs again with the same idempotency key.
@@ -479,8 +489,52 @@ export class Runner {
       });
     }
     const impact = definition.impactFor?.(parsed.data) ?? definition.impact;
+    let input: unknown = parsed.data;
+    let guarded: GuardRequest | undefined;
+    if (impact !== 'read' && this.#guard) {
+      guarded = {
+        run: {
+          id: run.row.id,
+          mode: run.row.mode,
+          playbookId: run.row.playbookId,
+          playbookVersion: run.row.playbookVersion,
+          startedBy: run.row.startedBy ?? null,
+        },
+        stepKey: command.key,
+        stepId: command.stepId,
+        action: { id: command.action, impact, ...(definition.inverse ? { inverse: definition.inverse } : {}) },
+        arguments: (parsed.data ?? {}) as Record<string, unknown>,
+        rawInput: command.input,
+        idempotencyKey: `${run.row.id}:${command.key}`,
+        dryRun: run.row.mode === 'dry_run',
+      };
+      if (command.approvalId !== undefined) {
+        // Released by the approvers: act with the arguments they signed (possibly edited), verified again now.
+        const released = await this.#guard.release(command.approvalId, { runId: run.row.id, stepKey: command.key });
+        const reparsed = definition.input.safeParse(released.arguments);
+        if (!reparsed.success) {
+          throw new RiposteError(
+            'engine.invalid_action_input',
+            `approved arguments for ${command.action} are not valid: ${reparsed.error.issues[0]?.message}`,
+            {
+              retryable: false,
+            },
+          );
+        }
+        input = reparsed.data;
+        guarded.arguments = released.arguments;
+      } else {
+        const verdict = await this.#guard.check(guarded);
+        if (run.row.mode === 'dry_run') return this.#simulate(run, command, definition, impact, parsed.data, verdict);
+        if (verdict.decision === 'deny') {
+          const { code, message, retryable: _retryable, ...details } = verdict.error;
+          throw new RiposteError(code, message, { retryable: false, details });
+        }
+        if (verdict.decision === 'require_approval') throw new GuardedWait(verdict.approvalId, verdict.expiresAt, verdict.record);
+      }
+    }
     if (run.row.mode === 'dry_run' && impact !== 'read') return this.#simulate(run, command, definition, impact, parsed.data);
-    const resolved = this.#secrets ? await resolveSecrets(parsed.data, this.#secrets) : { value: parsed.data, values: [] };
+    const resolved = this.#secrets ? await resolveSecrets(input, this.#secrets) : { value: input, values: [] };
     const timeoutMs = command.timeoutMs;
     const signals = [signal, ...(timeoutMs === undefined ? [] : [AbortSignal.timeout(timeoutMs)])];
     const combined = signals.length === 1 ? signal : AbortSignal.any(signals);
@@ -496,20 +550,91 @@ export class Runner {
     );
     const output = timeoutMs === undefined && combined === signal ? await work : await raceAbort(work, combined, command, timeoutMs);
     const data = toPlainData(output);
+    if (guarded && this.#guard?.performed) {
+      try {
+        await this.#guard.performed(guarded, data);
+      } catch (error) {
+        this.#logger?.warn({ err: error, run_id: run.row.id, step: command.key }, 'engine: guard bookkeeping after an action failed');
+      }
+    }
     // Secrets never land in the journal, even when a service echoes them back.
     return resolved.values.length > 0 ? scrubSecrets(data, resolved.values) : data;
   }
 
-  #simulate(run: ActiveRun, command: Extract<Command, { type: 'action' }>, definition: ActionDefinition, impact: string, input: unknown): DataValue {
+  #simulate(
+    run: ActiveRun,
+    command: Extract<Command, { type: 'action' }>,
+    definition: ActionDefinition,
+    impact: string,
+    input: unknown,
+    verdict?: { decision: string; record?: unknown },
+  ): DataValue {
     const effect = definition.describeEffect?.(input) ?? `${definition.title}`;
+    const policy = verdict ? { decision: verdict.decision, ...(verdict.record === undefined ? {} : { record: verdict.record }) } : undefined;
     this.#emit({
       type: 'effect',
       runId: run.row.id,
       key: command.key,
       status: 'simulated',
-      detail: { action: command.action, impact, effect, input: command.input },
+      detail: { action: command.action, impact, effect, input: command.input, ...(policy ? { policy } : {}) },
     });
-    return { simulated: true, action: command.action, impact, effect };
+    return toPlainData({ simulated: true, action: command.action, impact, effect, ...(policy ? { policy } : {}) });
+  }
+
+  /** Policy asked for approval: the step waits (durably) until the approval is released, rejected or expires. */
+  #openGuardedWait(run: ActiveRun, command: Extract<Command, { type: 'action' }>, wait: GuardedWait): void {
+    const request = { approval_id: wait.approvalId, action: command.action, step: command.stepId, policy: toPlainData(wait.record ?? null) };
+    this.#waits.push({ runId: run.row.id, stepKey: command.key, kind: 'approval', eventName: null, wakeAt: wait.expiresAt, request });
+    this.#journalFor(run, {
+      runId: run.row.id,
+      kind: 'wait_started',
+      stepKey: command.key,
+      data: { kind: 'approval', wake_at: wait.expiresAt, approval_id: wait.approvalId, request },
+    });
+    this.#emit({ type: 'step', runId: run.row.id, key: command.key, status: 'waiting', detail: { kind: 'approval', approval_id: wait.approvalId } });
+  }
+
+  /** A guarded approval's wait fell due: the guard says how it ended (expiry resolves it to its on_expiry outcome). */
+  #settleGuardedWait(run: ActiveRun, wait: PendingWait & { approvalId: string }): void {
+    run.inflight.add(wait.key);
+    const guard = this.#guard;
+    void (async () => {
+      let outcome: Awaited<ReturnType<ActionGuard['settle']>>;
+      try {
+        outcome = guard ? await guard.settle(wait.approvalId) : { status: 'pending' };
+      } catch (error) {
+        this.#logger?.warn({ err: error, run_id: run.row.id, approval_id: wait.approvalId }, 'engine: settling an approval failed; trying again');
+        outcome = { status: 'pending' };
+      }
+      if (run.done) return;
+      if (outcome.status === 'pending') {
+        run.inflight.delete(wait.key);
+        clearTimeout(run.wakeTimer);
+        run.wakeTimer = setTimeout(() => this.#advance(run), 1000);
+        return;
+      }
+      const event: NewJournalEntry =
+        outcome.status === 'released'
+          ? { runId: run.row.id, kind: 'approval_released', stepKey: wait.key, data: { approval_id: wait.approvalId } }
+          : { runId: run.row.id, kind: 'step_failed', stepKey: wait.key, data: { error: outcome.error, approval_id: wait.approvalId } };
+      this.#resolveWait(run, wait.key, { approval_id: wait.approvalId, outcome: outcome.status }, event);
+    })();
+  }
+
+  #resolveWait(run: ActiveRun, key: string, resolutionData: unknown, event: NewJournalEntry): void {
+    const resolution: PendingResolution = { runId: run.row.id, stepKey: key, resolution: resolutionData, event };
+    this.#resolutions.push(resolution);
+    this.#after(run.row.id, () => {
+      run.inflight.delete(key);
+      if (resolution.accepted) {
+        applyEvent(run.states, toEvent(event));
+        this.#emitStep(run, event);
+        this.#readvance(run);
+      } else {
+        void this.notify(run.row.id);
+      }
+    });
+    this.#scheduleFlush();
   }
 
   #retryAt(command: Extract<Command, { type: 'action' }>, error: StepError): number | undefined {
@@ -572,6 +697,10 @@ export class Runner {
   }
 
   #timeOut(run: ActiveRun, wait: PendingWait): void {
+    if (wait.approvalId !== undefined) {
+      this.#settleGuardedWait(run, { ...wait, approvalId: wait.approvalId });
+      return;
+    }
     run.inflight.add(wait.key);
     let event: NewJournalEntry;
     if (wait.kind === 'timer') {
@@ -912,7 +1041,9 @@ export class Runner {
 
   #emitStep(run: ActiveRun, event: NewJournalEntry): void {
     if (!this.#onEvent) return;
-    const status = { step_completed: 'completed', step_failed: 'failed', attempt_failed: 'retrying', child_started: 'calling' }[event.kind];
+    const status = { step_completed: 'completed', step_failed: 'failed', attempt_failed: 'retrying', child_started: 'calling', approval_released: 'released' }[
+      event.kind
+    ];
     if (status) this.#emit({ type: 'step', runId: run.row.id, key: event.stepKey ?? undefined, status, detail: event.data });
   }
 
@@ -927,6 +1058,19 @@ export class Runner {
   /** The last commit failure, if any (for health reporting). */
   get lastError(): unknown {
     return this.#fatal;
+  }
+}
+
+/** Thrown inside #perform to turn the attempt into an approval wait instead of a result. */
+class GuardedWait extends Error {
+  readonly approvalId: string;
+  readonly expiresAt: number;
+  readonly record: unknown;
+  constructor(approvalId: string, expiresAt: number, record: unknown) {
+    super(`waiting for approval ${approvalId}`);
+    this.approvalId = approvalId;
+    this.expiresAt = expiresAt;
+    this.record = record;
   }
 }
 

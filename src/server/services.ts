@@ -1,3 +1,4 @@
+import type { Guardrails } from '../app/index.ts';
 import type { AuthService } from '../auth/index.ts';
 import type { CasesService, WebhookCredentials } from '../cases/index.ts';
 import type { Config, Logger } from '../core/index.ts';
@@ -21,6 +22,8 @@ export interface ServerServices {
   cases?: CasesService;
   /** Secrets each webhook source may authenticate with (config plus the settings repository). */
   webhookCredentials?: (source: string) => Promise<WebhookCredentials>;
+  /** Policy approvals: decide, edit, break-glass, one-time links, Slack (app/'s guardrails). */
+  approvals?: Guardrails;
   /** Users, sessions, API tokens and permissions: the server authenticates every request through it. */
   auth: AuthService;
   /** Integration instances (app/integration-instances.ts); the integrations routes are registered when present. */

@@ -304,6 +304,13 @@ export interface ApprovalsTable {
   updated_at: Millis;
 }
 
+export interface GuardedActionsTable {
+  id: string;
+  kind: string;
+  at: Millis;
+  run_id: string | null;
+}
+
 export interface ApprovalOnceKeysTable {
   /** e.g. "approval-link:<nonce>", "slack:v0=<signature>". */
   key: string;
@@ -338,4 +345,5 @@ export interface Database {
   sessions: SessionsTable;
   approvals: ApprovalsTable;
   approval_once_keys: ApprovalOnceKeysTable;
+  guarded_actions: GuardedActionsTable;
 }

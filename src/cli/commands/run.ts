@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { createEngine, registeredActions } from '../../app/index.ts';
-import { usageError } from '../../core/index.ts';
+import { buildCasesService, createEngine, Guardrails, registeredActions } from '../../app/index.ts';
+import { createLogger, usageError } from '../../core/index.ts';
 import { formatIssues, loadPlaybookDirectory, loadPlaybookFile, type Playbook, type RunnerEvent, runJson } from '../../engine/index.ts';
 import { openStore } from '../../store/index.ts';
 import { configFor } from '../context.ts';
@@ -36,7 +36,12 @@ export function registerRun(program: Command): void {
         ? await openStore({ sqliteFile: ':memory:' })
         : await openStore({ databaseUrl: config.database_url, schema: config.database_schema, dataDir: config.data_dir });
       const only = new Set<string>();
-      const { engine } = createEngine(store, config, { runner: { only, exclusive: false, pollMs: 50 } });
+      // The same guardrails as the server: a foreground run never skips policy before a risky action.
+      const logger = createLogger({ level: config.log.level });
+      const cases = buildCasesService(store, config, logger);
+      const guardrails = await Guardrails.create({ store, config, cases, logger });
+      const { engine } = createEngine(store, config, { runner: { only, exclusive: false, pollMs: 50 }, guard: guardrails.guard });
+      guardrails.attach(engine);
       const effects: unknown[] = [];
       const started = Date.now();
       engine.onEvent((event) => {
@@ -57,10 +62,13 @@ export function registerRun(program: Command): void {
           if (run.status === 'failed') lines.push(`error: ${JSON.stringify(run.error)}`);
           if (run.status === 'waiting') {
             for (const wait of view.waits?.filter((w) => w.status === 'open') ?? []) {
+              const policyApproval = (wait.request as { approval_id?: unknown } | null)?.approval_id;
               lines.push(
-                wait.kind === 'approval'
-                  ? `waiting for approval of ${wait.stepKey}: riposte runs decide ${runId} ${wait.stepKey} --approve|--reject --actor NAME`
-                  : `waiting on ${wait.kind} ${wait.eventName ?? wait.stepKey}; \`riposte serve\` continues it`,
+                typeof policyApproval === 'string'
+                  ? `${wait.stepKey} is held by policy for approval ${policyApproval}: approvers decide at /api/v1/approvals/${policyApproval}`
+                  : wait.kind === 'approval'
+                    ? `waiting for approval of ${wait.stepKey}: riposte runs decide ${runId} ${wait.stepKey} --approve|--reject --actor NAME`
+                    : `waiting on ${wait.kind} ${wait.eventName ?? wait.stepKey}; \`riposte serve\` continues it`,
               );
             }
           }
@@ -74,6 +82,7 @@ export function registerRun(program: Command): void {
         if (run.status === 'failed' || run.status === 'cancelled') process.exitCode = 1;
       } finally {
         await engine.stop();
+        await cases.drain();
         await store.close();
       }
     });

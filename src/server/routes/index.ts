@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerMetrics } from '../metrics.ts';
 import type { ServerServices } from '../services.ts';
 import { alertRoutes } from './alerts.ts';
+import { approvalRoutes } from './approvals.ts';
 import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
 import { caseRoutes } from './cases.ts';
@@ -26,7 +27,9 @@ export async function registerRoutes(app: FastifyInstance, services: ServerServi
   await app.register(authRoutes, { services });
   await app.register(userRoutes, { services });
   await app.register(tokenRoutes, { services });
-  if (services.engine && services.playbooks) await app.register(runsRoutes, { engine: services.engine, playbooks: services.playbooks });
+  if (services.engine && services.playbooks)
+    await app.register(runsRoutes, { engine: services.engine, playbooks: services.playbooks, approvals: services.approvals });
+  if (services.engine || services.approvals) await app.register(approvalRoutes, { engine: services.engine, approvals: services.approvals });
   if (services.engine) await app.register(eventRoutes, { engine: services.engine });
   if (services.integrations) await app.register(integrationRoutes, { integrations: services.integrations });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { notFound } from '../../core/index.ts';
-import { type Engine, type PlaybookDirectory, type RunView, runJson, waitJson } from '../../engine/index.ts';
+import type { Guardrails } from '../../app/index.ts';
+import { isRiposteError, notFound } from '../../core/index.ts';
+import { type Engine, type PlaybookDirectory, type RunView, runJson } from '../../engine/index.ts';
 import { pageOf, pageQueryProperties, readPage } from '../pagination.ts';
 
 /**
@@ -9,8 +10,11 @@ import { pageOf, pageQueryProperties, readPage } from '../pagination.ts';
  */
 const runId = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
 
-export async function runsRoutes(app: FastifyInstance, options: { engine: Engine; playbooks: PlaybookDirectory }): Promise<void> {
-  const { engine, playbooks } = options;
+export async function runsRoutes(
+  app: FastifyInstance,
+  options: { engine: Engine; playbooks: PlaybookDirectory; approvals?: Guardrails | undefined },
+): Promise<void> {
+  const { engine, playbooks, approvals } = options;
 
   app.get('/api/v1/playbooks', { config: { permission: 'playbooks:read' } }, async () => ({
     items: playbooks.files().map((f) => ({
@@ -95,12 +99,7 @@ export async function runsRoutes(app: FastifyInstance, options: { engine: Engine
     run: runJson(await engine.resume(request.params.id, request.actor?.name ?? 'api')),
   }));
 
-  app.get('/api/v1/approvals', { config: { permission: 'runs:read' } }, async () => ({
-    items: (await engine.listApprovals()).map(waitJson),
-    next_cursor: null,
-  }));
-
-  app.post<{ Params: { id: string; step: string }; Body: { decision: 'approve' | 'reject'; comment?: string } }>(
+  app.post<{ Params: { id: string; step: string }; Body: { decision: 'approve' | 'reject'; comment?: string; arguments_hash?: string } }>(
     '/api/v1/runs/:id/approvals/:step',
     {
       config: { permission: 'approvals:decide' },
@@ -116,21 +115,45 @@ export async function runsRoutes(app: FastifyInstance, options: { engine: Engine
           properties: {
             decision: { type: 'string', enum: ['approve', 'reject'] },
             comment: { type: 'string', maxLength: 2000 },
+            arguments_hash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
           },
           additionalProperties: false,
         },
       },
     },
-    // The decider is the authenticated caller, recorded in the run history (who may decide which approval is the guardrails' job).
-    async (request) => ({
-      run: runJson(
-        await engine.decide(request.params.id, request.params.step, {
-          decision: request.body.decision,
-          actor: request.actor?.name ?? 'unknown',
-          ...(request.body.comment ? { comment: request.body.comment } : {}),
-        }),
-      ),
-    }),
+    // The decider is the authenticated caller. A step held by policy is decided through the approvals desk
+    // (quorum, separation of duties, signed), so both kinds of approval share this route and one inbox.
+    async (request) => {
+      const { id, step } = request.params;
+      try {
+        return {
+          run: runJson(
+            await engine.decide(id, step, {
+              decision: request.body.decision,
+              actor: request.actor?.name ?? 'unknown',
+              ...(request.body.comment ? { comment: request.body.comment } : {}),
+            }),
+          ),
+        };
+      } catch (error) {
+        const policyApproval = isRiposteError(error) && error.code === 'engine.policy_approval' ? String(error.details?.approval_id) : undefined;
+        if (!policyApproval || !approvals || !request.actor) throw error;
+        const current = await approvals.get(policyApproval);
+        const result = await approvals.decide(
+          policyApproval,
+          { id: request.actor.name, roles: [...request.actor.roles], name: request.actor.name },
+          {
+            decision: request.body.decision,
+            arguments_hash: request.body.arguments_hash ?? current.request?.arguments_hash ?? '',
+            ...(request.body.comment ? { comment: request.body.comment } : {}),
+          },
+        );
+        return {
+          run: runJson(await engine.getRun(id, { history: true })),
+          approval: { id: policyApproval, status: result.request.status, released: result.released },
+        };
+      }
+    },
   );
 }
 

@@ -4,10 +4,20 @@ import { engineClaimIndexes } from './0101-engine-claim-indexes.ts';
 import { cases } from './0200-cases.ts';
 import { auth } from './0300-auth-users-tokens-sessions.ts';
 import { approvals } from './0400-approvals.ts';
+import { guardedActionHistory } from './0401-guarded-action-history.ts';
 import { integrationInstances } from './0500-integration-instances.ts';
 import type { StoreMigration } from './migration.ts';
 
 export type { StoreMigration } from './migration.ts';
 
 /** Every migration, in apply order. Names must be unique and sort in this order. */
-export const migrations: readonly StoreMigration[] = [foundation, engineRuns, engineClaimIndexes, cases, auth, approvals, integrationInstances];
+export const migrations: readonly StoreMigration[] = [
+  foundation,
+  engineRuns,
+  engineClaimIndexes,
+  cases,
+  auth,
+  approvals,
+  guardedActionHistory,
+  integrationInstances,
+];

@@ -49,6 +49,12 @@ export interface ApprovalsRepository {
   claimOnce(key: string, expiresAt: number): Promise<boolean>;
   /** Deletes single-use keys that expired before `now`; returns how many. */
   pruneOnceKeys(now: number): Promise<number>;
+  /** Notes a guarded (write/destructive) action performed: the blast-radius history. */
+  recordGuardedAction(entry: { id: string; kind: string; at: number; runId?: string | null }): Promise<void>;
+  /** Guarded actions per kind at or after `since`. */
+  countGuardedActions(since: number): Promise<Record<string, number>>;
+  /** Forgets guarded actions older than `before`; returns how many. */
+  pruneGuardedActions(before: number): Promise<number>;
 }
 
 function fromRow(row: Selectable<ApprovalsTable>): ApprovalRecord {
@@ -141,6 +147,26 @@ export function approvalsRepository(db: Kysely<Database>, clock: Clock): Approva
     },
     async pruneOnceKeys(now) {
       const result = await db.deleteFrom('approval_once_keys').where('expires_at', '<=', now).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+    async recordGuardedAction(entry) {
+      await db
+        .insertInto('guarded_actions')
+        .values({ id: entry.id, kind: entry.kind, at: entry.at, run_id: entry.runId ?? null })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+    },
+    async countGuardedActions(since) {
+      const rows = await db
+        .selectFrom('guarded_actions')
+        .select(['kind', (eb) => eb.fn.countAll<number | string>().as('n')])
+        .where('at', '>=', since)
+        .groupBy('kind')
+        .execute();
+      return Object.fromEntries(rows.map((r) => [r.kind, Number(r.n)]));
+    },
+    async pruneGuardedActions(before) {
+      const result = await db.deleteFrom('guarded_actions').where('at', '<', before).executeTakeFirst();
       return Number(result.numDeletedRows);
     },
   };

@@ -122,6 +122,8 @@ export interface CasesRepository {
 
   linkRun(caseId: string, runId: string, at: number): Promise<boolean>;
   runs(caseId: string): Promise<Array<{ runId: string; linkedAt: number }>>;
+  /** Cases a run is linked to (guardrail decisions go on their timelines). */
+  casesOfRun(runId: string): Promise<string[]>;
 
   insertTask(task: TaskRecord): Promise<void>;
   updateTask(id: string, patch: Partial<Omit<TaskRecord, 'id' | 'caseId' | 'createdAt'>>): Promise<boolean>;
@@ -440,6 +442,10 @@ export function casesRepository(db: Kysely<Database>, backend: Backend): CasesRe
         .onConflict((oc) => oc.columns(['case_id', 'run_id']).doNothing())
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    },
+    async casesOfRun(runId) {
+      const rows = await db.selectFrom('case_runs').select(['case_id']).where('run_id', '=', runId).orderBy('linked_at').execute();
+      return rows.map((r) => r.case_id);
     },
     async runs(caseId) {
       const rows = await db.selectFrom('case_runs').select(['run_id', 'linked_at']).where('case_id', '=', caseId).orderBy('linked_at').execute();

@@ -1,0 +1,42 @@
+import type { Impact } from './actions.ts';
+import type { StepError } from './interpreter.ts';
+
+/**
+ * The runner's hook for guardrails. The engine knows nothing of policy: before every action with impact
+ * `write` or `destructive` it asks the guard, and turns the answer into step outcomes — `allow` runs the
+ * action, `deny` fails the step (on_error applies), `require_approval` parks the step on a durable
+ * approval wait (a wait row plus a `wait_started` journal entry carrying the approval id) that only the
+ * guard's approvals can end: `Engine.resolveGuardedApproval` when people decide, `settle` when the wait
+ * falls due. A released step runs its action with the arguments `release` returns (possibly edited by
+ * an approver) and the same idempotency key. `app/` implements this with `policy/`.
+ */
+export interface GuardRequest {
+  run: { id: string; mode: string; playbookId: string; playbookVersion: number; startedBy: string | null };
+  stepKey: string;
+  stepId: string;
+  action: { id: string; impact: Exclude<Impact, 'read'>; inverse?: string };
+  /** The arguments the action would receive (validated by its input schema). */
+  arguments: Record<string, unknown>;
+  /** The step's `with` as evaluated, before the action's schema dropped keys it does not know (confidence, verdict…). */
+  rawInput: unknown;
+  idempotencyKey: string;
+  /** A dry-run asks for the decision only: nothing may be opened or recorded. */
+  dryRun: boolean;
+}
+
+export type GuardVerdict =
+  | { decision: 'allow'; record?: unknown }
+  | { decision: 'deny'; error: StepError; record?: unknown }
+  | { decision: 'require_approval'; approvalId: string; expiresAt: number; record?: unknown };
+
+export type GuardOutcome = { status: 'released' } | { status: 'rejected'; error: StepError } | { status: 'pending' };
+
+export interface ActionGuard {
+  check(request: GuardRequest): Promise<GuardVerdict>;
+  /** The approval's outcome now that its wait fell due (the guard resolves an expired request first). */
+  settle(approvalId: string): Promise<GuardOutcome>;
+  /** Right before acting on a released approval: the verified arguments; throws when it cannot be released. */
+  release(approvalId: string, context: { runId: string; stepKey: string }): Promise<{ arguments: Record<string, unknown> }>;
+  /** After a guarded action ran (blast-radius history, inverse bookkeeping). */
+  performed?(request: GuardRequest, output: unknown): Promise<void> | void;
+}
