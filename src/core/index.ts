@@ -43,3 +43,4 @@ export {
   refang,
   tryNormalizeObservable,
 } from './observables.ts';
+export { type PositionedIssue, parseYamlWithPositions, type YamlParse } from './yaml-positions.ts';

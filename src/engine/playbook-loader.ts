@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
-import { RiposteError } from '../core/index.ts';
+import { parseYamlWithPositions, RiposteError } from '../core/index.ts';
 import type { ActionCatalog } from './actions.ts';
 import { checkTemplatesDeep, hasTemplateSyntax } from './expressions/index.ts';
 import { Playbook, RAW_KIND_SCHEMAS, RAW_PLAYBOOK, STEP_KINDS, type StepKind, stepKindOf } from './playbook-schema.ts';
@@ -47,60 +46,12 @@ export function loadPlaybookFile(file: string, context: ValidationContext = {}):
 }
 
 export function parsePlaybookYaml(text: string, context: ValidationContext = {}): LoadResult {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      playbook: undefined,
-      issues: doc.errors.map((error) => {
-        const pos = lineCounter.linePos(error.pos[0]);
-        return {
-          code: 'engine.invalid_yaml',
-          path: [],
-          message: `invalid YAML: ${error.message.split('\n')[0]}`,
-          hint: error.code === 'DUPLICATE_KEY' ? 'each key may appear once per mapping' : 'check indentation and quoting near here',
-          line: pos.line,
-          column: pos.col,
-        };
-      }),
-    };
-  }
-  const raw = doc.toJS({ maxAliasCount: 100 });
-  const result = validatePlaybook(raw, context);
-  for (const issue of result.issues) {
-    const atKey = issue.code === 'engine.unknown_field' || issue.code === 'engine.unknown_step_kind';
-    const offset = offsetOf(doc.contents as YamlNode | null, issue.path, atKey);
-    if (offset !== undefined) {
-      const pos = lineCounter.linePos(offset);
-      issue.line = pos.line;
-      issue.column = pos.col;
-    }
-  }
+  const parsed = parseYamlWithPositions(text, 'engine.invalid_yaml');
+  if (!parsed.ok) return { playbook: undefined, issues: parsed.issues };
+  const result = validatePlaybook(parsed.doc.toJS({ maxAliasCount: 100 }), context);
+  parsed.locate(result.issues, (issue) => issue.code === 'engine.unknown_field' || issue.code === 'engine.unknown_step_kind');
   result.issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   return result;
-}
-
-/** Start offset of the node at `path` (of its key, with `atKey`), or of its nearest existing ancestor. */
-function offsetOf(root: YamlNode | null, path: Array<string | number>, atKey: boolean): number | undefined {
-  let node: unknown = root;
-  let offset = (root as { range?: [number, number, number] } | null)?.range?.[0];
-  for (const [index, key] of path.entries()) {
-    if (isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(key));
-      if (!pair) break;
-      offset = (pair.key as { range?: [number, number, number] }).range?.[0] ?? offset;
-      node = pair.value;
-      const valueOffset = (node as { range?: [number, number, number] } | null)?.range?.[0];
-      const last = index === path.length - 1;
-      if (valueOffset !== undefined && !(last && atKey)) offset = valueOffset;
-    } else if (isSeq(node) && typeof key === 'number') {
-      node = node.items[key];
-      offset = (node as { range?: [number, number, number] } | undefined)?.range?.[0] ?? offset;
-    } else {
-      break;
-    }
-  }
-  return offset;
 }
 
 interface StepUse {

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
-import { canonicalJson, parseDuration } from '../core/index.ts';
+import { canonicalJson, parseDuration, parseYamlWithPositions } from '../core/index.ts';
 import { type CompiledCondition, type ConditionIssue, compileCondition, type EvaluationContext, fieldReader, isKnownField } from './conditions.ts';
 import { IMPACTS, type Impact } from './policy-input.ts';
 
@@ -273,64 +272,12 @@ export function compilePolicy(raw: unknown): PolicyLoadResult {
 
 /** Parses policy YAML; every issue carries the line and column of the node at fault. */
 export function parsePolicyYaml(text: string): PolicyLoadResult {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      policy: undefined,
-      issues: doc.errors.map((error) => {
-        const pos = lineCounter.linePos(error.pos[0]);
-        return {
-          code: 'policy.invalid_yaml',
-          path: [],
-          message: `invalid YAML: ${error.message.split('\n')[0]}`,
-          hint: error.code === 'DUPLICATE_KEY' ? 'each key may appear once per mapping' : 'check indentation and quoting near here',
-          line: pos.line,
-          column: pos.col,
-        };
-      }),
-    };
-  }
-  const result = compilePolicy(doc.toJS({ maxAliasCount: 100 }));
-  locateIssues(result.issues, doc.contents as YamlNode | null, lineCounter);
+  const parsed = parseYamlWithPositions(text, 'policy.invalid_yaml');
+  if (!parsed.ok) return { policy: undefined, issues: parsed.issues as PolicyIssue[] };
+  const result = compilePolicy(parsed.doc.toJS({ maxAliasCount: 100 }));
+  // A policy issue's last path segment names the key at fault (an unknown or misspelt field).
+  parsed.locate(result.issues, () => true);
   return result;
-}
-
-export function locateIssues(
-  issues: Array<{ path: Array<string | number>; line?: number; column?: number }>,
-  root: YamlNode | null,
-  lineCounter: LineCounter,
-): void {
-  for (const issue of issues) {
-    const offset = offsetOf(root, issue.path);
-    if (offset !== undefined) {
-      const pos = lineCounter.linePos(offset);
-      issue.line = pos.line;
-      issue.column = pos.col;
-    }
-  }
-}
-
-/** Start offset of the node at `path`, or of its nearest existing ancestor; a last unknown key points at the key. */
-function offsetOf(root: YamlNode | null, path: Array<string | number>): number | undefined {
-  let node: unknown = root;
-  let offset = (root as { range?: [number, number, number] } | null)?.range?.[0];
-  for (const key of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(key));
-      if (!pair) break;
-      offset = (pair.key as { range?: [number, number, number] }).range?.[0] ?? offset;
-      node = pair.value;
-      const valueOffset = (node as { range?: [number, number, number] } | null)?.range?.[0];
-      if (valueOffset !== undefined && path.at(-1) !== key) offset = valueOffset;
-    } else if (isSeq(node) && typeof key === 'number') {
-      node = node.items[key];
-      offset = (node as { range?: [number, number, number] } | undefined)?.range?.[0] ?? offset;
-    } else {
-      break;
-    }
-  }
-  return offset;
 }
 
 /** `file:line:col: message [code]` lines, the way compilers (and `riposte playbook validate`) print them. */

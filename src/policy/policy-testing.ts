@@ -1,7 +1,7 @@
-import { LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
+import { parseYamlWithPositions } from '../core/index.ts';
 import { evaluatePolicy, type PolicyDecision } from './evaluate-policy.ts';
-import { type CompiledPolicy, DECISIONS, locateIssues, type PolicyIssue } from './policy-document.ts';
+import { type CompiledPolicy, DECISIONS, type PolicyIssue } from './policy-document.ts';
 import { PolicyInputSchema } from './policy-input.ts';
 
 /**
@@ -52,18 +52,9 @@ export interface ParsedPolicyTests {
 }
 
 export function parsePolicyTestsYaml(text: string): ParsedPolicyTests {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      tests: undefined,
-      issues: doc.errors.map((error) => {
-        const pos = lineCounter.linePos(error.pos[0]);
-        return { code: 'policy.invalid_yaml', path: [], message: `invalid YAML: ${error.message.split('\n')[0]}`, line: pos.line, column: pos.col };
-      }),
-    };
-  }
-  const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  const yaml = parseYamlWithPositions(text, 'policy.invalid_yaml');
+  if (!yaml.ok) return { tests: undefined, issues: yaml.issues };
+  const raw = yaml.doc.toJS({ maxAliasCount: 100 }) as unknown;
   const parsed = PolicyTestFile.safeParse(raw);
   const issues: PolicyIssue[] = [];
   if (!parsed.success) {
@@ -82,7 +73,7 @@ export function parsePolicyTestsYaml(text: string): ParsedPolicyTests {
       }
     });
   }
-  locateIssues(issues, doc.contents as YamlNode | null, lineCounter);
+  yaml.locate(issues, () => true);
   return { tests: issues.length === 0 && parsed.success ? parsed.data : undefined, issues };
 }
 
