@@ -114,7 +114,11 @@ function maskFor(family: 4 | 6, prefix: number): bigint {
 export function formatIpAddress(address: IpAddress): string {
   if (address.family === 4) return [24n, 16n, 8n, 0n].map((shift) => String((address.value >> shift) & 0xffn)).join('.');
   const groups = Array.from({ length: 8 }, (_, i) => Number((address.value >> BigInt(112 - i * 16)) & 0xffffn));
-  // RFC 5952: the longest run (two or more) of zero groups becomes "::".
+  return formatIpv6Groups(groups);
+}
+
+/** RFC 5952 text of eight 16-bit groups: lower case, no leading zeros, the longest run (≥ 2) of zeros as "::". */
+export function formatIpv6Groups(groups: readonly number[]): string {
   let bestStart = -1;
   let bestLength = 0;
   for (let i = 0; i < 8; ) {

@@ -1,5 +1,6 @@
 import { domainToASCII } from 'node:url';
 import { RiposteError } from './errors.ts';
+import { formatIpv6Groups } from './net-address.ts';
 
 /**
  * Observables: the typed facts (an IP, a domain, a hash …) that alerts carry and cases collect. Every
@@ -104,28 +105,6 @@ function parseIpv6(text: string): number[] | undefined {
   return [...head, ...new Array<number>(8 - known).fill(0), ...rest];
 }
 
-/** RFC 5952 text: lower case, leading zeros dropped, the longest run (≥2) of zero groups as "::". */
-function formatIpv6(groups: number[]): string {
-  let bestStart = -1;
-  let bestLength = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength && j - i >= 2) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
-}
-
 export function isIpv6(value: string): boolean {
   return parseIpv6(value) !== undefined;
 }
@@ -144,7 +123,7 @@ function normalizeIpv4(raw: string): string {
 function normalizeIpv6(raw: string): string {
   const groups = parseIpv6(raw.trim());
   if (!groups) throw invalid('ipv6', raw, 'expected eight hexadecimal groups separated by colons, "::" allowed once, such as 2001:db8::1');
-  return formatIpv6(groups);
+  return formatIpv6Groups(groups);
 }
 
 function normalizeCidr(raw: string): string {
@@ -170,7 +149,7 @@ function normalizeCidr(raw: string): string {
       const bits = Math.max(0, Math.min(16, prefix - i * 16));
       return bits === 0 ? 0 : g & (0xffff << (16 - bits)) & 0xffff;
     });
-    return `${formatIpv6(masked)}/${prefix}`;
+    return `${formatIpv6Groups(masked)}/${prefix}`;
   }
   throw invalid('cidr', raw, `${JSON.stringify(address)} before "/" is not an IPv4 or IPv6 address`);
 }
