@@ -146,8 +146,13 @@ async function openPostgres(url: string, options: OpenStoreOptions, clock: Clock
     poolConfig.options = `-c search_path=${schema}`;
   }
   const pool = new pg.Pool(poolConfig);
-  // An idle connection dropped by the server must not crash the process; the next query reconnects.
+  // A dropped connection must not crash the process. The pool only listens on idle clients, so a client
+  // checked out (between the statements of a transaction) when the network is cut would emit an
+  // unhandled 'error'; the statement in flight still fails, and the pool discards the broken client.
   pool.on('error', () => {});
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return new SqlStore(
     db,
