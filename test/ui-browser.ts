@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { buildUi } from '../scripts/build-ui.ts';
+import { PASSWORD } from './ui-harness.ts';
+
+/**
+ * Browser tests drive Debian's Chromium (`apt install chromium`; CI installs it) through playwright-core.
+ * Without it the UI tests skip and say why. The UI is (re)built first when ui/dist is missing or stale.
+ */
+export const CHROMIUM = process.env.RIPOSTE_CHROMIUM ?? '/usr/bin/chromium';
+export const chromiumMissing: string | false = existsSync(CHROMIUM)
+  ? false
+  : `Chromium not found at ${CHROMIUM} (apt install chromium, or set RIPOSTE_CHROMIUM)`;
+
+export async function launchBrowser(): Promise<Browser> {
+  await buildUi('if-stale', { quiet: true });
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-dev-shm-usage'],
+  });
+}
+
+/** Everything a page did that a test should fail on: JS errors, CSP violations, dialogs. */
+export interface PageWatch {
+  errors: string[];
+  dialogs: string[];
+}
+
+export async function newPage(browser: Browser, baseURL: string): Promise<{ context: BrowserContext; page: Page; watch: PageWatch }> {
+  const context = await browser.newContext({ baseURL, viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  const watch: PageWatch = { errors: [], dialogs: [] };
+  page.on('pageerror', (error) => watch.errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) watch.errors.push(message.text());
+  });
+  page.on('dialog', async (dialog) => {
+    watch.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+    await dialog.dismiss();
+  });
+  return { context, page, watch };
+}
+
+export async function signInAs(page: Page, user: string, path = '/cases'): Promise<void> {
+  await page.goto(path);
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('whoami').waitFor();
+}
+
+/** Waits until the case queue shows exactly `count` rows. */
+export async function rowsShown(page: Page, count: number): Promise<void> {
+  await page.waitForFunction(`document.querySelectorAll('[data-testid=case-row]').length === ${count}`);
+}
