@@ -5,10 +5,11 @@ import { z } from 'zod';
 import { openRuntime, type RunningServer, type Runtime, startServer } from '../src/app/index.ts';
 import type { Role } from '../src/auth/index.ts';
 import { adaptPayload } from '../src/cases/index.ts';
-import { type Config, createLogger, loadConfig } from '../src/core/index.ts';
+import { type Config, createLogger, loadConfig, newId } from '../src/core/index.ts';
 import { defineAction } from '../src/engine/index.ts';
 import { INTEGRATIONS } from '../src/integrations/catalog.ts';
 import { type Lab, SIMULATOR_API_KEY, startLab } from '../src/lab/index.ts';
+import type { CaseRecord, Store } from '../src/store/index.ts';
 import type { TestBackend, TestStore } from '../src/store/testing.ts';
 
 /**
@@ -216,4 +217,56 @@ export async function seedScenario(ui: UiServer, ip = '185.220.101.47'): Promise
   );
   await runtime.cases.addTask(caseId, { title: 'Re-image finance-ws-17 if the EDR finds persistence', assignee: 'alice' });
   return { caseId, caseNumber: kase.number, runId, approvalId: item.id, ip };
+}
+
+const QUEUE_WORDS = ['beacon', 'powershell', 'phishing', 'lateral', 'credential', 'ransomware', 'scan', 'exfiltration', 'login', 'malware', 'dns', 'tunnel'];
+
+/**
+ * Fills the queue in bulk through the store (no timeline or audit per case): `count` cases one minute
+ * apart, ending now, with a realistic spread of statuses, severities, assignees, tags and techniques.
+ */
+export async function seedQueue(store: Store, count: number): Promise<void> {
+  const statuses = ['new', 'new', 'acknowledged', 'in_progress', 'in_progress', 'contained', 'resolved', 'closed', 'closed', 'closed'];
+  const severities = ['informational', 'low', 'low', 'medium', 'medium', 'medium', 'high', 'high', 'critical', 'medium'];
+  const techniques = ['T1059.001', 'T1566.001', 'T1078', 'T1110.003', 'T1021.002', 'T1486', 'T1547.001', 'T1071.001'];
+  const first = await store.transaction((tx) => tx.cases.reserveNumbers(count));
+  const base = Date.now() - count * 60_000;
+  const CHUNK = 10_000;
+  for (let offset = 0; offset < count; offset += CHUNK) {
+    const rows: CaseRecord[] = [];
+    for (let i = offset; i < Math.min(count, offset + CHUNK); i++) {
+      const at = base + i * 60_000;
+      const status = statuses[i % statuses.length] as string;
+      const word = (k: number) => QUEUE_WORDS[(i * 7 + k * 13) % QUEUE_WORDS.length];
+      rows.push({
+        id: newId(at),
+        number: first + i,
+        title: `${word(0)} ${word(1)} on host-${i % 5000}`,
+        description: `${word(2)} ${word(3)} seen by rule ${i % 300}`,
+        severity: severities[(i * 7) % severities.length] as string,
+        status,
+        phase: status === 'closed' ? 'post_incident' : 'detection_analysis',
+        tlp: 'amber',
+        pap: 'amber',
+        assignee: i % 3 === 0 ? null : `analyst${i % 20}`,
+        tags: [`tag${i % 50}`, ...(i % 7 === 0 ? ['vip'] : [])],
+        techniques: [techniques[i % techniques.length] as string],
+        source: 'seed',
+        resolution: status === 'closed' ? 'true_positive' : null,
+        alertCount: 1 + (i % 4),
+        minutesSaved: i % 11,
+        createdAt: at,
+        updatedAt: at,
+        acknowledgedAt: status === 'new' ? null : at + 600_000,
+        containedAt: ['contained', 'resolved', 'closed'].includes(status) ? at + 3_600_000 : null,
+        resolvedAt: ['resolved', 'closed'].includes(status) ? at + 7_200_000 : null,
+        closedAt: status === 'closed' ? at + 7_300_000 : null,
+        acknowledgeDueAt: at + 1_800_000,
+        containDueAt: at + 28_800_000,
+        resolveDueAt: at + 259_200_000,
+      });
+    }
+    await store.transaction((tx) => tx.cases.bulkInsert({ cases: rows }));
+  }
+  await store.cases.refreshStatistics();
 }
