@@ -75,6 +75,7 @@ describe('run graph', () => {
           ],
         },
         { id: 'verdict', action: 'intel.verdict' },
+        // biome-ignore lint/suspicious/noThenProperty: an if-step's branch is called `then` in playbooks
         { id: 'gate', if: '{{ x }}', then: [{ id: 'block', action: 'fw.block' }], else: [{ id: 'note', action: 'core.log' }] },
         { id: 'route', switch: '{{ y }}', cases: { high: [{ id: 'page', action: 'pager.page' }] } },
         { id: 'done', succeed: true },
