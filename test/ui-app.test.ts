@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { testBackends } from '../src/store/testing.ts';
-import { chromiumMissing, launchBrowser, newPage, rowsShown, signInAs } from './ui-browser.ts';
+import { chromiumMissing, launchBrowser, newPage, rowsShown, signInAs, uiBackend } from './ui-browser.ts';
 import { type ScenarioCase, seedScenario, startUiServer, type UiServer } from './ui-harness.ts';
 
 /**
  * The web UI in a real browser against a real server: sign-in, the role-aware shell, the case queue with
  * filters, search, keyboard and bulk actions, the case view, the run graph, approvals, audit, dashboard,
  * playbooks and integrations; and how `riposte serve` serves the UI (CSP, SPA fallback, no path traversal).
- * The browser half runs on the first backend only (SQLite unless PostgreSQL is the only one): the UI talks
- * to the same API either way and the API's own tests cover both stores.
+ * Runs on SQLite (RIPOSTE_UI_BACKEND=postgres for PostgreSQL): the UI talks to the same API either way.
  */
-const backend = testBackends()[0];
+const backend = uiBackend();
 
 describe('web UI', { skip: chromiumMissing || !backend }, () => {
   let ui: UiServer;
@@ -147,7 +145,10 @@ describe('web UI', { skip: chromiumMissing || !backend }, () => {
     await page.getByRole('button', { name: 'Comment' }).click();
     await page.getByText('Escalating to').waitFor();
     await page.getByRole('button', { name: 'Take it' }).click();
-    await page.waitForFunction("document.querySelector('[data-testid=case-assignee]')?.textContent === 'alice'");
+    await page
+      .getByTestId('case-assignee')
+      .filter({ hasText: /^alice$/ })
+      .waitFor();
 
     await page.getByTestId('linked-run').first().click();
     await page.getByTestId('run-graph').waitFor();
@@ -158,6 +159,31 @@ describe('web UI', { skip: chromiumMissing || !backend }, () => {
     await page.getByTestId('node-virustotal').click();
     assert.match(await page.getByTestId('step-panel').innerText(), /14\/94 engines/);
     assert.equal(await page.getByRole('button', { name: 'Cancel' }).count(), 0, 'an analyst cannot cancel runs');
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+
+  test('break-glass: an admin releases a held block without the quorum, with a reason', async () => {
+    const second = await seedScenario(ui, '45.155.205.233');
+    const { page, context, watch } = await newPage(browser, ui.url);
+    await signInAs(page, 'admin', '/approvals');
+    const card = page.getByTestId('approval').filter({ hasText: '45.155.205.233' });
+    await card.getByRole('button', { name: 'Break glass' }).click();
+    await card.getByLabel('Break-glass reason').fill('Active exfiltration, approvers unreachable');
+    await card.getByRole('button', { name: 'Release now' }).click();
+    assert.match(await card.getByTestId('decision-result').innerText(), /Released by break-glass/);
+    const run = await ui.runtime.engine.waitForRun(second.runId, 30_000);
+    assert.equal(run.status, 'succeeded');
+    const approval = await ui.runtime.guardrails.get(second.approvalId);
+    assert.ok(
+      approval.request?.decisions.some((d) => d.decision === 'break_glass' && d.approver === 'admin' && JSON.stringify(d).includes('Active exfiltration')),
+      'the signed break-glass decision keeps the reason',
+    );
+    const audit = await ui.runtime.cases.auditList({ order: 'desc', limit: 50 });
+    assert.ok(
+      audit.items.some((r) => JSON.stringify(r).includes('break-glass')),
+      'the break-glass is on the audit chain',
+    );
     assert.deepEqual(watch.errors, []);
     await context.close();
   });

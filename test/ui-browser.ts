@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildUi } from '../scripts/build-ui.ts';
+import { type TestBackend, testBackends } from '../src/store/testing.ts';
 import { PASSWORD } from './ui-harness.ts';
 
 /**
@@ -51,7 +52,28 @@ export async function signInAs(page: Page, user: string, path = '/cases'): Promi
   await page.getByTestId('whoami').waitFor();
 }
 
+/**
+ * Polls from the test side until `check` holds. (page.waitForFunction with a string would need the page to
+ * evaluate code, which the UI's CSP rightly forbids.)
+ */
+export async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Waits until the case queue shows exactly `count` rows. */
 export async function rowsShown(page: Page, count: number): Promise<void> {
-  await page.waitForFunction(`document.querySelectorAll('[data-testid=case-row]').length === ${count}`);
+  await waitUntil(async () => (await page.getByTestId('case-row').count()) === count, `${count} case rows`);
+}
+
+/**
+ * The store the browser tests run on: SQLite unless RIPOSTE_UI_BACKEND=postgres (with RIPOSTE_TEST_PG_URL).
+ * The UI talks to the same API on either store, whose own tests run on both; the browser half runs once.
+ */
+export function uiBackend(): TestBackend | undefined {
+  const wanted = process.env.RIPOSTE_UI_BACKEND ?? 'sqlite';
+  return testBackends().find((b) => b.backend === wanted);
 }

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { testBackends } from '../src/store/testing.ts';
-import { chromiumMissing, launchBrowser, newPage, signInAs } from './ui-browser.ts';
+import { chromiumMissing, launchBrowser, newPage, signInAs, uiBackend, waitUntil } from './ui-browser.ts';
 import { seedQueue, startUiServer, type UiServer } from './ui-harness.ts';
 
 /**
@@ -12,7 +11,7 @@ import { seedQueue, startUiServer, type UiServer } from './ui-harness.ts';
  * RIPOSTE_UI_QUEUE_CASES overrides the size (e.g. a quick run with 5000).
  */
 const CASES = Number(process.env.RIPOSTE_UI_QUEUE_CASES ?? 100_000);
-const backend = testBackends()[0];
+const backend = uiBackend();
 
 describe(`case queue with ${CASES.toLocaleString('en')} cases`, { skip: chromiumMissing || !backend }, () => {
   let ui: UiServer;
@@ -60,7 +59,7 @@ describe(`case queue with ${CASES.toLocaleString('en')} cases`, { skip: chromium
     for (let i = 0; i < 5; i++) {
       const before = await page.getByTestId('case-row').first().innerText();
       await page.getByRole('button', { name: 'Older →' }).click();
-      await page.waitForFunction(`document.querySelector('[data-testid=case-row]')?.textContent !== ${JSON.stringify(before)}`);
+      await waitUntil(async () => (await page.getByTestId('case-row').first().innerText()) !== before, 'the next page');
     }
     figures.page_next = (performance.now() - started) / 5;
     assert.equal(await page.getByTestId('page-number').innerText(), 'Page 6');

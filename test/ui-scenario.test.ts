@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { testBackends } from '../src/store/testing.ts';
-import { chromiumMissing, launchBrowser, newPage, signInAs } from './ui-browser.ts';
+import { chromiumMissing, launchBrowser, newPage, signInAs, uiBackend } from './ui-browser.ts';
 import { blocked, type ScenarioCase, seedScenario, startUiServer, type UiServer } from './ui-harness.ts';
 
 /**
@@ -11,7 +10,7 @@ import { blocked, type ScenarioCase, seedScenario, startUiServer, type UiServer 
  * whom (bob) has signed. Carol signs in, opens the case from the queue, reads why the IP is malicious,
  * approves the block as the second approver, and watches the run finish.
  */
-const backend = testBackends()[0];
+const backend = uiBackend();
 
 describe('scenario: suspicious IP, second approver in the UI', { skip: chromiumMissing || !backend }, () => {
   let ui: UiServer;

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { adaptPayload } from '../src/cases/index.ts';
-import { testBackends } from '../src/store/testing.ts';
-import { chromiumMissing, launchBrowser, newPage, type PageWatch, signInAs } from './ui-browser.ts';
+import { chromiumMissing, launchBrowser, newPage, type PageWatch, signInAs, uiBackend } from './ui-browser.ts';
 import { startUiServer, type UiServer } from './ui-harness.ts';
 
 /**
@@ -11,7 +10,7 @@ import { startUiServer, type UiServer } from './ui-harness.ts';
  * and audit details carrying script tags, event-handler attributes and javascript: links are shown as typed;
  * no dialog fires, no element the payload names ends up in the page, no handler runs.
  */
-const backend = testBackends()[0];
+const backend = uiBackend();
 const SCRIPT = '<script>alert("xss-script")</script>';
 const IMG = '<img src=x onerror="alert(\'xss-img\')" id="xss-img">';
 const SVG = '<svg onload="alert(\'xss-svg\')" id="xss-svg"></svg>';

@@ -65,12 +65,12 @@ function ApprovalCard(props: { me: Me; item: ApprovalItem; onDecided: () => void
       setBusy(false);
     }
   };
+  const [glass, setGlass] = useState<string>();
   const breakGlass = async () => {
-    const reason = window.prompt('Break-glass: why must this run now, without the quorum? (recorded on the audit chain)');
-    if (!reason) return;
+    if (!glass?.trim()) return;
     try {
-      await api(`/api/v1/approvals/${item.id}/break-glass`, { method: 'POST', body: { reason } });
-      setResult('Released by break-glass.');
+      await api(`/api/v1/approvals/${item.id}/break-glass`, { method: 'POST', body: { reason: glass.trim() } });
+      setResult('Released by break-glass (flagged for review).');
       props.onDecided();
     } catch (e) {
       setResult((e as Error).message);
@@ -147,11 +147,27 @@ function ApprovalCard(props: { me: Me; item: ApprovalItem; onDecided: () => void
             Reject
           </button>
           {alreadySigned && <span className="muted">You have already signed.</span>}
-          {item.kind === 'policy' && me.roles.includes('admin') && (
-            <button type="button" className="break-glass" onClick={breakGlass}>
+          {item.kind === 'policy' && me.roles.includes('admin') && glass === undefined && (
+            <button type="button" className="break-glass" onClick={() => setGlass('')}>
               Break glass
             </button>
           )}
+        </div>
+      )}
+      {glass !== undefined && !result && (
+        <div className="decide glass">
+          <input
+            aria-label="Break-glass reason"
+            placeholder="Why this must run now without the quorum (recorded on the audit chain)"
+            value={glass}
+            onChange={(e) => setGlass(e.target.value)}
+          />
+          <button type="button" className="break-glass" disabled={!glass.trim()} onClick={breakGlass}>
+            Release now
+          </button>
+          <button type="button" onClick={() => setGlass(undefined)}>
+            Cancel
+          </button>
         </div>
       )}
       {result && (
