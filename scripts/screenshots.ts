@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { testBackends } from '../src/store/testing.ts';
-import { chromiumMissing, launchBrowser, newPage, signInAs } from '../test/ui-browser.ts';
-import { seedQueue, seedScenario, startUiServer } from '../test/ui-harness.ts';
+import { chromiumMissing, newPage, openUi, signInAs } from '../test/ui-browser.ts';
+import { seedQueue, seedScenario } from '../test/ui-harness.ts';
 
 /**
  * `npm run screenshots`: regenerates docs/screenshots/*.png from demo-like data — the suspicious-IP case with
@@ -17,7 +17,7 @@ const out = join(import.meta.dirname, '..', 'docs', 'screenshots');
 mkdirSync(out, { recursive: true });
 const backend = testBackends()[0];
 if (!backend) throw new Error('no test backend');
-const [ui, browser] = await Promise.all([startUiServer(backend), launchBrowser()]);
+const { ui, browser } = await openUi(backend);
 try {
   await seedQueue(ui.runtime.store, 3000);
   const scenario = await seedScenario(ui);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { chromiumMissing, launchBrowser, newPage, rowsShown, signInAs, uiBackend } from './ui-browser.ts';
-import { type ScenarioCase, seedScenario, startUiServer, type UiServer } from './ui-harness.ts';
+import { chromiumMissing, newPage, openUi, rowsShown, signInAs, uiBackend } from './ui-browser.ts';
+import { type ScenarioCase, seedScenario, type UiServer } from './ui-harness.ts';
 
 /**
  * The web UI in a real browser against a real server: sign-in, the role-aware shell, the case queue with
@@ -19,7 +19,7 @@ describe('web UI', { skip: chromiumMissing || !backend }, () => {
 
   before(async () => {
     if (!backend) return;
-    [ui, browser] = await Promise.all([startUiServer(backend), launchBrowser()]);
+    ({ ui, browser } = await openUi(backend));
     scenario = await seedScenario(ui);
     const cases = ui.runtime.cases;
     for (let i = 0; i < 12; i++)

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,8 +115,20 @@ export async function startUiServer(backend: TestBackend): Promise<UiServer> {
   writeFileSync(join(playbooks, 'contain-ip.yml'), CONTAIN_PLAYBOOK);
   writeFileSync(join(dir, 'policy.yml'), POLICY);
   const lab = await startLab();
-  const testStore: TestStore = await backend.open();
-  await testStore.store.close();
+  let testStore: TestStore | undefined;
+  try {
+    testStore = await backend.open();
+    await testStore.store.close();
+    return await openUiRuntime(dir, playbooks, lab, testStore);
+  } catch (error) {
+    await lab.close();
+    await testStore?.dispose().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function openUiRuntime(dir: string, playbooks: string, lab: Lab, testStore: TestStore): Promise<UiServer> {
   const config: Config = loadConfig({
     env: { ...testStore.env, RIPOSTE_DATA_DIR: dir },
     cwd: dir,
@@ -128,7 +141,13 @@ export async function startUiServer(backend: TestBackend): Promise<UiServer> {
       'integrations.http_allow': ['127.0.0.1'],
     },
   });
-  const options = { env: { RIPOSTE_ADMIN_PASSWORD: PASSWORD }, announce: () => {}, actions: [blockIp], runner: { pollMs: 20 } };
+  // PostgreSQL deployments must be given the master key for integration secrets (SQLite would make one).
+  const options = {
+    env: { RIPOSTE_ADMIN_PASSWORD: PASSWORD, RIPOSTE_MASTER_KEY: randomBytes(32).toString('hex') },
+    announce: () => {},
+    actions: [blockIp],
+    runner: { pollMs: 20 },
+  };
   // Instances are loaded when the runtime opens: configure them once, then open the runtime that serves.
   const setup = await openRuntime(config, createLogger({ level: 'silent' }), options);
   for (const integration of INTEGRATIONS) {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { chromiumMissing, launchBrowser, newPage, signInAs, uiBackend, waitUntil } from './ui-browser.ts';
-import { seedQueue, startUiServer, type UiServer } from './ui-harness.ts';
+import { chromiumMissing, newPage, openUi, signInAs, uiBackend, waitUntil } from './ui-browser.ts';
+import { seedQueue, type UiServer } from './ui-harness.ts';
 
 /**
  * The case queue with 100,000 cases: how long from navigation until the first page is on screen and answers
@@ -19,7 +19,7 @@ describe(`case queue with ${CASES.toLocaleString('en')} cases`, { skip: chromium
 
   before(async () => {
     if (!backend) return;
-    [ui, browser] = await Promise.all([startUiServer(backend), launchBrowser()]);
+    ({ ui, browser } = await openUi(backend));
     const started = performance.now();
     await seedQueue(ui.runtime.store, CASES);
     process.stderr.write(`ui-queue-scale: seeded ${CASES} cases in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { chromiumMissing, launchBrowser, newPage, signInAs, uiBackend } from './ui-browser.ts';
-import { blocked, type ScenarioCase, seedScenario, startUiServer, type UiServer } from './ui-harness.ts';
+import { chromiumMissing, newPage, openUi, signInAs, uiBackend } from './ui-browser.ts';
+import { blocked, type ScenarioCase, seedScenario, type UiServer } from './ui-harness.ts';
 
 /**
  * The suspicious-IP job as an approver lives it in the UI: an alert about a Tor exit became a case, the
@@ -19,7 +19,7 @@ describe('scenario: suspicious IP, second approver in the UI', { skip: chromiumM
 
   before(async () => {
     if (!backend) return;
-    [ui, browser] = await Promise.all([startUiServer(backend), launchBrowser()]);
+    ({ ui, browser } = await openUi(backend));
     scenario = await seedScenario(ui);
   });
   after(async () => {

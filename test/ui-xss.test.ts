@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { adaptPayload } from '../src/cases/index.ts';
-import { chromiumMissing, launchBrowser, newPage, type PageWatch, signInAs, uiBackend } from './ui-browser.ts';
-import { startUiServer, type UiServer } from './ui-harness.ts';
+import { chromiumMissing, newPage, openUi, type PageWatch, signInAs, uiBackend } from './ui-browser.ts';
+import type { UiServer } from './ui-harness.ts';
 
 /**
  * Hostile content is text, everywhere: alert fields, case titles, tags, observables, comments (Markdown)
@@ -31,7 +31,7 @@ describe('XSS: hostile content shows as text', { skip: chromiumMissing || !backe
 
   before(async () => {
     if (!backend) return;
-    [ui, browser] = await Promise.all([startUiServer(backend), launchBrowser()]);
+    ({ ui, browser } = await openUi(backend));
     const [result] = await ui.runtime.cases.ingest(
       adaptPayload(
         'generic',
