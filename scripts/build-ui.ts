@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
@@ -28,13 +28,41 @@ export function uiBuildNeeded(mode: 'always' | 'if-stale' | 'if-missing'): boole
   return newestSource(root) > statSync(index).mtimeMs;
 }
 
+/**
+ * Test files run in parallel may each ask for a build: one builds (holding a lock directory, created
+ * atomically), the others wait for it and then find the build fresh. A lock older than two minutes is
+ * left over from a killed build and is taken over.
+ */
+async function withBuildLock<T>(work: () => Promise<T>): Promise<T> {
+  const lock = join(root, '.build-lock');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
+      } catch {}
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 export async function buildUi(mode: 'always' | 'if-stale' | 'if-missing' = 'always', options: { quiet?: boolean } = {}): Promise<boolean> {
   if (!uiBuildNeeded(mode)) return false;
-  const { build } = await import('vite');
-  const started = performance.now();
-  await build({ configFile: join(root, 'vite.config.ts'), logLevel: options.quiet ? 'error' : 'warn' });
-  if (!options.quiet) process.stderr.write(`riposte: web UI built into ui/dist in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
-  return true;
+  return withBuildLock(async () => {
+    if (mode !== 'always' && !uiBuildNeeded(mode)) return false;
+    const { build } = await import('vite');
+    const started = performance.now();
+    await build({ configFile: join(root, 'vite.config.ts'), logLevel: options.quiet ? 'error' : 'warn' });
+    if (!options.quiet) process.stderr.write(`riposte: web UI built into ui/dist in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    return true;
+  });
 }
 
 if (import.meta.main) {
