@@ -92,6 +92,11 @@ describe('web UI', { skip: chromiumMissing || !backend }, () => {
     await rowsShown(page, 4);
     assert.match(page.url(), /severity=critical/);
     await page.getByLabel('Severity').selectOption('');
+    await page.getByLabel('Phase').selectOption('post_incident');
+    await rowsShown(page, 0);
+    await page.getByLabel('Phase').selectOption('detection_analysis');
+    await rowsShown(page, 13);
+    await page.getByLabel('Phase').selectOption('');
     await page.getByLabel('tag').fill('vip');
     await page.getByLabel('tag').press('Enter');
     await rowsShown(page, 6);

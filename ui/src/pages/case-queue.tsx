@@ -11,7 +11,13 @@ import { Link, navigate, useLocation } from '../router.tsx';
 const STATUSES = ['new', 'acknowledged', 'in_progress', 'contained', 'resolved', 'closed'];
 const SEVERITIES = ['critical', 'high', 'medium', 'low', 'informational'];
 const RESOLUTIONS = ['false_positive', 'true_positive', 'benign_positive', 'duplicate', 'other'];
-const FILTERS = ['status', 'severity', 'assignee', 'tag', 'technique', 'q'] as const;
+const FILTERS = ['status', 'severity', 'phase', 'assignee', 'tag', 'technique', 'q'] as const;
+const PHASES: Array<[string, string]> = [
+  ['preparation', 'Preparation'],
+  ['detection_analysis', 'Detection & analysis'],
+  ['containment_eradication_recovery', 'Containment & recovery'],
+  ['post_incident', 'Post-incident'],
+];
 const PAGE_SIZE = 50;
 
 export function CaseQueue(props: { me: Me }) {
@@ -139,6 +145,14 @@ export function CaseQueue(props: { me: Me }) {
           {SEVERITIES.map((s) => (
             <option key={s} value={s}>
               {s}
+            </option>
+          ))}
+        </select>
+        <select aria-label="Phase" value={query.get('phase') ?? ''} onChange={(e) => setFilter('phase', e.target.value)}>
+          <option value="">Any phase</option>
+          {PHASES.map(([value, text]) => (
+            <option key={value} value={value}>
+              {text}
             </option>
           ))}
         </select>
