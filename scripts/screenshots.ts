@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { SEED_IPS } from '../src/lab/index.ts';
 import { testBackends } from '../src/store/testing.ts';
 import { chromiumMissing, newPage, openUi, signInAs } from '../test/ui-browser.ts';
 import { seedQueue, seedScenario } from '../test/ui-harness.ts';
@@ -20,6 +21,11 @@ if (!backend) throw new Error('no test backend');
 const { ui, browser } = await openUi(backend);
 try {
   await seedQueue(ui.runtime.store, 3000);
+  // A verdict mix for the dashboard: every seeded profile through the enrichment playbook.
+  const enrichment = ui.runtime.playbooks.get('ip-enrichment');
+  if (enrichment)
+    for (const seed of SEED_IPS)
+      await ui.runtime.engine.waitForRun(await ui.runtime.engine.startRun(enrichment, { ip: seed.ip }, { startedBy: 'alice' }), 30_000);
   const scenario = await seedScenario(ui);
   const { page } = await newPage(browser, ui.url);
   const shot = async (name: string) => {

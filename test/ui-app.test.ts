@@ -201,6 +201,10 @@ describe('web UI', { skip: chromiumMissing || !backend }, () => {
     await page.getByTestId('nav-dashboard').click();
     await page.getByTestId('kpis').waitFor();
     assert.match(await page.getByTestId('kpis').innerText(), /MTTA/);
+    await page
+      .locator('.legend')
+      .getByText(/malicious: \d+/)
+      .waitFor();
     await page.getByTestId('nav-playbooks').click();
     await page.getByTestId('playbook-row').first().waitFor();
     assert.match(await page.locator('table').innerText(), /contain-ip/);

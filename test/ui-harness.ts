@@ -58,6 +58,9 @@ trigger:
   manual: true
 inputs:
   ip: { type: ip, description: The IP address from the alert }
+outputs:
+  verdict: "{{ steps.verdict.output.verdict }}"
+  confidence: "{{ steps.verdict.output.confidence }}"
 steps:
   - id: intel
     title: Threat-intel lookups

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api, type CaseItem, type Observable, type Page } from '../api.ts';
+import { api, type CaseItem, type Observable, type Page, type Run } from '../api.ts';
 
 interface Metrics {
   cases: number;
@@ -46,15 +46,18 @@ function Donut(props: { data: Array<[string, number]>; title: string }) {
   return (
     <figure className="chart">
       <figcaption>{props.title}</figcaption>
+      {props.data.length === 0 && <p className="muted">No verdicts yet.</p>}
       <svg viewBox="0 0 120 120" role="img" aria-label={props.title}>
         <title>{props.title}</title>
-        {props.data.map(([name, value]) => {
-          const start = angle;
-          angle += (value / total) * Math.PI * 2;
-          const large = angle - start > Math.PI ? 1 : 0;
-          const [x1, y1, x2, y2] = [60 + 50 * Math.sin(start), 60 - 50 * Math.cos(start), 60 + 50 * Math.sin(angle - 1e-6), 60 - 50 * Math.cos(angle - 1e-6)];
-          return <path key={name} d={`M60 60 L${x1} ${y1} A50 50 0 ${large} 1 ${x2} ${y2} Z`} className={`slice verdict-${name}`} />;
-        })}
+        {props.data.length === 1 && <circle cx="60" cy="60" r="50" className={`slice verdict-${props.data[0]?.[0]}`} />}
+        {props.data.length > 1 &&
+          props.data.map(([name, value]) => {
+            const start = angle;
+            angle += (value / total) * Math.PI * 2;
+            const large = angle - start > Math.PI ? 1 : 0;
+            const [x1, y1, x2, y2] = [60 + 50 * Math.sin(start), 60 - 50 * Math.cos(start), 60 + 50 * Math.sin(angle - 1e-6), 60 - 50 * Math.cos(angle - 1e-6)];
+            return <path key={name} d={`M60 60 L${x1} ${y1} A50 50 0 ${large} 1 ${x2} ${y2} Z`} className={`slice verdict-${name}`} />;
+          })}
         <circle cx="60" cy="60" r="28" className="hole" />
       </svg>
       <ul className="legend">
@@ -88,13 +91,19 @@ export function DashboardPage() {
       }
       setPerDay([...counts.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).slice(-14));
     })().catch(() => {});
-    api<Page<Observable>>('/api/v1/observables', { query: { type: 'ipv4', limit: 500 } })
-      .then((r) => {
-        const counts = new Map<string, number>();
-        for (const o of r.items) counts.set(o.verdict ?? 'unknown', (counts.get(o.verdict ?? 'unknown') ?? 0) + 1);
-        setVerdicts([...counts.entries()]);
-      })
-      .catch(() => {});
+    // Verdicts live on observables once recorded there, and in the outputs of the enrichment runs.
+    Promise.all([
+      api<Page<Observable>>('/api/v1/observables', { query: { type: 'ipv4', limit: 200 } }).catch(() => ({ items: [] as Observable[], next_cursor: null })),
+      api<Page<Run>>('/api/v1/runs', { query: { limit: 200 } }).catch(() => ({ items: [] as Run[], next_cursor: null })),
+    ]).then(([observables, runs]) => {
+      const counts = new Map<string, number>();
+      const add = (verdict: unknown) => {
+        if (typeof verdict === 'string' && verdict) counts.set(verdict, (counts.get(verdict) ?? 0) + 1);
+      };
+      for (const o of observables.items) add(o.verdict);
+      for (const r of runs.items) add((r.output as { verdict?: unknown } | null)?.verdict);
+      setVerdicts([...counts.entries()]);
+    });
   }, []);
   return (
     <section className="dashboard">
