@@ -173,6 +173,7 @@ for (const backend of testBackends()) {
           'input.invalid',
           /observables\[0\].*not a valid ipv4/,
         ],
+        ['/api/v1/alerts', { 'content-type': 'text/plain' }, 'an alert as prose', 415, 'input.unsupported_media_type', /send application\/json/],
       ];
       for (const [url, headers, payload, status, code, detail] of cases) {
         const res = await call(app, { method: 'POST', url, headers, payload });
