@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { openRuntime, type Runtime, serverServices } from '../src/app/index.ts';
 import { createLogger, loadConfig } from '../src/core/index.ts';
-import { SIMULATOR_API_KEY, startSimulator, type VendorSimulator, virusTotalHandler } from '../src/lab/index.ts';
+import { startSimulator, type VendorSimulator, virusTotalHandler } from '../src/lab/index.ts';
 import { buildServer } from '../src/server/index.ts';
 import { type TestStore, testBackends } from '../src/store/testing.ts';
 
