@@ -10,6 +10,7 @@ import { RiposteError } from '../src/core/index.ts';
 import { builtinActions, Engine, type Playbook, parsePlaybookYaml } from '../src/engine/index.ts';
 import type { BackupLine, Store } from '../src/store/index.ts';
 import { type TestBackend, type TestStore, testBackends } from '../src/store/testing.ts';
+import { recordFigure } from './campaign-figures.ts';
 
 /**
  * Backup and restore: a populated store (cases with observables, comments, binary evidence, the audit
@@ -130,6 +131,7 @@ for (const source of backends) {
           await engine.stop();
         }
         assert.equal((await cases.verifyAudit()).ok, true);
+        recordFigure('chaos', 'backup_restore_round_trips', 1);
       });
     });
   }

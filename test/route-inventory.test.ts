@@ -7,6 +7,7 @@ import { AUTHENTICATED, isPermission, ROLE_PERMISSIONS, ROLES } from '../src/aut
 import { createLogger, loadConfig } from '../src/core/index.ts';
 import { buildServer } from '../src/server/index.ts';
 import { type TestStore, testBackends } from '../src/store/testing.ts';
+import { recordFigure } from './campaign-figures.ts';
 
 /**
  * The route inventory: builds the server exactly as `riposte serve` does and walks every route it
@@ -156,6 +157,7 @@ for (const backend of testBackends()) {
         }
       }
       assert.ok(checked > ROLES.length * 20, `matrix too small to mean anything (${checked})`);
+      recordFigure('security', 'authz_matrix_requests (route×role)', checked);
       assert.deepEqual(failures, []);
     });
 

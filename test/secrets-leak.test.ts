@@ -13,6 +13,7 @@ import { createLogger, loadConfig } from '../src/core/index.ts';
 import { startSimulator, type VendorSimulator, virusTotalHandler } from '../src/lab/index.ts';
 import { buildServer } from '../src/server/index.ts';
 import { type TestStore, testBackends } from '../src/store/testing.ts';
+import { recordFigure } from './campaign-figures.ts';
 
 /**
  * Secrets never leak: a playbook sends a secret to a service that echoes it back (in a success body and
@@ -136,6 +137,7 @@ for (const backend of testBackends()) {
       assert.ok(database.length > 20, 'the backup scanned real rows');
       assert.ok(logs.length > 3, `debug logging produced lines to scan (${logs.length}): ${logs.join('')}`);
 
+      recordFigure('security', 'secret_scan_lines (logs+API+DB rows)', logs.length + responses.length + database.length);
       for (const [where, texts] of [
         ['logs', logs],
         ['API responses', responses],

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { RiposteError } from '../src/core/index.ts';
 import { createGuardedHttpClient } from '../src/integrations/sdk/index.ts';
+import { recordFigure } from './campaign-figures.ts';
 
 /**
  * SSRF campaign against the guarded client every outbound request goes through: loopback, private,
@@ -60,6 +61,7 @@ describe('SSRF: every spelling of an internal address is refused', () => {
       'http://[fe80::1]/',
     ];
     for (const url of targets) await assert.rejects(client.request({ url }), refused, url);
+    recordFigure('security', 'ssrf_targets_refused', targets.length);
     assert.equal(hits, 0, 'no request reached the loopback listener');
   });
 
@@ -81,7 +83,13 @@ describe('SSRF: every spelling of an internal address is refused', () => {
 
   test('non-HTTP schemes and credentials in URLs are refused', async () => {
     const client = createGuardedHttpClient();
-    for (const url of ['file:///etc/passwd', 'gopher://127.0.0.1:6379/_INFO', 'ftp://example.com/', 'http://admin:pw@example.com/', 'dict://127.0.0.1:11211/']) {
+    for (const url of [
+      'file:///etc/passwd',
+      'gopher://127.0.0.1:6379/_INFO',
+      'ftp://example.com/',
+      'http://admin:pw@example.com/',
+      'dict://127.0.0.1:11211/',
+    ]) {
       await assert.rejects(client.request({ url }), refused, url);
     }
   });
