@@ -67,7 +67,9 @@ export function mispHandler(server: 'misp_a' | 'misp_b'): VendorHandler {
                 type: a.type,
                 to_ids: a.toIds,
                 uuid: uuidFor(`${server}-${a.value}-${i}`),
-                timestamp: String(SEEN_S - 86_400 * (3 + i)),
+                // Relative to the real clock (not the fixed seed date) so score decay sees the same
+                // three-day-old report whenever the lab runs.
+                timestamp: String(Math.floor(Date.now() / 1000) - 86_400 * (3 + i)),
                 distribution: '5',
                 sharing_group_id: '0',
                 comment: '',
