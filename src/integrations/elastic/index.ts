@@ -65,7 +65,7 @@ export default defineIntegration({
         if (typeof config.baseUrl !== 'string')
           throw new RiposteError(
             'integration.not_configured',
-            `${instance}: no Elasticsearch URL (riposte integrations add ${instance} --product elastic --set baseUrl=https://es.example:9200)`,
+            `${instance}: no Elasticsearch URL (riposte integrations add ${instance} --product elastic --base-url https://es.example:9200)`,
           );
         const days = input.lookbackDays ?? (config.lookbackDays as number);
         const ts = config.timestampField as string;

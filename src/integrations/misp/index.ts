@@ -51,7 +51,7 @@ function baseOf(config: Readonly<Record<string, unknown>>, instance: string): vo
   if (typeof config.baseUrl !== 'string')
     throw new RiposteError(
       'integration.not_configured',
-      `${instance}: no MISP server URL (riposte integrations add ${instance} --product misp --set baseUrl=https://misp.example)`,
+      `${instance}: no MISP server URL (riposte integrations add ${instance} --product misp --base-url https://misp.example)`,
     );
 }
 

@@ -100,7 +100,7 @@ export default defineIntegration({
         if (typeof config.baseUrl !== 'string' || typeof config.username !== 'string')
           throw new RiposteError(
             'integration.not_configured',
-            `${instance}: set baseUrl and username (riposte integrations add ${instance} --product servicenow_cmdb --set baseUrl=https://acme.service-now.com --set username=riposte)`,
+            `${instance}: set baseUrl and username (riposte integrations add ${instance} --product servicenow_cmdb --base-url https://acme.service-now.com --set username=riposte)`,
           );
         const ip = isIpAddress(input.value);
         // Encoded queries use ^ and = as syntax: only a validated address or host name goes in.

@@ -69,7 +69,7 @@ export default defineIntegration({
         if (typeof config.baseUrl !== 'string')
           throw new RiposteError(
             'integration.not_configured',
-            `${instance}: no Splunk URL (riposte integrations add ${instance} --product splunk --set baseUrl=https://splunk.example:8089)`,
+            `${instance}: no Splunk URL (riposte integrations add ${instance} --product splunk --base-url https://splunk.example:8089)`,
           );
         const token = secrets.token as string;
         const authorization =
