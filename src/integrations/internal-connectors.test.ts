@@ -189,7 +189,9 @@ describe('MISP', () => {
     assert.equal(attribute.threat_level, 'high');
     assert.equal(attribute.to_ids, true);
     assert.ok((attribute.tags as string[]).includes('tlp:amber'));
-    assert.match(evidence(both[0] as Record<string, unknown>).summary, /credential stuffing/);
+    assert.match(evidence(first).summary, /credential stuffing/);
+    const observedAt = (first.evidence as { observed_at?: string }).observed_at;
+    assert.ok(observedAt && Date.now() - Date.parse(observedAt) >= 3 * 86_400_000, 'evidence carries the newest report time for decay');
   });
 
   test('a false-positive tag makes the CDN address benign; an unknown IP is unknown', async () => {

@@ -155,8 +155,8 @@ export default defineIntegration({
               attributes: attributes.length,
               events: events.slice(0, 10),
               to_ids: attributes.some((a) => a.to_ids),
-              ...(latest ? { last_seen: latest } : {}),
             },
+            ...(latest ? { observed_at: latest } : {}),
           },
         };
       },
