@@ -201,6 +201,14 @@ describe('MISP', () => {
     assert.equal(unknown.found, false);
   });
 
+  test('a % in the value (MISP reads it as a LIKE wildcard) does not match other attributes', async () => {
+    const sim = sims.get('misp_a') as VendorSimulator;
+    const out = await run(instanceFor(c), 'search', { value: '185.220.%' });
+    assert.equal(sim.requests.at(-1)?.path, '/attributes/restSearch');
+    assert.equal(out.found, false);
+    assert.equal((out.evidence as { evaluation: string }).evaluation, 'unknown');
+  });
+
   test('restSearch is a JSON POST with the key in Authorization and Accept: application/json', async () => {
     const sim = sims.get('misp_a') as VendorSimulator;
     const before = sim.requests.length;

@@ -50,8 +50,10 @@ export function mispHandler(server: 'misp_a' | 'misp_b'): VendorHandler {
       const held = SEED_MISP.filter((a) => a.servers.includes(server));
       if (request.method === 'POST' && request.path === '/attributes/restSearch') {
         const value = String(body.value ?? '');
+        // MISP compares with SQL LIKE: `%` is a wildcard.
+        const pattern = new RegExp(`^${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replaceAll('%', '.*')}$`, 'i');
         const matches = held.filter(
-          (a) => a.value === value && (body.type === undefined || body.type === a.type || (Array.isArray(body.type) && body.type.includes(a.type))),
+          (a) => pattern.test(a.value) && (body.type === undefined || body.type === a.type || (Array.isArray(body.type) && body.type.includes(a.type))),
         );
         const withContext = body.includeContext === true;
         return {

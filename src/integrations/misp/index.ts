@@ -108,7 +108,11 @@ export default defineIntegration({
         const benignTags = new Set(config.benignTags as string[]);
         const maliciousTags = new Set(config.maliciousTags as string[]);
         let evaluation: Evaluation = 'unknown';
-        const attributes = parsed.data.response.Attribute.map((a) => {
+        // MISP matches `value` with SQL LIKE (a `%` in a URL is a wildcard) and composite attributes by
+        // either half: keep only attributes that are the value, or a composite with it as one part.
+        const wanted = input.value.toLowerCase();
+        const exact = parsed.data.response.Attribute.filter((a) => a.value.toLowerCase() === wanted || a.value.toLowerCase().split('|').includes(wanted));
+        const attributes = exact.map((a) => {
           const tags = a.Tag.map((t) => t.name);
           const level = a.Event?.threat_level_id ?? null;
           const own: Evaluation = tags.some((t) => benignTags.has(t))
