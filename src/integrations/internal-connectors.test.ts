@@ -278,6 +278,13 @@ describe('Splunk', () => {
     );
   });
 
+  test('a job cancelled while running fails instead of being polled until the deadline', async () => {
+    await assert.rejects(
+      run(instanceFor(c, { config: { search: 'search index=* {ip} | cancelled_by_admin' } }), 'sightings', { ip: '8.8.8.8' }),
+      failsWith('integration.job_failed', /cancelled \(dispatchState USER_CANCEL\)/),
+    );
+  });
+
   test('an IP nobody contacted is found: false with count 0', async () => {
     const out = await run(instanceFor(c), 'sightings', { ip: UNKNOWN_IP });
     assert.equal(out.found, false);

@@ -147,7 +147,7 @@ function splunkAuthorised(request: SimRequest): boolean {
 }
 
 export function splunkHandler(): VendorHandler {
-  const jobs = new Map<string, { search: string; polls: number; failed?: string }>();
+  const jobs = new Map<string, { search: string; polls: number; failed?: string; cancelled?: boolean }>();
   let nextSid = 1;
   return {
     vendor: 'splunk',
@@ -160,7 +160,13 @@ export function splunkHandler(): VendorHandler {
         if (!search) return { status: 400, body: splunkError(400, 'Missing search.') };
         const bad = /\|\s*(badcommand\w*)/.exec(search);
         const sid = `${SEEN_S}.${nextSid++}`;
-        jobs.set(sid, { search, polls: 0, ...(bad ? { failed: `Unknown search command '${bad[1]}'.` } : {}) });
+        jobs.set(sid, {
+          search,
+          polls: 0,
+          ...(bad ? { failed: `Unknown search command '${bad[1]}'.` } : {}),
+          // Stands in for an admin cancelling the job from Job Inspector while it runs.
+          ...(/\|\s*cancelled_by_admin/.test(search) ? { cancelled: true } : {}),
+        });
         return { status: 201, body: { sid } };
       }
       const status = /^\/services\/search\/jobs\/([^/]+)$/.exec(request.path);
@@ -168,7 +174,7 @@ export function splunkHandler(): VendorHandler {
         const job = jobs.get(status[1] as string);
         if (!job) return { status: 404, body: splunkError(404) };
         job.polls++;
-        const dispatchState = job.failed ? 'FAILED' : job.polls >= 2 ? 'DONE' : 'RUNNING';
+        const dispatchState = job.failed ? 'FAILED' : job.cancelled && job.polls >= 2 ? 'USER_CANCEL' : job.polls >= 2 ? 'DONE' : 'RUNNING';
         const rows = rowsFor(job.search);
         return {
           status: 200,
@@ -182,7 +188,7 @@ export function splunkHandler(): VendorHandler {
                 content: {
                   sid: status[1],
                   dispatchState,
-                  isDone: dispatchState !== 'RUNNING',
+                  isDone: dispatchState === 'DONE' || dispatchState === 'FAILED',
                   isFailed: dispatchState === 'FAILED',
                   doneProgress: dispatchState === 'RUNNING' ? 0.5 : 1,
                   resultCount: dispatchState === 'DONE' ? rows.length : 0,

@@ -51,6 +51,11 @@ const Config = z.object({
     .string()
     .regex(/^[a-z][a-z0-9_.]*$/)
     .default('owned_by'),
+  /** ServiceNow's own field name carries the typo; a custom field (`u_criticality`) can replace it. */
+  criticalityField: z
+    .string()
+    .regex(/^[a-z][a-z0-9_.]*$/)
+    .default('busines_criticality'),
   /** `used_for` (Production, Staging …) on most CI classes; some instances use `environment`. */
   environmentField: z
     .string()
@@ -108,12 +113,13 @@ export default defineIntegration({
           throw new RiposteError('input.invalid', `${instance}.lookup: value must be an IP address or a host name`, { status: 400 });
         const ownerField = config.ownerField as string;
         const environmentField = config.environmentField as string;
+        const criticalityField = config.criticalityField as string;
         const pageSize = config.pageSize as number;
         const maxRecords = config.maxRecords as number;
         const headers = { authorization: `Basic ${Buffer.from(`${config.username}:${secrets.password as string}`).toString('base64')}` };
         const first = `/api/now/table/${config.table as string}?${new URLSearchParams({
           sysparm_query: ip ? `ip_address=${input.value}` : `name=${input.value.toLowerCase()}`,
-          sysparm_fields: ['sys_id', 'name', 'ip_address', 'host_name', 'fqdn', ownerField, 'busines_criticality', environmentField].join(','),
+          sysparm_fields: ['sys_id', 'name', 'ip_address', 'host_name', 'fqdn', ownerField, criticalityField, environmentField].join(','),
           sysparm_display_value: 'true',
           sysparm_exclude_reference_link: 'true',
           sysparm_limit: String(pageSize),
@@ -143,7 +149,7 @@ export default defineIntegration({
             ip: text(record, 'ip_address'),
             hostname: hostname?.toLowerCase() ?? null,
             owner: text(record, ownerField),
-            criticality: mapBusinessCriticality(record.busines_criticality),
+            criticality: mapBusinessCriticality(text(record, criticalityField)),
             environment: text(record, environmentField),
           };
         });

@@ -101,6 +101,9 @@ export default defineIntegration({
             const content = parsed.data.entry[0]?.content;
             if (content?.dispatchState === 'DONE') return { done: true, result: true };
             if (content?.dispatchState === 'FAILED') return { failed: true, reason: content.messages?.map((m) => m.text).join('; ') || 'dispatchState FAILED' };
+            // A job cancelled by a user or by Splunk (USER_CANCEL, INTERNAL_CANCEL, BAD_INPUT_CANCEL, QUIT) never finishes.
+            if (content && /CANCEL|QUIT/.test(content.dispatchState))
+              return { failed: true, reason: `the search job was cancelled (dispatchState ${content.dispatchState})` };
             return { done: false, ...(content?.doneProgress === undefined ? {} : { progress: content.doneProgress }) };
           },
         });
