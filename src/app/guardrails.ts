@@ -200,7 +200,9 @@ export class Guardrails {
   }
 
   async #check(request: GuardRequest): Promise<GuardVerdict> {
-    const caseId = request.dryRun ? undefined : (await this.#cases.casesOfRun(request.run.id))[0];
+    // The case is on the run row from the moment the run exists; a run linked to a case later (by the API)
+    // is found through the case's links.
+    const caseId = request.dryRun ? undefined : (request.run.caseId ?? (await this.#cases.casesOfRun(request.run.id))[0]);
     const input = this.policyInput(request, await this.lastHour(), caseId);
     const decision = evaluatePolicy(this.policy, input);
     const record = policyDecisionRecord(input, decision);
@@ -246,6 +248,7 @@ export class Guardrails {
             : [],
           requester: input.requester.id,
           ...(request.run.startedBy ? { initiator: request.run.startedBy } : {}),
+          ...(request.run.author ? { playbookLastAuthor: request.run.author } : {}),
           context: { run_id: request.run.id, step_id: request.stepKey, playbook_id: request.run.playbookId, ...(caseId ? { case_id: caseId } : {}) },
         },
         this.#clock,

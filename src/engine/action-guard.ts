@@ -11,7 +11,17 @@ import type { StepError } from './interpreter.ts';
  * an approver) and the same idempotency key. `app/` implements this with `policy/`.
  */
 export interface GuardRequest {
-  run: { id: string; mode: string; playbookId: string; playbookVersion: number; startedBy: string | null };
+  run: {
+    id: string;
+    mode: string;
+    playbookId: string;
+    playbookVersion: number;
+    startedBy: string | null;
+    /** The case the run was started for (stored on the run row when it was created). */
+    caseId?: string | null;
+    /** The pinned playbook's `author`: its last author, who may not approve what it asks for. */
+    author?: string;
+  };
   stepKey: string;
   stepId: string;
   action: { id: string; impact: Exclude<Impact, 'read'>; inverse?: string };

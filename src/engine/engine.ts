@@ -30,6 +30,11 @@ export interface EngineOptions {
 export interface StartRunOptions {
   mode?: 'live' | 'dry_run';
   startedBy?: string;
+  /**
+   * The case this run works for, stored on the run row in the insert that creates it: guardrail
+   * decisions of its first step go on that case's timeline (sub-playbook runs inherit it).
+   */
+  caseId?: string;
 }
 
 export interface StepRecord {
@@ -100,9 +105,9 @@ export class Engine {
     return id as string;
   }
 
-  async startRuns(batch: ReadonlyArray<{ playbook: Playbook; inputs: unknown }>, options: StartRunOptions = {}): Promise<string[]> {
+  async startRuns(batch: ReadonlyArray<{ playbook: Playbook; inputs: unknown; caseId?: string }>, options: StartRunOptions = {}): Promise<string[]> {
     const now = this.#clock.now();
-    const runs = batch.map(({ playbook, inputs }) => ({
+    const runs = batch.map(({ playbook, inputs, caseId }) => ({
       id: newId(now),
       playbookId: playbook.id,
       playbookVersion: playbook.version,
@@ -111,6 +116,7 @@ export class Engine {
       status: 'queued',
       mode: options.mode ?? 'live',
       startedBy: options.startedBy ?? null,
+      caseId: caseId ?? options.caseId ?? null,
       wakeAt: now,
       createdAt: now,
     }));
@@ -208,6 +214,7 @@ export class Engine {
           status: 'queued',
           mode: options.mode ?? row.mode,
           startedBy: options.startedBy ?? null,
+          caseId: options.caseId ?? row.caseId,
           wakeAt: now,
           createdAt: now,
         },

@@ -499,6 +499,8 @@ export class Runner {
           playbookId: run.row.playbookId,
           playbookVersion: run.row.playbookVersion,
           startedBy: run.row.startedBy ?? null,
+          caseId: run.row.caseId ?? null,
+          ...(run.playbook.author ? { author: run.playbook.author } : {}),
         },
         stepKey: command.key,
         stepId: command.stepId,
@@ -772,6 +774,7 @@ export class Runner {
       mode: run.row.mode,
       parentRunId: run.row.id,
       parentStepKey: command.key,
+      caseId: run.row.caseId ?? null,
       wakeAt: now,
       createdAt: now,
     });
