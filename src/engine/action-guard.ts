@@ -24,7 +24,7 @@ export interface GuardRequest {
   };
   stepKey: string;
   stepId: string;
-  action: { id: string; impact: Exclude<Impact, 'read'>; inverse?: string };
+  action: { id: string; impact: Exclude<Impact, 'read'>; inverse?: string; defaultTtl?: string | number };
   /** The arguments the action would receive (validated by its input schema). */
   arguments: Record<string, unknown>;
   /** The step's `with` as evaluated, before the action's schema dropped keys it does not know (confidence, verdict…). */
@@ -32,6 +32,8 @@ export interface GuardRequest {
   idempotencyKey: string;
   /** A dry-run asks for the decision only: nothing may be opened or recorded. */
   dryRun: boolean;
+  /** Set after the action ran, when it declares an inverse: the arguments that undo this very call. */
+  inverseArguments?: Record<string, unknown>;
 }
 
 export type GuardVerdict =

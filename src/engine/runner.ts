@@ -504,7 +504,12 @@ export class Runner {
         },
         stepKey: command.key,
         stepId: command.stepId,
-        action: { id: command.action, impact, ...(definition.inverse ? { inverse: definition.inverse } : {}) },
+        action: {
+          id: command.action,
+          impact,
+          ...(definition.inverse ? { inverse: definition.inverse } : {}),
+          ...(definition.defaultTtl !== undefined ? { defaultTtl: definition.defaultTtl } : {}),
+        },
         arguments: (parsed.data ?? {}) as Record<string, unknown>,
         rawInput: command.input,
         idempotencyKey: `${run.row.id}:${command.key}`,
@@ -553,6 +558,13 @@ export class Runner {
     const output = timeoutMs === undefined && combined === signal ? await work : await raceAbort(work, combined, command, timeoutMs);
     const data = toPlainData(output);
     if (guarded && this.#guard?.performed) {
+      if (definition.inverse) {
+        try {
+          guarded.inverseArguments = definition.inverseInput ? definition.inverseInput(input, data) : guarded.arguments;
+        } catch (error) {
+          this.#logger?.warn({ err: error, run_id: run.row.id, step: command.key }, 'engine: the inverse arguments of an action could not be computed');
+        }
+      }
       try {
         await this.#guard.performed(guarded, data);
       } catch (error) {
