@@ -138,7 +138,7 @@ export class Containment {
    * passes policy; with `waitMs` the call waits that long for it to finish or to be held for approval.
    * A second call while a rollback is under way starts nothing; after it finished it is a 409.
    */
-  async rollback(id: string, request: { actor: string; reason: string; waitMs?: number }): Promise<RollbackResult> {
+  async rollback(id: string, request: { actor: string; reason: string; waitMs?: number; onStarted?: (runId: string) => void }): Promise<RollbackResult> {
     const reason = typeof request.reason === 'string' ? request.reason.trim() : '';
     if (reason.length < 3) throw invalidInput('reason is required: say why the action is undone (at least 3 characters)');
     if (reason.length > 500) throw invalidInput('reason must be at most 500 characters');
@@ -153,6 +153,7 @@ export class Containment {
     let runId: string | undefined;
     if (row.status !== 'rolling_back') runId = await this.#startInverse(row, request.actor, reason, ['active', 'rollback_failed']);
     const started = runId !== undefined;
+    if (runId !== undefined) request.onStarted?.(runId);
     if (started) {
       await this.#note(
         row.caseId,

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../app/index.ts';
 import { describeError, isRiposteError } from '../core/index.ts';
+import { registerActions } from './commands/actions.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
   registerStix(program);
   registerIntegrations(program);
   registerLab(program);
+  registerActions(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.
   const harden = (command: Command) => {
