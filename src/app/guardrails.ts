@@ -242,13 +242,42 @@ export class Guardrails {
     );
   }
 
+  readonly #kindQueues = new Map<string, Promise<unknown>>();
+
+  /** Runs `work` after every earlier work of the same key in this process has finished. */
+  async #serialised<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#kindQueues.get(key) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => {});
+    this.#kindQueues.set(key, settled);
+    try {
+      return await next;
+    } finally {
+      if (this.#kindQueues.get(key) === settled) this.#kindQueues.delete(key);
+    }
+  }
+
   async #check(request: GuardRequest): Promise<GuardVerdict> {
     // The case is on the run row from the moment the run exists; a run linked to a case later (by the API)
     // is found through the case's links.
     const caseId = request.dryRun ? undefined : (request.run.caseId ?? (await this.#cases.casesOfRun(request.run.id))[0]);
-    const input = this.policyInput(request, await this.lastHour(), caseId);
-    input.targets = await this.withAssets(input.targets ?? []);
-    const decision = evaluatePolicy(this.policy, input);
+    const base = this.policyInput(request, {}, caseId);
+    base.targets = await this.withAssets(base.targets ?? []);
+    // Count, decide and (when allowed) count this action in one locked transaction: a wave of concurrent
+    // runs cannot all see the count below the blast-radius limit before any of them is recorded.
+    // In-process first (one waiter per kind), so a wave never parks a pooled connection per run on the lock.
+    const { input, decision } = await this.#serialised(request.dryRun ? `dry:${request.idempotencyKey}` : request.action.id, () =>
+      this.#store.transaction(async (tx) => {
+        if (!request.dryRun) await tx.approvals.lockGuardedKind(request.action.id);
+        const now = this.#clock.now();
+        const decidedInput: PolicyInput = { ...base, history: { last_hour: await tx.approvals.countGuardedActions(now - HOUR_MS) } };
+        const decided = evaluatePolicy(this.policy, decidedInput);
+        if (!request.dryRun && decided.decision === 'allow') {
+          await tx.approvals.recordGuardedAction({ id: request.idempotencyKey, kind: request.action.id, at: now, runId: request.run.id });
+        }
+        return { input: decidedInput, decision: decided };
+      }),
+    );
     const record = policyDecisionRecord(input, decision);
     if (request.dryRun) {
       if (decision.decision === 'require_approval') return { decision: 'require_approval', approvalId: '(dry-run)', expiresAt: 0, record };
@@ -308,6 +337,24 @@ export class Guardrails {
     }
     if (opened.page_on_call) {
       this.#logger.warn({ approval_id: opened.id, action: opened.action.id, run_id: request.run.id }, 'approvals: policy pages the on-call');
+      // The page itself is a chained record (`policy.page`): whoever delivers pages (chat, e-mail) reads it from there.
+      const actor: Actor = { kind: 'system', id: 'system:policy', name: 'policy' };
+      const details = {
+        approval_id: opened.id,
+        action: opened.action.id,
+        run_id: request.run.id,
+        rule: opened.policy.rule.id,
+        reason: opened.policy.reasons[0]?.text ?? '',
+        required: opened.required,
+        review_url: this.reviewUrl(opened.id),
+      };
+      const summary = `On-call paged: ${opened.action.id} needs ${opened.required} approvers (${details.reason})`.slice(0, 2000);
+      try {
+        if (caseId) await this.#cases.appendTimeline(caseId, { kind: 'policy.page', summary, details }, actor);
+        else await this.#cases.recordAudit({ actor, action: 'policy.page', target: `approval:${opened.id}`, details: { summary, ...details } });
+      } catch (error) {
+        this.#logger.warn({ err: describeError(error), approval_id: opened.id }, 'guardrails: recording a page failed');
+      }
     }
     return opened;
   }

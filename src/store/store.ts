@@ -76,7 +76,7 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     users: usersRepository(db, clock),
     apiTokens: apiTokensRepository(db, clock),
     sessions: sessionsRepository(db, clock),
-    approvals: approvalsRepository(db, clock),
+    approvals: approvalsRepository(db, clock, backend),
     integrations: integrationsRepository(db, clock),
     containedActions: containedActionsRepository(db, clock),
   };
