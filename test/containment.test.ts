@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { openRuntime, type Runtime, serverServices } from '../src/app/index.ts';
+import { Containment, openRuntime, type Runtime, serverServices } from '../src/app/index.ts';
 import { createLogger, loadConfig } from '../src/core/index.ts';
 import { defineAction } from '../src/engine/index.ts';
 import { buildServer } from '../src/server/index.ts';
@@ -337,6 +337,31 @@ for (const backend of testBackends()) {
       });
       for (const kind of ['containment.recorded', 'containment.expiry', 'containment.expired']) assert.ok(kinds.includes(kind), `${kind} on the case`);
       assert.equal((await runtime.cases.verifyAudit()).ok, true);
+    });
+
+    test('sweepers racing on the same expired action (as several workers do) run its inverse once', async () => {
+      const runId = await block('203.0.113.31', 95, { ttl: '1s' });
+      await runtime.engine.waitForRun(runId, 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // A second sweeper over the same store, as another worker would run it, plus this runtime's own.
+      const other = new Containment({ store: runtime.store, cases: runtime.cases, logger: createLogger({ level: 'silent' }) });
+      other.attach(runtime.engine);
+      const results = await Promise.all([other.sweep(), runtime.guardrails.containment.sweep(), other.sweep()]);
+      other.detach();
+      assert.ok(results.reduce((n, r) => n + r.expired, 0) <= 1, 'at most one of these sweeps started it (the background one may have won)');
+      const row = await until('the expiry to settle', async () => {
+        const current = await runtime.guardrails.containment.get(`${runId}:block`);
+        return current.status === 'expired' ? current : undefined;
+      });
+      const undoRuns = (await runtime.engine.listRuns({ playbookId: 'riposte-rollback', limit: 1000 })).filter(
+        (r) => JSON.stringify(r.inputs) === JSON.stringify({ arguments: { ip: '203.0.113.31' } }),
+      );
+      assert.deepEqual(
+        undoRuns.map((r) => r.id),
+        [row.rollback?.run_id],
+        'one inverse run',
+      );
+      assert.deepEqual(counts.get('203.0.113.31'), { block: 1, unblock: 1 });
     });
 
     test('the CMDB says an address is a critical asset: approval is required even at confidence 95, and the reason names the asset', async () => {
