@@ -104,7 +104,8 @@ export class Containment {
       id: request.idempotencyKey,
       runId: request.run.id,
       stepKey: request.stepKey,
-      caseId: request.run.caseId ?? null,
+      // A run linked to a case after it started (through the API) is found through the link.
+      caseId: request.run.caseId ?? (await this.#cases.casesOfRun(request.run.id))[0] ?? null,
       action: request.action.id,
       target: target === '' ? null : target,
       arguments: args,
