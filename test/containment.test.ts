@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { Containment, openRuntime, type Runtime, serverServices } from '../src/app/index.ts';
+import { Containment, openRuntime, type Runtime, rollbackPlaybook, serverServices } from '../src/app/index.ts';
 import { createLogger, loadConfig } from '../src/core/index.ts';
 import { defineAction } from '../src/engine/index.ts';
 import { buildServer } from '../src/server/index.ts';
@@ -26,7 +26,10 @@ defaults:
 rules:
   - id: allow-listed-target
     impact: [write, destructive]
-    when: { any_target: { field: target.allow_listed, eq: true } }
+    when:
+      all:
+        - { any_target: { field: target.allow_listed, eq: true } }
+        - { field: action.rollback, eq: false }
     decision: deny
     reason: "{target.value} is allow-listed"
   - id: critical-asset
@@ -337,6 +340,40 @@ for (const backend of testBackends()) {
       });
       for (const kind of ['containment.recorded', 'containment.expiry', 'containment.expired']) assert.ok(kinds.includes(kind), `${kind} on the case`);
       assert.equal((await runtime.cases.verifyAudit()).ok, true);
+    });
+
+    test('a block that hit a partner can be undone (policy sees a genuine rollback); a look-alike run of the rollback playbook cannot', async () => {
+      // Recorded before the partner was allow-listed: the kind of block the partner incident left behind.
+      blocked.add('198.51.100.9');
+      await runtime.store.containedActions.insert({
+        id: 'old-run:block',
+        runId: 'old-run',
+        stepKey: 'block',
+        caseId: null,
+        action: 'lab.block_ip',
+        target: '198.51.100.9',
+        arguments: { ip: '198.51.100.9', ttl: '7d' },
+        inverseAction: 'lab.unblock_ip',
+        inverseArguments: { ip: '198.51.100.9' },
+        expiresAt: null,
+        performedBy: 'feed:cheap-intel',
+        reason: 'policy high-confidence',
+      });
+      const undone = await rollback('rex', 'old-run:block', 'Acme Logistics is a partner');
+      assert.equal(undone.statusCode, 200, undone.body);
+      assert.equal(undone.json().action.status, 'rolled_back');
+      assert.equal(blocked.has('198.51.100.9'), false);
+
+      blocked.add('198.51.100.10');
+      const spoof = await runtime.engine.startRun(
+        rollbackPlaybook({ id: 'none', action: 'lab.block_ip', inverseAction: 'lab.unblock_ip', inverseArguments: { ip: '198.51.100.10' } }),
+        { arguments: { ip: '198.51.100.10' } },
+        { startedBy: 'mallory' },
+      );
+      const run = await runtime.engine.waitForRun(spoof, 10_000);
+      assert.equal(run.status, 'failed');
+      assert.equal((run.error as { code?: string } | null)?.code, 'policy.denied');
+      assert.equal(blocked.has('198.51.100.10'), true, 'a run that only looks like a rollback is refused on the allow-listed target');
     });
 
     test('sweepers racing on the same expired action (as several workers do) run its inverse once', async () => {

@@ -43,7 +43,7 @@ import {
   verifySlackRequest,
 } from '../policy/index.ts';
 import type { Store } from '../store/index.ts';
-import { Containment } from './containment.ts';
+import { Containment, ROLLBACK_PLAYBOOK_ID } from './containment.ts';
 
 /**
  * Guardrails wired: the runner's ActionGuard built on policy/, and the approval operations the HTTP
@@ -263,6 +263,10 @@ export class Guardrails {
     const caseId = request.dryRun ? undefined : (request.run.caseId ?? (await this.#cases.casesOfRun(request.run.id))[0]);
     const base = this.policyInput(request, {}, caseId);
     base.targets = await this.withAssets(base.targets ?? []);
+    // A rollback is a run that a recorded containment action points to, not any run of that playbook id.
+    if (request.run.playbookId === ROLLBACK_PLAYBOOK_ID && (await this.#store.containedActions.getByRollbackRun(request.run.id))) {
+      base.action = { ...base.action, rollback: true };
+    }
     // Count, decide and (when allowed) count this action in one locked transaction: a wave of concurrent
     // runs cannot all see the count below the blast-radius limit before any of them is recorded.
     // In-process first (one waiter per kind), so a wave never parks a pooled connection per run on the lock.

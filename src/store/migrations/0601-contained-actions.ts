@@ -33,5 +33,6 @@ export const containedActions: StoreMigration = {
     await db.schema.createIndex('contained_actions_due').on('contained_actions').columns(['status', 'expires_at']).execute();
     await db.schema.createIndex('contained_actions_case').on('contained_actions').columns(['case_id', 'id']).execute();
     await db.schema.createIndex('contained_actions_run').on('contained_actions').column('run_id').execute();
+    await db.schema.createIndex('contained_actions_rollback_run').on('contained_actions').column('rollback_run_id').execute();
   },
 };

@@ -70,6 +70,8 @@ for (const backend of testBackends()) {
       const row = await repo.get('r3:block');
       assert.equal(row?.status, 'rolling_back');
       assert.deepEqual(await repo.listRollingBack(), [row]);
+      assert.equal((await repo.getByRollbackRun(row?.rollbackRunId as string))?.id, 'r3:block');
+      assert.equal(await repo.getByRollbackRun('some-other-run'), undefined);
       const winner = row?.rollbackRunId as string;
       assert.equal(
         await repo.finishRollback('r3:block', winner === 'undo-a' ? 'undo-b' : 'undo-a', { status: 'rolled_back' }),

@@ -58,6 +58,8 @@ export interface ContainedActionsRepository {
   /** False when this action (same id) is already recorded. */
   insert(record: NewContainedAction): Promise<boolean>;
   get(id: string): Promise<ContainedActionRecord | undefined>;
+  /** The action a rollback run is undoing (how policy tells a genuine rollback from a look-alike run). */
+  getByRollbackRun(runId: string): Promise<ContainedActionRecord | undefined>;
   list(filter?: ContainedActionFilter): Promise<ContainedActionRecord[]>;
   /** Active rows whose expiry is at or before `now`, oldest expiry first. */
   listDue(now: number, limit?: number): Promise<ContainedActionRecord[]>;
@@ -130,6 +132,11 @@ export function containedActionsRepository(db: Kysely<Database>, clock: Clock): 
 
     async get(id) {
       const row = await db.selectFrom('contained_actions').selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? undefined : fromRow(row);
+    },
+
+    async getByRollbackRun(runId) {
+      const row = await db.selectFrom('contained_actions').selectAll().where('rollback_run_id', '=', runId).executeTakeFirst();
       return row === undefined ? undefined : fromRow(row);
     },
 
