@@ -242,7 +242,7 @@ async function analyzeParsed(email: ParsedEmail, location: string, options: Anal
     html_redirect: 20,
     disk_image: 45,
     shortcut: 50,
-    onenote: 35,
+    onenote: 45,
     encrypted_archive: 30,
     encrypted_document: 25,
     nested_archive: 10,

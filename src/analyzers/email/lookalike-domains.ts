@@ -175,8 +175,9 @@ export function findLookalike(domain: string, protectedDomains: string[]): Looka
     }
     // microsoft.com.account-verify.io, paypal-secure-login.com: the brand worn inside someone else's domain.
     if (ownLabel.length >= 4) {
-      const words = unicodeHost.split(/[.-]/);
-      if (words.includes(ownLabel) || (label.includes(ownLabel) && label !== ownLabel)) {
+      const words = skeleton(unicodeHost).split(/[.-]/);
+      const ownSkeleton = skeleton(ownLabel);
+      if (words.includes(ownSkeleton) || (skeleton(label).includes(ownSkeleton) && label !== ownLabel)) {
         return {
           domain: host,
           protectedDomain: own,

@@ -1,4 +1,4 @@
-import MsgReaderModule from '@kenjiuno/msgreader';
+import { Worker } from 'node:worker_threads';
 import PostalMime, { type Address, type Email, type Mailbox } from 'postal-mime';
 import { RiposteError } from '../../core/index.ts';
 
@@ -21,6 +21,8 @@ export interface EmailLimits {
   maxExpandedBytes: number;
   /** Deepest archive-in-archive nesting followed. */
   maxArchiveDepth: number;
+  /** How long reading one Outlook .msg may take (it runs in a worker that is stopped at the deadline). */
+  msgTimeoutMs: number;
 }
 
 export const DEFAULT_EMAIL_LIMITS: EmailLimits = {
@@ -30,6 +32,7 @@ export const DEFAULT_EMAIL_LIMITS: EmailLimits = {
   maxArchiveEntries: 1000,
   maxExpandedBytes: 64 * 1024 * 1024,
   maxArchiveDepth: 3,
+  msgTimeoutMs: 10_000,
 };
 
 export interface MailboxAddress {
@@ -207,74 +210,77 @@ interface MsgFields {
   bodyHtml?: string;
   html?: Uint8Array;
   headers?: string;
-  attachments?: MsgFields[];
-  recipients?: MsgFields[];
-  fileName?: string;
-  name?: string;
-  email?: string;
-  smtpAddress?: string;
-  recipType?: string;
-  attachMimeTag?: string;
-  innerMsgContent?: true;
-  innerMsgContentFields?: MsgFields;
+  recipients?: Array<{ name?: string; email?: string; smtpAddress?: string }>;
   messageDeliveryTime?: string;
   clientSubmitTime?: string;
+  error?: string;
 }
 
-interface MsgReaderLike {
-  getFileData(): MsgFields;
-  getAttachment(attach: MsgFields): { fileName: string; content: Uint8Array };
+interface MsgExtract {
+  ok: boolean;
+  message?: string;
+  fields: MsgFields;
+  attachments: Array<{ filename: string; mimeType: string; content: Uint8Array; embedded: boolean }>;
 }
 
-const MsgReader = ((MsgReaderModule as unknown as { default?: unknown }).default ?? MsgReaderModule) as new (buffer: ArrayBuffer) => MsgReaderLike;
+const MSG_WORKER = new URL('./msg-worker.ts', import.meta.url);
+
+/** Runs the .msg reader in a worker with a deadline and a heap cap (see msg-worker.ts for why). */
+function extractMsg(bytes: Uint8Array, limits: EmailLimits): Promise<MsgExtract> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(MSG_WORKER, {
+      workerData: bytes,
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(128, Math.ceil((limits.maxBytes * 8) / 1024 / 1024)) },
+    });
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      void worker.terminate();
+      fn();
+    };
+    const timer = setTimeout(
+      () =>
+        finish(() =>
+          reject(new RiposteError('email.unparseable', `the Outlook .msg could not be read within ${limits.msgTimeoutMs} ms (damaged file?)`, { status: 422 })),
+        ),
+      limits.msgTimeoutMs,
+    );
+    worker.once('message', (result: MsgExtract) => finish(() => resolve(result)));
+    worker.once('error', (error) =>
+      finish(() => reject(new RiposteError('email.unparseable', `the Outlook .msg could not be read: ${error.message}`, { status: 422, cause: error }))),
+    );
+    worker.once('exit', () =>
+      finish(() => reject(new RiposteError('email.unparseable', 'the Outlook .msg reader stopped before finishing (damaged file?)', { status: 422 }))),
+    );
+  });
+}
 
 async function parseMsg(bytes: Uint8Array, limits: EmailLimits): Promise<ParsedEmail> {
-  let fields: MsgFields;
-  let reader: MsgReaderLike;
-  try {
-    reader = new MsgReader(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-    fields = reader.getFileData();
-  } catch (error) {
-    throw new RiposteError('email.unparseable', `the Outlook .msg could not be read: ${(error as Error)?.message ?? String(error)}`, {
-      status: 422,
-      cause: error,
-    });
+  if (!Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(SUBSTORAGE_MARK)) {
+    throw new RiposteError('email.unparseable', 'the file is an OLE document (Word, Excel…) but not an Outlook message', { status: 422 });
   }
-  if ((fields as { error?: string }).error || !Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(SUBSTORAGE_MARK)) {
-    throw new RiposteError(
-      'email.unparseable',
-      `the file is an OLE document (Word, Excel…) but not an Outlook message${(fields as { error?: string }).error ? `: ${(fields as { error?: string }).error}` : ''}`,
-      {
-        status: 422,
-      },
-    );
+  const extract = await extractMsg(bytes, limits);
+  if (!extract.ok || extract.fields.error) {
+    throw new RiposteError('email.unparseable', `the Outlook .msg could not be read: ${extract.message ?? extract.fields.error}`, { status: 422 });
   }
+  const fields = extract.fields;
   // Transport headers, when Outlook kept them, carry Received, Authentication-Results and the real From.
   const fromHeaders = fields.headers ? await parseHeaderBlock(fields.headers) : undefined;
-  const attachmentsMeta = fields.attachments ?? [];
-  if (attachmentsMeta.length > limits.maxParts) {
-    throw new RiposteError('email.too_many_parts', `the message has ${attachmentsMeta.length} attachments, over the limit of ${limits.maxParts}`, {
+  if (extract.attachments.length > limits.maxParts) {
+    throw new RiposteError('email.too_many_parts', `the message has ${extract.attachments.length} attachments, over the limit of ${limits.maxParts}`, {
       status: 422,
       details: { limit: limits.maxParts },
     });
   }
-  const attachments: ParsedAttachment[] = [];
-  for (const meta of attachmentsMeta) {
-    try {
-      const data = reader.getAttachment(meta);
-      const embedded = meta.innerMsgContent === true;
-      const filename = data.fileName || meta.fileName || meta.name || (embedded ? 'embedded.msg' : '');
-      attachments.push({
-        filename: embedded && !/\.msg$/i.test(filename) ? `${filename}.msg` : filename,
-        mimeType: embedded ? 'application/vnd.ms-outlook' : (meta.attachMimeTag ?? 'application/octet-stream').toLowerCase(),
-        disposition: 'attachment',
-        content: data.content,
-        embeddedMsg: embedded,
-      });
-    } catch {
-      // One unreadable attachment stream must not hide the rest of the message.
-    }
-  }
+  const attachments: ParsedAttachment[] = extract.attachments.map((a) => ({
+    filename: a.embedded && !/\.msg$/i.test(a.filename) ? `${a.filename}.msg` : a.filename,
+    mimeType: a.mimeType,
+    disposition: 'attachment',
+    content: a.content,
+    embeddedMsg: a.embedded,
+  }));
   const senderAddress = (fields.senderSmtpAddress || fields.senderEmail || '').toLowerCase();
   const fallbackFrom = senderAddress.includes('@') ? [{ name: fields.senderName ?? '', address: senderAddress }] : [];
   const recipients = (fields.recipients ?? []).map((r) => ({ name: r.name ?? '', address: (r.smtpAddress || r.email || '').toLowerCase() }));
