@@ -100,7 +100,9 @@ export async function verifyAuthentication(raw: Uint8Array, resolver: DnsResolve
   });
   const dkimResults = result.dkim?.results ?? [];
   const dkimPass = dkimResults.filter((r) => r.status?.result === 'pass');
-  const dkim: AuthResult = dkimResults.length === 0 ? 'none' : dkimPass.length > 0 ? 'pass' : normaliseResult(dkimResults[0]?.status?.result);
+  // mailauth says "neutral" when a signature's body hash does not match: the content changed after signing.
+  const firstDkim = normaliseResult(dkimResults[0]?.status?.result);
+  const dkim: AuthResult = dkimResults.length === 0 ? 'none' : dkimPass.length > 0 ? 'pass' : firstDkim === 'neutral' ? 'fail' : firstDkim;
   const spf = result.spf ? normaliseResult(result.spf.status?.result) : 'none';
   const dmarc = result.dmarc ? normaliseResult(result.dmarc.status?.result) : 'none';
   const arc = result.arc ? normaliseResult(result.arc.status?.result) : 'none';
