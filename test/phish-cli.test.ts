@@ -9,6 +9,18 @@ import { describe, test } from 'node:test';
 const ROOT = resolve(import.meta.dirname, '..');
 const CORPUS = 'test/fixtures/email/corpus';
 
+interface CliLine {
+  file: string;
+  verdict: string;
+  score: number;
+  error: string;
+  observables: { urls: string[]; ips: string[] };
+  auth: Record<string, string>;
+  hops: unknown[];
+  reporter: { from: string };
+  messages: unknown[];
+}
+
 function riposte(args: string[]) {
   const run = spawnSync(process.execPath, [join(ROOT, 'riposte'), ...args], {
     cwd: ROOT,
@@ -42,19 +54,19 @@ describe('riposte phish analyze', () => {
         lines.map((l) => l.file),
         files,
       );
-      const [phish, notesLine, missing, legit, wrapper] = lines as Array<Record<string, any>>;
+      const [phish, notesLine, missing, legit, wrapper] = lines as unknown as CliLine[];
       assert.deepEqual(Object.keys(phish ?? {}).slice(0, 8), ['file', 'verdict', 'score', 'reasons', 'observables', 'auth', 'hops', 'attachments']);
       assert.equal(phish?.verdict, 'malicious');
-      assert.ok(phish?.score >= 70);
+      assert.ok((phish?.score ?? 0) >= 70);
       assert.deepEqual(Object.keys(phish?.observables ?? {}), ['urls', 'domains', 'ips', 'emails', 'hashes']);
       assert.deepEqual(Object.keys(phish?.auth ?? {}), ['spf', 'dkim', 'dmarc', 'arc']);
       assert.equal(phish?.auth.spf, 'pass');
       // Defanged everywhere: nothing clickable in the output.
-      assert.ok(phish?.observables.urls.every((u: string) => u.startsWith('hxxp')));
+      assert.ok(phish?.observables.urls.every((u) => u.startsWith('hxxp')));
       assert.ok(!/https?:\/\//.test(JSON.stringify(phish?.observables)));
       assert.deepEqual(phish?.observables.ips, ['203[.]0[.]113[.]25']);
       assert.equal(phish?.hops.length, 2);
-      assert.match(notesLine?.error, /not an email/);
+      assert.match(notesLine?.error ?? '', /not an email/);
       assert.equal(missing?.error, 'no such file');
       assert.equal(legit?.verdict, 'benign');
       assert.equal(wrapper?.reporter.from, 'alex@examplecorp.com');
