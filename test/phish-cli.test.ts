@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
+import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 
 /** `riposte phish analyze` through the real binary: one JSON line per file, bad files reported and skipped over. */
 const ROOT = resolve(import.meta.dirname, '..');
@@ -85,5 +87,42 @@ describe('riposte phish analyze', () => {
     const help = riposte(['phish', 'analyze', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /riposte phish analyze --json --offline/);
+  });
+
+  test('--dns-records re-verifies DKIM, SPF and DMARC offline from a records file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'riposte-phish-dns-'));
+    try {
+      const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const message = [
+        'Received: from out.sender.example (out.sender.example [198.51.100.20]) by mx.corp.example; Mon, 6 Jan 2025 10:00:00 +0000',
+        'Return-Path: <bounce@sender.example>',
+        'From: billing@sender.example',
+        'To: alex@corp.example',
+        'Subject: invoice',
+        'Date: Mon, 6 Jan 2025 09:59:58 +0000',
+        '',
+        'Invoice attached.',
+        '',
+      ].join('\r\n');
+      const options = {
+        signatureData: [{ signingDomain: 'sender.example', selector: 's1', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string }],
+      };
+      const signed = await dkimSign(message, options as unknown as Parameters<typeof dkimSign>[1]);
+      writeFileSync(join(dir, 'signed.eml'), signed.signatures + message);
+      writeFileSync(
+        join(dir, 'dns.json'),
+        JSON.stringify({
+          's1._domainkey.sender.example TXT': [[`v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`]],
+          'sender.example TXT': [['v=spf1 ip4:198.51.100.20 -all']],
+          '_dmarc.sender.example TXT': [['v=DMARC1; p=reject']],
+        }),
+      );
+      const run = riposte(['phish', 'analyze', '--json', '--dns-records', join(dir, 'dns.json'), join(dir, 'signed.eml')]);
+      assert.equal(run.code, 0, run.stderr);
+      const line = JSON.parse(run.stdout) as CliLine;
+      assert.deepEqual(line.auth, { spf: 'pass', dkim: 'pass', dmarc: 'pass', arc: 'none' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -309,8 +309,15 @@ async function analyzeParsed(email: ParsedEmail, location: string, options: Anal
   let spamScore = 0;
   const spamFlag = headerValues(email, 'x-spam-flag')[0] ?? '';
   const spamStatus = headerValues(email, 'x-spam-status')[0] ?? '';
-  if (/^\s*yes/i.test(spamFlag) || /^\s*yes/i.test(spamStatus)) spamScore += 30;
-  if (SPAM_LANGUAGE.test(bodyText)) spamScore += 30;
+  const spamNotes: string[] = [];
+  if (/^\s*yes/i.test(spamFlag) || /^\s*yes/i.test(spamStatus)) {
+    spamScore += 30;
+    spamNotes.push('a spam filter on the way marked it as spam (X-Spam-Flag / X-Spam-Status)');
+  }
+  if (SPAM_LANGUAGE.test(bodyText)) {
+    spamScore += 30;
+    spamNotes.push('the text reads like spam (prizes, miracle offers, casino…)');
+  }
   const bulk =
     headerValues(email, 'list-unsubscribe').length > 0 ||
     headerValues(email, 'list-id').length > 0 ||
@@ -326,7 +333,11 @@ async function analyzeParsed(email: ParsedEmail, location: string, options: Anal
     date: email.date ?? null,
     verdict: outcome.verdict,
     score: outcome.score,
-    reasons: dedupe(ordered.map((s) => s.detail)),
+    reasons: dedupe([
+      ...ordered.map((s) => s.detail),
+      ...spamNotes,
+      ...(outcome.verdict === 'graymail' ? ['bulk mail (List-Unsubscribe, List-Id or Precedence: bulk)'] : []),
+    ]),
     signals: ordered,
     techniques: outcome.techniques,
     observables,
