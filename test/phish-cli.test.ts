@@ -19,7 +19,7 @@ interface CliLine {
   observables: { urls: string[]; ips: string[] };
   auth: Record<string, string>;
   hops: unknown[];
-  reporter: { from: string };
+  reporter: { from: string; category: string | null };
   messages: unknown[];
 }
 
@@ -72,6 +72,7 @@ describe('riposte phish analyze', () => {
       assert.equal(missing?.error, 'no such file');
       assert.equal(legit?.verdict, 'benign');
       assert.equal(wrapper?.reporter.from, 'alex@examplecorp.com');
+      assert.equal(wrapper?.reporter.category, 'phishing');
       assert.equal(wrapper?.messages.length, 1);
       assert.equal(wrapper?.verdict, 'malicious');
     } finally {

@@ -91,9 +91,25 @@ export interface EmailAnalysis {
   simulation: string | null;
 }
 
+/** What the reporter said the message was, when the report's subject tells. */
+export type ReportCategory = 'junk' | 'not_junk' | 'phishing';
+
+/**
+ * Microsoft's submission format for reporting tools starts the subject with "1|" (junk), "2|" (not junk)
+ * or "3|" (phishing); report buttons of other vendors say "Phishing:", "Spam:" and the like.
+ */
+export function reportCategory(subject: string): ReportCategory | null {
+  const numbered = /^\s*([123])\s*\|/.exec(subject)?.[1];
+  if (numbered) return numbered === '1' ? 'junk' : numbered === '2' ? 'not_junk' : 'phishing';
+  if (/^\s*\[?(?:phish(?:ing)?|suspicious|reported phish(?:ing)?)\b/i.test(subject)) return 'phishing';
+  if (/^\s*\[?(?:junk|spam)\b/i.test(subject)) return 'junk';
+  if (/^\s*\[?not[ -]junk\b/i.test(subject)) return 'not_junk';
+  return null;
+}
+
 export interface ReportAnalysis {
   /** Set when the file was a report wrapping other emails: who sent the report. */
-  reporter: { from: string | null; subject: string } | null;
+  reporter: { from: string | null; subject: string; category: ReportCategory | null } | null;
   analyses: EmailAnalysis[];
 }
 
@@ -151,7 +167,7 @@ export async function analyzeReport(bytes: Uint8Array, options: AnalyzeOptions =
   const analyses: EmailAnalysis[] = [];
   await collectEmbedded(outer, '', 1, options, limits, analyses);
   if (analyses.length === 0) return { reporter: null, analyses: [await analyzeParsed(outer, '', options, limits)] };
-  return { reporter: { from: outer.from[0]?.address ?? null, subject: outer.subject }, analyses };
+  return { reporter: { from: outer.from[0]?.address ?? null, subject: outer.subject, category: reportCategory(outer.subject) }, analyses };
 }
 
 async function collectEmbedded(

@@ -14,8 +14,10 @@ export {
   type Observables,
   type PhishingSettings,
   type ReportAnalysis,
+  type ReportCategory,
   type ReputationLookup,
   type ReputationVerdict,
+  reportCategory,
 } from './analyze-email.ts';
 export { type AttachmentFinding, type AttachmentReport, detectType } from './attachments.ts';
 export { type AuthSummary, cachedLiveResolver, type DnsResolver, fixtureResolver, trustedHeaderAuth } from './authentication.ts';

@@ -43,7 +43,7 @@ describe('email parsing', () => {
 
   test('an Outlook .msg wrapping another .msg yields the inner message, with the report as its wrapper', async () => {
     const report = await analyzeReport(readFileSync(join(FIXTURES, 'outer.msg')));
-    assert.deepEqual(report.reporter, { from: null, subject: 'outer subject' });
+    assert.deepEqual(report.reporter, { from: null, subject: 'outer subject', category: null });
     assert.equal(report.analyses.length, 1);
     assert.equal(report.analyses[0]?.subject, 'test');
     assert.equal(report.analyses[0]?.location, 'test.msg');
@@ -85,6 +85,10 @@ describe('email parsing', () => {
       ['inner 1', 'inner 2', 'inner 3'],
     );
     assert.equal(report.reporter?.from, 'reporter@corp.example');
+    assert.equal(report.reporter?.category, null);
+    const submission = await analyzeReport(new TextEncoder().encode(outer.replace('Subject: reported', 'Subject: 3|Your parcel is waiting')));
+    assert.equal(submission.reporter?.category, 'phishing');
+    assert.equal(submission.analyses.length, 3);
   });
 
   test('limits: size, part count and plain text are refused with stable codes', async () => {
