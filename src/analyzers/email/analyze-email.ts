@@ -7,6 +7,7 @@ import {
   defangUrl,
   displayedTargetMismatch,
   type ExtractedLink,
+  htmlToText,
   isIpHost,
   linksFromHtml,
   linksFromText,
@@ -244,7 +245,7 @@ async function analyzeParsed(email: ParsedEmail, location: string, options: Anal
     limits,
     { remaining: limits.maxExpandedBytes },
   );
-  const bodyText = `${email.subject}\n${email.text}\n${email.html ? email.html.replace(/<[^>]+>/g, ' ') : ''}`;
+  const bodyText = `${email.subject}\n${email.text.slice(0, 1_000_000)}\n${email.html ? htmlToText(email.html).slice(0, 1_000_000) : ''}`;
   const attachmentWeights: Record<string, number> = {
     executable: 50,
     double_extension: 50,
@@ -303,7 +304,7 @@ async function analyzeParsed(email: ParsedEmail, location: string, options: Anal
     if (/^https?:\/\/[^/?#]*@/i.test(link.url))
       signals.push(signal('link_userinfo', 'link', 25, `a link hides its real host after an "@" (${defangUrl(link.url).slice(0, 120)})`));
   }
-  if (email.html && /<input\b[^>]*type\s*=\s*["']?password/i.test(email.html)) {
+  if (email.html && /<input\b[^<>]{0,2000}type\s*=\s*["']?password/i.test(email.html)) {
     signals.push(signal('credential_form', 'link', 45, 'the message body itself contains a password form'));
   }
   if (/scan (?:the|this) qr|qr.?code/i.test(bodyText) && email.attachments.some((a) => a.mimeType.startsWith('image/')) && links.length === 0) {

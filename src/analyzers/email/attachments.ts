@@ -206,13 +206,26 @@ function hashes(bytes: Uint8Array): { sha256: string; sha1: string; md5: string 
 const SMUGGLING_DECODE = /\batob\s*\(|new\s+Blob\s*\(|Uint8Array\s*\(|base64,|fromCharCode/i;
 const SMUGGLING_DELIVER = /\.download\s*=|\bdownload\s*=\s*["']|createObjectURL|msSaveOrOpenBlob|msSaveBlob|\.click\s*\(\s*\)/i;
 
+/** Length of the longest run of base64 characters, by one pass (a regex would backtrack quadratically). */
+function longestBase64Run(text: string): number {
+  let best = 0;
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const isBase64 = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47;
+    run = isBase64 ? run + 1 : 0;
+    if (run > best) best = run;
+  }
+  return best;
+}
+
 function inspectHtml(text: string, report: AttachmentReport, links: ExtractedLink[]): void {
   if (SMUGGLING_DECODE.test(text) && SMUGGLING_DELIVER.test(text)) {
     report.findings.push({ code: 'html_smuggling', detail: `${report.path} builds a file in the browser (blob/atob with a scripted download)` });
-  } else if (/[A-Za-z0-9+/]{20000,}={0,2}/.test(text) && /<script/i.test(text)) {
+  } else if (longestBase64Run(text) >= 20_000 && /<script/i.test(text)) {
     report.findings.push({ code: 'html_smuggling', detail: `${report.path} carries a large base64 payload beside script` });
   }
-  if (/<input\b[^>]*type\s*=\s*["']?password/i.test(text)) {
+  if (/<input\b[^<>]{0,2000}type\s*=\s*["']?password/i.test(text)) {
     report.findings.push({ code: 'credential_form', detail: `${report.path} is a page asking for a password` });
   }
   if (/(?:window|document|top)\.location(?:\.href)?\s*=|location\.replace\s*\(|http-equiv\s*=\s*["']?refresh/i.test(text)) {

@@ -52,8 +52,11 @@ export interface HeaderAuth {
 export function trustedHeaderAuth(values: string[], trustedAuthservIds: string[]): HeaderAuth {
   const trusted = new Set(trustedAuthservIds.map((id) => id.toLowerCase()));
   const out: HeaderAuth = { results: {}, dkimDomains: [], spfDomain: null, dmarcDomain: null, untrusted: 0 };
-  for (const raw of values) {
-    const value = raw.replace(/\([^()]*\)/g, ' ').replace(/\s+/g, ' ');
+  for (const raw of values.slice(0, 50)) {
+    const value = raw
+      .slice(0, 8000)
+      .replace(/\([^()]*\)/g, ' ')
+      .replace(/\s+/g, ' ');
     const authservId = (value.split(';')[0] ?? '').trim().split(/\s/)[0]?.toLowerCase() ?? '';
     if (!trusted.has(authservId)) {
       out.untrusted++;

@@ -88,9 +88,13 @@ export function linksFromText(text: string, source = 'text'): ExtractedLink[] {
   return out;
 }
 
-const ANCHOR = /<a\b([^>]*)>([\s\S]*?)<\/a\s*>/gi;
-const ATTRIBUTE = (name: string) => new RegExp(`\\b${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)'|([^\\s>]+))`, 'i');
-const TAG_WITH = (tag: string, attribute: string) => new RegExp(`<${tag}\\b[^>]*\\b${attribute}\\s*=\\s*(?:"([^"]*)"|'([^']*)'|([^\\s>]+))`, 'gi');
+/**
+ * Tags are read by one linear scan: each "<" starts at most one bounded match, so hostile markup (thousands
+ * of unclosed "<a" or "<script") costs linear time instead of the quadratic backtracking of tag regexes.
+ */
+const TAG = /<(\/?)([a-zA-Z][a-zA-Z0-9-]{0,20})\b([^<>]{0,8192})>?/g;
+const ATTRIBUTE = (name: string) => new RegExp(`(?:^|[\\s"'/])${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)'|([^\\s>]+))`, 'i');
+const MAX_HTML_CHARS = 4 * 1024 * 1024;
 
 function attributeValue(attributes: string, name: string): string | undefined {
   const m = ATTRIBUTE(name).exec(attributes);
@@ -98,16 +102,40 @@ function attributeValue(attributes: string, name: string): string | undefined {
   return value === undefined ? undefined : decodeHtmlEntities(value).trim();
 }
 
+/** Visible text of HTML: script and style bodies dropped, tags removed, entities decoded (linear time). */
 export function htmlToText(html: string): string {
-  return decodeHtmlEntities(
-    html
-      .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
-      .replace(/<[^>]+>/g, ' ')
-      .replace(/\s+/g, ' '),
-  ).trim();
+  const source = html.length > MAX_HTML_CHARS ? html.slice(0, MAX_HTML_CHARS) : html;
+  const lower = source.toLowerCase();
+  let text = '';
+  let at = 0;
+  const opener = /<(script|style)\b/g;
+  for (;;) {
+    opener.lastIndex = at;
+    const open = opener.exec(lower);
+    if (!open) {
+      text += source.slice(at);
+      break;
+    }
+    text += `${source.slice(at, open.index)} `;
+    const close = lower.indexOf(`</${open[1]}`, open.index);
+    if (close < 0) break;
+    const end = lower.indexOf('>', close);
+    at = end < 0 ? source.length : end + 1;
+  }
+  return decodeHtmlEntities(text.replace(/<[^<>]{0,8192}>/g, ' ').replace(/\s+/g, ' ')).trim();
 }
 
-export function linksFromHtml(html: string, extraSource?: string): ExtractedLink[] {
+const TAG_SOURCES: Record<string, Array<[string, string]>> = {
+  form: [['action', 'form']],
+  img: [['src', 'src']],
+  iframe: [['src', 'src']],
+  script: [['src', 'src']],
+  embed: [['src', 'src']],
+  area: [['href', 'href']],
+};
+
+export function linksFromHtml(fullHtml: string, extraSource?: string): ExtractedLink[] {
+  const html = fullHtml.length > MAX_HTML_CHARS ? fullHtml.slice(0, MAX_HTML_CHARS) : fullHtml;
   const out: ExtractedLink[] = [];
   const push = (raw: string | undefined, source: string, displayed?: string) => {
     if (!raw || out.length >= MAX_LINKS) return;
@@ -117,24 +145,31 @@ export function linksFromHtml(html: string, extraSource?: string): ExtractedLink
     else if (/^(?:javascript|data|vbscript):/i.test(url))
       out.push({ url: url.slice(0, 200), host: '', source: extraSource ?? source, ...(displayed ? { displayed } : {}) });
   };
-  for (const match of html.matchAll(ANCHOR)) {
-    const href = attributeValue(match[1] ?? '', 'href');
-    const displayed = htmlToText(match[2] ?? '').slice(0, 300);
-    push(href, 'href', displayed || undefined);
+  let openAnchor: { href: string | undefined; textStart: number } | undefined;
+  for (const match of html.matchAll(TAG)) {
+    if (out.length >= MAX_LINKS) break;
+    const closing = match[1] === '/';
+    const tag = (match[2] ?? '').toLowerCase();
+    const attributes = match[3] ?? '';
+    if (tag === 'a') {
+      // An anchor ends at its </a> or at the next <a> (browsers close it there too).
+      if (openAnchor)
+        push(
+          openAnchor.href,
+          'href',
+          htmlToText(html.slice(openAnchor.textStart, Math.min(match.index, openAnchor.textStart + 4000))).slice(0, 300) || undefined,
+        );
+      openAnchor = closing ? undefined : { href: attributeValue(attributes, 'href'), textStart: match.index + match[0].length };
+      continue;
+    }
+    if (closing) continue;
+    for (const [attribute, source] of TAG_SOURCES[tag] ?? []) push(attributeValue(attributes, attribute), source);
+    if (tag === 'meta' && /http-equiv\s*=\s*["']?refresh/i.test(attributes)) {
+      const content = attributeValue(attributes, 'content') ?? '';
+      push(/url\s*=\s*['"]?([^'"\s>]+)/i.exec(content)?.[1], 'meta_refresh');
+    }
   }
-  for (const [tag, attribute, source] of [
-    ['form', 'action', 'form'],
-    ['img', 'src', 'src'],
-    ['iframe', 'src', 'src'],
-    ['script', 'src', 'src'],
-    ['area', 'href', 'href'],
-  ] as const) {
-    for (const match of html.matchAll(TAG_WITH(tag, attribute))) push(decodeHtmlEntities(match[1] ?? match[2] ?? match[3] ?? ''), source);
-  }
-  for (const match of html.matchAll(/<meta\b[^>]*http-equiv\s*=\s*["']?refresh[^>]*>/gi)) {
-    const content = attributeValue(match[0], 'content') ?? '';
-    push(/url\s*=\s*['"]?([^'"\s>]+)/i.exec(content)?.[1], 'meta_refresh');
-  }
+  if (openAnchor) push(openAnchor.href, 'href', htmlToText(html.slice(openAnchor.textStart, openAnchor.textStart + 4000)).slice(0, 300) || undefined);
   // URLs written as visible text inside the HTML (not in tags) are links too for the reader.
   for (const link of linksFromText(htmlToText(html), extraSource ?? 'text')) if (out.length < MAX_LINKS) out.push(link);
   return out;

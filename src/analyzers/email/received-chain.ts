@@ -64,7 +64,8 @@ export interface ParsedReceived {
 }
 
 export function parseReceived(value: string): ParsedReceived {
-  const text = value.replace(/\s+/g, ' ').trim();
+  // Real Received fields are a few hundred characters; the cap keeps clause matching linear on hostile ones.
+  const text = value.slice(0, 4000).replace(/\s+/g, ' ').trim();
   const semicolon = text.lastIndexOf(';');
   const body = semicolon >= 0 ? text.slice(0, semicolon) : text;
   const dateText = semicolon >= 0 ? text.slice(semicolon + 1).trim() : '';

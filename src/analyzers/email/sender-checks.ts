@@ -119,7 +119,7 @@ export function senderSignals(facts: SenderFacts, auth: AuthSummary, policy: Sen
     break;
   }
 
-  const displayName = from.name;
+  const displayName = from.name.slice(0, 500);
   const fromIsOwn = isOwn(fromDomain, policy);
   // A display name carrying an address with another domain: "ceo@corp.example <x@evil.example>".
   const addressInName = /[\w.+-]+@([\w-]+(?:\.[\w-]+)+)/.exec(displayName);
