@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { zipSync } from 'fflate';
+import { zipSync, zlibSync } from 'fflate';
 import { allFindings, detectType, scanAttachments } from './attachments.ts';
 
 const LIMITS = { maxArchiveEntries: 100, maxArchiveDepth: 3 };
@@ -61,5 +61,21 @@ describe('attachments', () => {
     for (const code of ['macro', 'macro_enabled_type', 'encrypted_archive', 'shortcut', 'double_extension', 'html_smuggling', 'disk_image']) {
       assert.ok(codes(scan).includes(code), `${code} missing from ${codes(scan).join(',')}`);
     }
+  });
+
+  test('links inside compressed PDF object streams are found, within the expansion budget', () => {
+    const packed = zlibSync(text('4 0 obj << /Type /Annot /Subtype /Link /A << /S /URI /URI (https://login.evil.example/pdf) >> >> endobj'));
+    const pdf = new Uint8Array([
+      ...text('%PDF-1.7\n5 0 obj << /Type /ObjStm /Filter /FlateDecode /Length 99 >>\nstream\n'),
+      ...packed,
+      ...text('\nendstream\nendobj\n%%EOF\n'),
+    ]);
+    const scan = scanAttachments([{ filename: 'invoice.pdf', mimeType: 'application/pdf', content: pdf }], LIMITS, { remaining: 1e6 });
+    assert.deepEqual(
+      scan.links.map((l) => [l.url, l.attachment]),
+      [['https://login.evil.example/pdf', 'invoice.pdf']],
+    );
+    const starved = scanAttachments([{ filename: 'invoice.pdf', mimeType: 'application/pdf', content: pdf }], LIMITS, { remaining: 0 });
+    assert.deepEqual(starved.links, []);
   });
 });

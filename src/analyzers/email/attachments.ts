@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { unzlibSync } from 'fflate';
 import { type ExtractedLink, linksFromHtml, linksFromText } from './links.ts';
 import { type InflateBudget, isZip, readZipDirectory, readZipEntry } from './zip-reader.ts';
 
@@ -234,18 +235,48 @@ function inspectHtml(text: string, report: AttachmentReport, links: ExtractedLin
   for (const link of linksFromHtml(text, 'attachment')) links.push({ ...link, attachment: report.path });
 }
 
-function inspectPdf(bytes: Uint8Array, report: AttachmentReport, links: ExtractedLink[]): void {
-  const text = headText(bytes, 8 * 1024 * 1024);
-  for (const match of text.matchAll(/\/URI\s*\(([^)]{1,2000})\)/g)) {
-    for (const link of linksFromText(match[1] ?? '', 'attachment')) links.push({ ...link, attachment: report.path });
+/**
+ * PDF objects, including those packed in FlateDecode streams (object streams hide link annotations in most
+ * PDFs since 1.5): streams are inflated against the message's budget, at most 200 per file.
+ */
+function pdfTexts(bytes: Uint8Array, budget: InflateBudget): string[] {
+  const text = headText(bytes, 16 * 1024 * 1024);
+  const texts = [text];
+  let streams = 0;
+  for (const match of text.matchAll(/\/FlateDecode[^<>]{0,400}?>>\s*stream\r?\n/g)) {
+    if (streams++ >= 200 || budget.remaining <= 0) break;
+    const start = match.index + match[0].length;
+    const end = text.indexOf('endstream', start);
+    if (end < 0) break;
+    try {
+      const out = unzlibSync(bytes.subarray(start, end), { out: new Uint8Array(Math.min(budget.remaining, 4 * 1024 * 1024)) });
+      budget.remaining -= out.length;
+      texts.push(Buffer.from(out.buffer, out.byteOffset, out.byteLength).toString('latin1'));
+    } catch {
+      // A damaged or non-zlib stream: its content stays unread.
+    }
   }
-  if (/\/(?:JavaScript|JS)\b/.test(text)) report.findings.push({ code: 'pdf_javascript', detail: `${report.path} contains JavaScript` });
-  if (/\/Launch\b/.test(text)) report.findings.push({ code: 'pdf_launch', detail: `${report.path} can launch a program (/Launch)` });
-  if (/\/EmbeddedFile\b/.test(text)) report.findings.push({ code: 'pdf_embedded_file', detail: `${report.path} embeds a file` });
-  if (/\/Encrypt\b/.test(text)) report.findings.push({ code: 'encrypted_document', detail: `${report.path} is an encrypted PDF` });
+  return texts;
 }
 
-function inspectOle(bytes: Uint8Array, report: AttachmentReport): void {
+function inspectPdf(bytes: Uint8Array, report: AttachmentReport, links: ExtractedLink[], budget: InflateBudget): void {
+  const texts = pdfTexts(bytes, budget);
+  const has = (pattern: RegExp) => texts.some((t) => pattern.test(t));
+  for (const text of texts) {
+    for (const match of text.matchAll(/\/URI\s*\(([^)]{1,2000})\)/g)) {
+      for (const link of linksFromText(match[1] ?? '', 'attachment')) links.push({ ...link, attachment: report.path });
+    }
+  }
+  if (has(/\/(?:JavaScript|JS)\b/)) report.findings.push({ code: 'pdf_javascript', detail: `${report.path} contains JavaScript` });
+  if (has(/\/Launch\b/)) report.findings.push({ code: 'pdf_launch', detail: `${report.path} can launch a program (/Launch)` });
+  if (has(/\/EmbeddedFile\b/)) report.findings.push({ code: 'pdf_embedded_file', detail: `${report.path} embeds a file` });
+  if (has(/\/Encrypt\b/)) report.findings.push({ code: 'encrypted_document', detail: `${report.path} is an encrypted PDF` });
+}
+
+function inspectOle(bytes: Uint8Array, report: AttachmentReport, links: ExtractedLink[]): void {
+  // Legacy Word/Excel keep hyperlinks as UTF-16 or ANSI strings; dropping NULs reads both.
+  const text = headText(bytes, 16 * 1024 * 1024).replace(/\u0000/g, '');
+  for (const link of linksFromText(text, 'attachment').slice(0, 100)) links.push({ ...link, attachment: report.path });
   if (contains(bytes, OLE_VBA)) report.findings.push({ code: 'macro', detail: `${report.path} contains VBA macros (OLE _VBA_PROJECT)` });
   if (contains(bytes, OLE_ENCRYPTED_PACKAGE))
     report.findings.push({ code: 'encrypted_document', detail: `${report.path} is a password-protected Office document` });
@@ -308,8 +339,8 @@ function scanOne(filename: string, path: string, declaredType: string, bytes: Ui
       inspectHtml(headText(bytes, 4 * 1024 * 1024), report, context.links);
     }
   }
-  if (detectedType === 'pdf') inspectPdf(bytes, report, context.links);
-  if (detectedType === 'ole') inspectOle(bytes, report);
+  if (detectedType === 'pdf') inspectPdf(bytes, report, context.links, context.budget);
+  if (detectedType === 'ole') inspectOle(bytes, report, context.links);
   if (zip) {
     if (zip.truncated)
       report.findings.push({ code: 'archive_limit', detail: `${path}: more than ${context.limits.maxArchiveEntries} entries; the rest were not inspected` });
