@@ -130,7 +130,9 @@ export function senderSignals(facts: SenderFacts, auth: AuthSummary, policy: Sen
     const shown = normaliseName(displayName);
     for (const vip of policy.vips) {
       const vipName = normaliseName(vip.name);
-      if (!vipName || !shown.includes(vipName)) continue;
+      // "Jane Doe", "Doe, Jane", "JANE DOE (CEO)" and "Jаne Dоe" with Cyrillic letters all name her.
+      const reversed = vipName.split(' ').reverse().join(' ');
+      if (!vipName || !(shown.includes(vipName) || shown.includes(reversed))) continue;
       const known = (vip.emails ?? []).map((e) => e.toLowerCase()).includes(from.address);
       if (!known) {
         signals.push(
