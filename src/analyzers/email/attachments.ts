@@ -275,7 +275,7 @@ function inspectPdf(bytes: Uint8Array, report: AttachmentReport, links: Extracte
 
 function inspectOle(bytes: Uint8Array, report: AttachmentReport, links: ExtractedLink[]): void {
   // Legacy Word/Excel keep hyperlinks as UTF-16 or ANSI strings; dropping NULs reads both.
-  const text = headText(bytes, 16 * 1024 * 1024).replace(/\u0000/g, '');
+  const text = headText(bytes, 16 * 1024 * 1024).replaceAll(String.fromCharCode(0), '');
   for (const link of linksFromText(text, 'attachment').slice(0, 100)) links.push({ ...link, attachment: report.path });
   if (contains(bytes, OLE_VBA)) report.findings.push({ code: 'macro', detail: `${report.path} contains VBA macros (OLE _VBA_PROJECT)` });
   if (contains(bytes, OLE_ENCRYPTED_PACKAGE))
