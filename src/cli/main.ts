@@ -8,6 +8,7 @@ import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerIntegrations } from './commands/integrations.ts';
 import { registerLab } from './commands/lab.ts';
+import { registerPhish } from './commands/phish.ts';
 import { registerPlaybook } from './commands/playbook.ts';
 import { registerPolicy } from './commands/policy.ts';
 import { registerRun } from './commands/run.ts';
@@ -66,6 +67,7 @@ export function buildProgram(): Command {
   registerLab(program);
   registerBackup(program);
   registerActions(program);
+  registerPhish(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.
   const harden = (command: Command) => {

@@ -215,6 +215,26 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Email (phishing) analysis: who is protected and whose headers are believed; see docs/phishing.md. */
+    phishing: z
+      .object({
+        /** The organisation's own domains: impersonation of these is the most serious sign. */
+        own_domains: z.array(z.string().min(1, 'must not be empty')).default([]),
+        /** Other domains to guard against lookalikes (brands, partners, banks). */
+        protected_domains: z.array(z.string().min(1, 'must not be empty')).default([]),
+        /** People whose names in a display name from elsewhere mean impersonation. */
+        vips: z.array(z.object({ name: z.string().min(1, 'must not be empty'), emails: z.array(z.string()).default([]) }).strict()).default([]),
+        /** The organisation's names as people write them ("Example Corp"). */
+        organisation_names: z.array(z.string().min(1, 'must not be empty')).default([]),
+        /** authserv-ids whose Authentication-Results headers are believed (your own receiving MTAs). */
+        trusted_authserv_ids: z.array(z.string().min(1, 'must not be empty')).default([]),
+        /** Headers that mark an authorised phishing simulation (value omitted: any value). */
+        simulation_headers: z.array(z.object({ name: z.string().min(1, 'must not be empty'), value: z.string().optional() }).strict()).default([]),
+        /** Free-mail domains added to the built-in list. */
+        freemail_domains: z.array(z.string().min(1, 'must not be empty')).default([]),
+      })
+      .strict()
+      .prefault({}),
     /** Known-good lists the verdict checks first; see docs/verdicts.md. */
     intel: z
       .object({
