@@ -1,4 +1,5 @@
-import { compileSafeRegex, networkContains, parseNetwork } from '../../intel/stix/index.ts';
+import { RiposteError } from '../../core/index.ts';
+import { BACKTRACKING_INPUT_LIMIT, compileSafeRegex, networkContains, parseNetwork } from '../../intel/stix/index.ts';
 import type { Condition, Detection, DetectionItem, SigmaRule, SigmaValue } from './rule-model.ts';
 import { compileStringMatcher, withLeadingAny, withTrailingAny } from './sigma-string.ts';
 
@@ -111,7 +112,19 @@ function compileValue(value: SigmaValue, keyword: boolean): ScalarTest {
     }
     case 'regex': {
       const regex = compileSafeRegex(regexFlagsPrefix(value.flags) + value.source);
-      return (_v, text) => text !== undefined && regex.test(text);
+      if (regex.linear) return (_v, text) => text !== undefined && regex.test(text);
+      return (_v, text) => {
+        if (text === undefined) return false;
+        if (text.length > BACKTRACKING_INPUT_LIMIT) {
+          // Refused rather than skipped: a silent non-match would hide the event from the hunt.
+          throw new RiposteError(
+            'sigma.match_input_too_long',
+            `re: a value of ${text.length} characters is longer than the ${BACKTRACKING_INPUT_LIMIT} allowed for this regular expression (its counted repetitions need the backtracking engine)`,
+            { status: 422 },
+          );
+        }
+        return regex.test(text);
+      };
     }
     case 'cidr': {
       const network = value.network;

@@ -173,7 +173,7 @@ function readMapDetection(reader: RuleReader, node: YamlNode | null, path: Path)
         } else values.push(raw);
       });
     } else if (isMap(value)) {
-      reader.issue('sigma.schema', keyPath, `${key}: a field's value must be a value or a list of values, not a map`);
+      reader.issue('sigma.schema', keyPath, `${key}: a field's value must be a value or a list of values, not a map`, { atKey: true });
       ok = false;
       continue;
     } else {

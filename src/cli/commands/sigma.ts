@@ -11,7 +11,7 @@ import {
   type SigmaRule,
   validateSigmaRule,
 } from '../../analyzers/index.ts';
-import { describeError, RiposteError, usageError } from '../../core/index.ts';
+import { describeError, isRiposteError, RiposteError, usageError } from '../../core/index.ts';
 import { cliStreams, createOutput } from '../output.ts';
 
 /**
@@ -64,7 +64,12 @@ export async function matchEvents(rule: SigmaRule, eventsFile: string, onBadLine
       onBadLine(lineNumber, 'must be a JSON object');
       continue;
     }
-    if (compiled.matches(event as Record<string, unknown>)) matched.push(lineNumber);
+    try {
+      if (compiled.matches(event as Record<string, unknown>)) matched.push(lineNumber);
+    } catch (error) {
+      if (!isRiposteError(error)) throw error;
+      onBadLine(lineNumber, error.message);
+    }
   }
   return matched;
 }
