@@ -1,5 +1,6 @@
 import { RiposteError } from '../../core/index.ts';
 import { BACKTRACKING_INPUT_LIMIT, compileSafeRegex, networkContains, parseNetwork } from '../../intel/stix/index.ts';
+import { requiredLiteral } from './regex-prefilter.ts';
 import type { Condition, Detection, DetectionItem, SigmaRule, SigmaValue } from './rule-model.ts';
 import { compileStringMatcher, withLeadingAny, withTrailingAny } from './sigma-string.ts';
 
@@ -91,8 +92,8 @@ function numberOf(value: unknown): number | undefined {
   return undefined;
 }
 
-/** Tests one scalar: `text` is its string form, `lower` that lower-cased (computed lazily by the caller). */
-type ScalarTest = (value: unknown, text: string | undefined, lower: () => string | undefined) => boolean;
+/** Tests one scalar: `text` is its string form, `lower` that lower-cased (given when the item needs it). */
+type ScalarTest = (value: unknown, text: string | undefined, lower: string | undefined) => boolean;
 
 function regexFlagsPrefix(flags: { i: boolean; m: boolean; s: boolean }): string {
   return flags.i || flags.m || flags.s ? `(?${flags.i ? 'i' : ''}${flags.m ? 'm' : ''}${flags.s ? 's' : ''})` : '';
@@ -104,18 +105,15 @@ function compileValue(value: SigmaValue, keyword: boolean): ScalarTest {
       const pattern = keyword ? withTrailingAny(withLeadingAny(value.value)) : value.value;
       const match = compileStringMatcher(pattern, value.cased);
       if (value.cased) return (_v, text) => text !== undefined && match(text);
-      return (_v, text, lower) => {
-        if (text === undefined) return false;
-        const l = lower();
-        return l !== undefined && match(l);
-      };
+      return (_v, _text, lower) => lower !== undefined && match(lower);
     }
     case 'regex': {
       const regex = compileSafeRegex(regexFlagsPrefix(value.flags) + value.source);
-      if (regex.linear) return (_v, text) => text !== undefined && regex.test(text);
-      return (_v, text) => {
-        if (text === undefined) return false;
-        if (text.length > BACKTRACKING_INPUT_LIMIT) {
+      // Values without the regex's required literal cannot match: skip the (slower, linear-time) regex.
+      const literal = requiredLiteral(value.source);
+      const needle = literal === undefined || (value.flags.i && !/^[\x20-\x7e]*$/.test(literal)) ? undefined : value.flags.i ? literal.toLowerCase() : literal;
+      const run = (text: string): boolean => {
+        if (!regex.linear && text.length > BACKTRACKING_INPUT_LIMIT) {
           // Refused rather than skipped: a silent non-match would hide the event from the hunt.
           throw new RiposteError(
             'sigma.match_input_too_long',
@@ -125,6 +123,11 @@ function compileValue(value: SigmaValue, keyword: boolean): ScalarTest {
         }
         return regex.test(text);
       };
+      if (needle === undefined) return (_v, text) => text !== undefined && run(text);
+      if (value.flags.i) {
+        return (_v, text, lower) => text !== undefined && lower !== undefined && lower.includes(needle) && run(text);
+      }
+      return (_v, text) => text !== undefined && text.includes(needle) && run(text);
     }
     case 'cidr': {
       const network = value.network;
@@ -169,50 +172,78 @@ function compileValue(value: SigmaValue, keyword: boolean): ScalarTest {
 
 type Predicate = (view: EventView) => boolean;
 
+function needsLower(value: SigmaValue): boolean {
+  return (value.kind === 'string' && !value.cased) || (value.kind === 'regex' && value.flags.i);
+}
+
 function compileItem(item: DetectionItem): Predicate {
+  const predicate = item.values.some((v) => v.kind === 'exists' || v.kind === 'null') ? compilePresenceItem(item) : compileScalarItem(item);
+  if (!item.negated) return predicate;
+  return (view) => !predicate(view);
+}
+
+/** The common case: every value tests the field's content. The field is read (and lower-cased) once. */
+function compileScalarItem(item: DetectionItem): Predicate {
   const keyword = item.field === null;
-  const field = item.field;
-  // Field-level values first: exists and null look at presence, not content.
-  const tests: Array<Predicate> = item.values.map((value): Predicate => {
+  const tests = item.values.map((v) => compileValue(v, keyword));
+  const lower = item.values.some(needsLower);
+  const all = item.linking === 'and';
+  const single = tests.length === 1 ? (tests[0] as ScalarTest) : undefined;
+  const anyTest: ScalarTest = single
+    ? single
+    : (v, text, l) => {
+        for (const t of tests) if (t(v, text, l)) return true;
+        return false;
+      };
+  const elementText = (element: unknown) => {
+    const text = scalarText(element);
+    return { text, lower: lower && text !== undefined ? text.toLowerCase() : undefined };
+  };
+  if (keyword) {
+    if (!all || single) {
+      return (view) => {
+        for (const k of view.keywords()) if (anyTest(k.text, k.text, k.lower)) return true;
+        return false;
+      };
+    }
+    return (view) => tests.every((t) => view.keywords().some((k) => t(k.text, k.text, k.lower)));
+  }
+  const name = item.field as string;
+  return (view) => {
+    const v = view.get(name);
+    if (v === undefined) return false;
+    if (Array.isArray(v)) {
+      const elements = v.map((element) => ({ element, ...elementText(element) }));
+      if (!all || single) return elements.some((e) => anyTest(e.element, e.text, e.lower));
+      return tests.every((t) => elements.some((e) => t(e.element, e.text, e.lower)));
+    }
+    const text = scalarText(v);
+    const l = lower ? view.lower(name) : undefined;
+    if (!all || single) return anyTest(v, text, l);
+    for (const t of tests) if (!t(v, text, l)) return false;
+    return true;
+  };
+}
+
+/** Items with `exists` or `null` values look at presence as well as content. */
+function compilePresenceItem(item: DetectionItem): Predicate {
+  const name = item.field as string;
+  const tests: Predicate[] = item.values.map((value): Predicate => {
     if (value.kind === 'exists') {
       const want = value.value;
-      return (view) => view.has(field as string) === want;
+      return (view) => view.has(name) === want;
     }
     if (value.kind === 'null') {
       return (view) => {
-        const v = view.get(field as string);
+        const v = view.get(name);
         return v === undefined || v === null;
       };
     }
-    const test = compileValue(value, keyword);
-    if (keyword) {
-      return (view) => {
-        for (const k of view.keywords()) if (test(k.text, k.text, () => k.lower)) return true;
-        return false;
-      };
-    }
-    const name = field as string;
-    return (view) => {
-      const v = view.get(name);
-      if (Array.isArray(v)) {
-        for (const element of v) {
-          const text = scalarText(element);
-          if (test(element, text, () => text?.toLowerCase())) return true;
-        }
-        return false;
-      }
-      return test(v, scalarText(v), () => view.lower(name));
-    };
+    return compileScalarItem({ ...item, values: [value], negated: false });
   });
-  let predicate: Predicate;
-  if (tests.length === 1) predicate = tests[0] as Predicate;
-  else if (item.linking === 'and') predicate = (view) => tests.every((t) => t(view));
-  else predicate = (view) => tests.some((t) => t(view));
-  if (item.negated) {
-    const inner = predicate;
-    return (view) => !inner(view);
-  }
-  return predicate;
+  if (tests.length === 1) return tests[0] as Predicate;
+  if (item.linking === 'and') return (view) => tests.every((t) => t(view));
+  return (view) => tests.some((t) => t(view));
 }
 
 function compileDetection(detection: Detection): Predicate {
