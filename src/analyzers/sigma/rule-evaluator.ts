@@ -125,9 +125,9 @@ function compileValue(value: SigmaValue, keyword: boolean): ScalarTest {
       };
       if (needle === undefined) return (_v, text) => text !== undefined && run(text);
       if (value.flags.i) {
-        return (_v, text, lower) => text !== undefined && lower !== undefined && lower.includes(needle) && run(text);
+        return (_v, text, lower) => (lower?.includes(needle) ?? false) && run(text as string);
       }
-      return (_v, text) => text !== undefined && text.includes(needle) && run(text);
+      return (_v, text) => (text?.includes(needle) ?? false) && run(text as string);
     }
     case 'cidr': {
       const network = value.network;
