@@ -6,6 +6,20 @@
 import { type SimulatorOptions, startSimulator, type VendorSimulator } from './simulator-server.ts';
 import { THREAT_INTEL_HANDLERS } from './threat-intel-simulators.ts';
 
+export {
+  type Criticality,
+  createFleet,
+  DEFAULT_IMPLANT,
+  Fleet,
+  type FleetEndpoint,
+  type FleetImplant,
+  type FleetOptions,
+  type FleetUser,
+  HKLM_RUN,
+  type RegistryValue,
+  RUN_KEY,
+  seededRandom,
+} from './fleet.ts';
 export { type IpProfile, SEED_DOMAINS, SEED_FILES, SEED_IPS, SEED_URLS, type SeedIp, SIMULATOR_API_KEY, seedFor, UNKNOWN_IP } from './seed-data.ts';
 export {
   type Fault,
