@@ -7,6 +7,14 @@ import { type SimulatorOptions, startSimulator, type VendorSimulator } from './s
 import { THREAT_INTEL_HANDLERS } from './threat-intel-simulators.ts';
 
 export {
+  defenderHandler,
+  identityPlatformHandler,
+  SIMULATOR_CLIENT_ID,
+  SIMULATOR_CLIENT_SECRET,
+  SIMULATOR_TENANT_ID,
+  TokenIssuer,
+} from './defender-simulator.ts';
+export {
   type Criticality,
   createFleet,
   DEFAULT_IMPLANT,
@@ -20,6 +28,7 @@ export {
   RUN_KEY,
   seededRandom,
 } from './fleet.ts';
+export { KqlError, type KqlRow, type KqlValue, runKql } from './kql-subset.ts';
 export { type IpProfile, SEED_DOMAINS, SEED_FILES, SEED_IPS, SEED_URLS, type SeedIp, SIMULATOR_API_KEY, seedFor, UNKNOWN_IP } from './seed-data.ts';
 export {
   type Fault,
