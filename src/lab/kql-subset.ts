@@ -304,10 +304,11 @@ export function runKql(query: string, tables: Record<string, () => KqlRow[]>, ma
     if (token.kind === 'op' && token.text === '|') segments.push([]);
     else (segments[segments.length - 1] as Token[]).push(token);
   }
-  const [source, ...operators] = segments;
-  if (!source || source.length !== 1 || source[0]?.kind !== 'ident') throw new KqlError('a query starts with a table name');
-  const table = tables[source[0].text];
-  if (!table) throw new KqlError(`Failed to resolve table or column expression named '${source[0].text}'`);
+  const [source = [], ...operators] = segments;
+  const name = source.length === 1 && source[0]?.kind === 'ident' ? source[0].text : undefined;
+  if (name === undefined) throw new KqlError('a query starts with a table name');
+  const table = tables[name];
+  if (!table) throw new KqlError(`Failed to resolve table or column expression named '${name}'`);
   let rows = table();
   for (const tokens of operators) {
     const parser = new Parser(tokens);
