@@ -49,7 +49,7 @@ describe('hunt definitions', () => {
     assert.deepEqual(kql, {
       target: 'kql',
       query:
-        'DeviceRegistryEvents\n| where ActionType == "RegistryValueSet"\n| extend RegistryPath = iff(isempty(RegistryValueName), RegistryKey, strcat(RegistryKey, @"\\", RegistryValueName))\n| where ((RegistryKey =~ @"HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run" and RegistryValueName =~ @"OneDriveUpdate") and RegistryValueData =~ @"C:\\Users\\Public\\odu.exe")',
+        'DeviceRegistryEvents\n| where ActionType == "RegistryValueSet"\n| where ((RegistryKey =~ @"HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run" and RegistryValueName =~ @"OneDriveUpdate") and RegistryValueData =~ @"C:\\Users\\Public\\odu.exe")',
     });
     assert.deepEqual(osquery, {
       target: 'osquery',

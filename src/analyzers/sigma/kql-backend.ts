@@ -156,20 +156,6 @@ export function kqlString(text: string): string {
   return `@"${text.replace(/"/g, '""')}"`;
 }
 
-function usesField(rule: SigmaRule, field: string): boolean {
-  const walk = (items: DetectionItem[]) => items.some((i) => i.field === field);
-  for (const d of rule.detections.values()) {
-    const stack = [d];
-    while (stack.length > 0) {
-      const x = stack.pop();
-      if (!x) continue;
-      if (x.kind === 'map' && walk(x.items)) return true;
-      if (x.kind === 'any') stack.push(...x.detections);
-    }
-  }
-  return false;
-}
-
 export function kqlDialect(rule: SigmaRule): QueryDialect {
   const category = rule.logsource.category ?? '';
   const product = rule.logsource.product;
@@ -184,6 +170,8 @@ export function kqlDialect(rule: SigmaRule): QueryDialect {
       `logsource category '${category || '(none)'}' (supported: registry_set, registry_add, registry_delete, registry_event, process_creation)`,
     );
   const mapping = KQL_FIELD_MAPPINGS[table];
+  // Set when a test needs the computed RegistryPath column (an exact value path uses the real columns).
+  let registryPathUsed = false;
   const native = table === 'DeviceRegistryEvents' ? REGISTRY_COLUMNS : PROCESS_COLUMNS;
   const and = joiner('and');
   const or = joiner('or');
@@ -253,32 +241,38 @@ export function kqlDialect(rule: SigmaRule): QueryDialect {
     throw conversionUnsupported('kql', describeValue(value));
   };
 
+  const renderItem = (item: DetectionItem): string => {
+    const values = item.values;
+    // A list of plain case-insensitive equalities reads best as `in~`.
+    if (item.field !== null && item.linking === 'or' && values.length > 1 && item.field !== 'TargetObject' && item.field !== 'EventType') {
+      const plains = values.map((v) => (v.kind === 'string' && !v.cased ? plainText(v.value) : undefined));
+      if (plains.every((p) => p !== undefined)) {
+        const test = `${column(item.field)} in~ (${(plains as string[]).map(kqlString).join(', ')})`;
+        return item.negated ? not(test) : test;
+      }
+    }
+    return combineItem(
+      item,
+      { and, or, not },
+      values.map((v) => valueTest(item.field, v)),
+    );
+  };
+
   return {
     target: 'kql',
     and,
     or,
     not,
     item(item) {
-      const values = item.values;
-      // A list of plain case-insensitive equalities reads best as `in~`.
-      if (item.field !== null && item.linking === 'or' && values.length > 1 && item.field !== 'TargetObject' && item.field !== 'EventType') {
-        const plains = values.map((v) => (v.kind === 'string' && !v.cased ? plainText(v.value) : undefined));
-        if (plains.every((p) => p !== undefined)) {
-          const test = `${column(item.field)} in~ (${(plains as string[]).map(kqlString).join(', ')})`;
-          return item.negated ? not(test) : test;
-        }
-      }
-      return combineItem(
-        item,
-        { and, or, not },
-        values.map((v) => valueTest(item.field, v)),
-      );
+      const rendered = renderItem(item);
+      if (/\bRegistryPath\b/.test(rendered)) registryPathUsed = true;
+      return rendered;
     },
     query(expression) {
       const lines: string[] = [table];
       const filter = table === 'DeviceRegistryEvents' ? REGISTRY_CATEGORY_FILTERS[category] : undefined;
       if (filter) lines.push(`| where ${filter}`);
-      if (table === 'DeviceRegistryEvents' && usesField(rule, 'TargetObject')) lines.push(`| extend ${REGISTRY_PATH_COLUMN}`);
+      if (registryPathUsed) lines.push(`| extend ${REGISTRY_PATH_COLUMN}`);
       lines.push(`| where ${expression}`);
       return lines.join('\n');
     },

@@ -79,6 +79,7 @@ describe('Microsoft Defender Advanced Hunting (KQL)', () => {
     const kql = convertSigmaRule(EXACT_VALUE, 'kql');
     assert.match(kql, /RegistryKey =~ @"HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run" and RegistryValueName =~ @"OneDriveUpdate"/);
     assert.match(kql, /RegistryValueData startswith @"C:\\Users\\"/);
+    assert.doesNotMatch(kql, /extend/, 'no computed column when the real ones suffice');
   });
 
   test('process rules query DeviceProcessEvents with mapped columns, lists as in~/or, regex with inline flags', () => {
