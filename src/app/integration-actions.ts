@@ -54,7 +54,15 @@ export function verdictAction(lists: () => KnownGoodLists) {
       const answered = new Set(evidence.map((e) => e.source));
       // A failed step's key (`abuse`) is reported as missing even when the playbook did not list it.
       const expected = [...(input.expected ?? []), ...Object.keys(failures).filter((key) => !answered.has(key))];
-      return scoreVerdict({ observable: input.observable, evidence, knownGood: lists().check(input.observable), expectedSources: expected, failures });
+      // `now` turns on decay for evidence that says when it was last seen (docs/verdicts.md).
+      return scoreVerdict({
+        observable: input.observable,
+        evidence,
+        knownGood: lists().check(input.observable),
+        expectedSources: expected,
+        failures,
+        now: Date.now(),
+      });
     },
   });
 }

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../app/index.ts';
 import { describeError, isRiposteError } from '../core/index.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerBackup } from './commands/backup.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerIntegrations } from './commands/integrations.ts';
@@ -63,6 +64,7 @@ export function buildProgram(): Command {
   registerStix(program);
   registerIntegrations(program);
   registerLab(program);
+  registerBackup(program);
   registerSigma(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.

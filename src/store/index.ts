@@ -40,4 +40,5 @@ export { type ObservableRecord, type ObservablesRepository, observableKey } from
 export type { SessionRecord, SessionsRepository } from './repositories/sessions.ts';
 export type { SettingsRepository } from './repositories/settings.ts';
 export type { UserChanges, UserRecord, UsersRepository } from './repositories/users.ts';
+export { BACKUP_FORMAT, BACKUP_VERSION, type BackupHeader, type BackupLine } from './snapshot.ts';
 export type { MigrationState, Store, StoreTx } from './store.ts';

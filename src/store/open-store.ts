@@ -9,6 +9,7 @@ import { applyMigrations, MigrationError, migrationStates } from './migrate.ts';
 import { migrations } from './migrations/index.ts';
 import { WORK_CHANNEL } from './repositories/engine.ts';
 import type { Database } from './schema.ts';
+import { type BackupHeader, type BackupLine, restoreBackup, writeBackup } from './snapshot.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
 import { type MigrationState, repositoriesFor, type Store, type StoreTx } from './store.ts';
 
@@ -300,6 +301,14 @@ class SqlStore implements Store {
 
   async migrationStatus(): Promise<MigrationState[]> {
     return migrationStates(this.#db as Kysely<unknown>, this.backend, migrations);
+  }
+
+  backup(emit: (line: BackupLine) => Promise<void> | void): Promise<Record<string, number>> {
+    return writeBackup(this.#db, this.backend, emit);
+  }
+
+  restore(lines: AsyncIterable<unknown>): Promise<{ header: BackupHeader; rows: Record<string, number> }> {
+    return restoreBackup(this.#db, this.backend, lines);
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,7 @@ import { type SessionsRepository, sessionsRepository } from './repositories/sess
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
 import { type UsersRepository, usersRepository } from './repositories/users.ts';
 import type { Database } from './schema.ts';
+import type { BackupHeader, BackupLine } from './snapshot.ts';
 
 export interface MigrationState {
   name: string;
@@ -55,11 +56,15 @@ export interface Store {
   /** Applies pending migrations; returns the names applied now. */
   migrate(): Promise<string[]>;
   migrationStatus(): Promise<MigrationState[]>;
+  /** Streams a consistent snapshot of every table in the portable backup format (see snapshot.ts). */
+  backup(emit: (line: BackupLine) => Promise<void> | void): Promise<Record<string, number>>;
+  /** Restores a backup into this store, which must be empty; run `migrate()` afterwards for newer migrations. */
+  restore(lines: AsyncIterable<unknown>): Promise<{ header: BackupHeader; rows: Record<string, number> }>;
   close(): Promise<void>;
 }
 
 /** The repositories as seen inside a transaction. */
-export type StoreTx = Omit<Store, 'transaction' | 'listenForWork' | 'ping' | 'migrate' | 'migrationStatus' | 'close' | 'location'>;
+export type StoreTx = Omit<Store, 'transaction' | 'listenForWork' | 'ping' | 'migrate' | 'migrationStatus' | 'backup' | 'restore' | 'close' | 'location'>;
 
 export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: Clock): StoreTx {
   return {
