@@ -23,6 +23,8 @@ export function integrationActions(instances: readonly IntegrationInstance[]): A
           input: spec.input as z.ZodType<unknown>,
           output: spec.output as z.ZodType<unknown>,
           ...(spec.inverse ? { inverse: `${instance.name}.${spec.inverse}` } : {}),
+          ...(spec.inverseInput ? { inverseInput: spec.inverseInput } : {}),
+          ...(spec.defaultTtl !== undefined ? { defaultTtl: spec.defaultTtl } : {}),
           run: (input, context) => instance.run(name, input, { idempotencyKey: context.idempotencyKey, signal: context.signal }),
           describeEffect: (input) => `${instance.integration.title} (${instance.name}) ${name} ${JSON.stringify(input)}`,
         }) as ActionDefinition,

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../app/index.ts';
 import { describeError, isRiposteError } from '../core/index.ts';
+import { registerActions } from './commands/actions.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerBackup } from './commands/backup.ts';
 import { registerDb } from './commands/db.ts';
@@ -65,6 +66,7 @@ export function buildProgram(): Command {
   registerIntegrations(program);
   registerLab(program);
   registerBackup(program);
+  registerActions(program);
   registerSigma(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.

@@ -22,6 +22,14 @@ export type {
   TimelineRecord,
 } from './repositories/cases.ts';
 export {
+  CONTAINED_ACTION_STATUSES,
+  type ContainedActionFilter,
+  type ContainedActionRecord,
+  type ContainedActionStatus,
+  type ContainedActionsRepository,
+  type NewContainedAction,
+} from './repositories/contained-actions.ts';
+export {
   ACTIVE_RUN_STATUSES,
   type EngineRepository,
   type JournalEntry,

@@ -237,6 +237,7 @@ class SqlStore implements Store {
   readonly sessions: StoreTx['sessions'];
   readonly approvals: StoreTx['approvals'];
   readonly integrations: StoreTx['integrations'];
+  readonly containedActions: StoreTx['containedActions'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -272,6 +273,7 @@ class SqlStore implements Store {
     this.sessions = repositories.sessions;
     this.approvals = repositories.approvals;
     this.integrations = repositories.integrations;
+    this.containedActions = repositories.containedActions;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

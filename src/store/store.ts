@@ -6,6 +6,7 @@ import { type ApiTokensRepository, apiTokensRepository } from './repositories/ap
 import { type ApprovalsRepository, approvalsRepository } from './repositories/approvals.ts';
 import { type AuditRepository, auditRepository } from './repositories/audit.ts';
 import { type CasesRepository, casesRepository } from './repositories/cases.ts';
+import { type ContainedActionsRepository, containedActionsRepository } from './repositories/contained-actions.ts';
 import { type EngineRepository, engineRepository } from './repositories/engine.ts';
 import { type IntegrationsRepository, integrationsRepository } from './repositories/integrations.ts';
 import { type ObservablesRepository, observablesRepository } from './repositories/observables.ts';
@@ -42,6 +43,8 @@ export interface Store {
   readonly approvals: ApprovalsRepository;
   /** Configured integration instances with sealed secrets. */
   readonly integrations: IntegrationsRepository;
+  /** Actions with an inverse that ran (blocks, isolations), their expiry and rollback state. */
+  readonly containedActions: ContainedActionsRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -78,7 +81,8 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     users: usersRepository(db, clock),
     apiTokens: apiTokensRepository(db, clock),
     sessions: sessionsRepository(db, clock),
-    approvals: approvalsRepository(db, clock),
+    approvals: approvalsRepository(db, clock, backend),
     integrations: integrationsRepository(db, clock),
+    containedActions: containedActionsRepository(db, clock),
   };
 }

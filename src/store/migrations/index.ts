@@ -6,6 +6,8 @@ import { auth } from './0300-auth-users-tokens-sessions.ts';
 import { approvals } from './0400-approvals.ts';
 import { guardedActionHistory } from './0401-guarded-action-history.ts';
 import { integrationInstances } from './0500-integration-instances.ts';
+import { runCaseLink } from './0600-run-case-link.ts';
+import { containedActions } from './0601-contained-actions.ts';
 import type { StoreMigration } from './migration.ts';
 
 export type { StoreMigration } from './migration.ts';
@@ -20,4 +22,6 @@ export const migrations: readonly StoreMigration[] = [
   approvals,
   guardedActionHistory,
   integrationInstances,
+  runCaseLink,
+  containedActions,
 ];
