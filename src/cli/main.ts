@@ -14,6 +14,7 @@ import { registerPolicy } from './commands/policy.ts';
 import { registerRun } from './commands/run.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerSigma } from './commands/sigma.ts';
 import { registerStix } from './commands/stix.ts';
 import { registerTokens } from './commands/tokens.ts';
 import { registerUsers } from './commands/users.ts';
@@ -68,6 +69,7 @@ export function buildProgram(): Command {
   registerBackup(program);
   registerActions(program);
   registerPhish(program);
+  registerSigma(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.
   const harden = (command: Command) => {

@@ -1,5 +1,6 @@
 import abuseipdb from './abuseipdb/index.ts';
 import cmdb from './cmdb/index.ts';
+import defender from './defender/index.ts';
 import elastic from './elastic/index.ts';
 import greynoise from './greynoise/index.ts';
 import ipinfo from './ipinfo/index.ts';
@@ -28,6 +29,8 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
   splunk,
   elastic,
   servicenowCmdb,
+  // issue #8: EDR hunting
+  defender,
 ];
 
 export function integrationById(id: string): IntegrationDefinition | undefined {

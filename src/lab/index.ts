@@ -8,7 +8,30 @@ import { INTERNAL_HANDLERS } from './internal-simulators.ts';
 import { type SimulatorOptions, startSimulator, type VendorSimulator } from './simulator-server.ts';
 import { THREAT_INTEL_HANDLERS } from './threat-intel-simulators.ts';
 
+export {
+  defenderHandler,
+  identityPlatformHandler,
+  SIMULATOR_CLIENT_ID,
+  SIMULATOR_CLIENT_SECRET,
+  SIMULATOR_TENANT_ID,
+  TokenIssuer,
+} from './defender-simulator.ts';
+export {
+  type Criticality,
+  createFleet,
+  DEFAULT_IMPLANT,
+  Fleet,
+  type FleetEndpoint,
+  type FleetImplant,
+  type FleetOptions,
+  type FleetUser,
+  HKLM_RUN,
+  type RegistryValue,
+  RUN_KEY,
+  seededRandom,
+} from './fleet.ts';
 export { elasticHandler, INTERNAL_HANDLERS, mispHandler, serviceNowCmdbHandler, splunkHandler } from './internal-simulators.ts';
+export { KqlError, type KqlRow, type KqlValue, runKql } from './kql-subset.ts';
 export {
   type IpProfile,
   SEED_ASSETS,

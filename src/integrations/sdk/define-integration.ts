@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { RiposteError } from '../../core/index.ts';
 import type { IntegrationHttp } from './integration-http.ts';
+import type { AccessTokenSource, OAuth2ClientCredentials } from './oauth2-client-credentials.ts';
 import type { RateLimit } from './token-bucket.ts';
 
 /**
@@ -22,6 +23,8 @@ export interface ActionRunContext<I> {
   signal: AbortSignal;
   /** The instance's name (`virustotal`, `misp-eu` …). */
   instance: string;
+  /** A bearer token, for integrations declaring `auth` (OAuth 2.0 client credentials). */
+  accessToken?: AccessTokenSource['token'];
 }
 
 export interface IntegrationAction<I = unknown, O = unknown> {
@@ -68,6 +71,8 @@ export interface IntegrationDefinition {
   rateLimit?: RateLimit;
   /** Name of the read action `integrations test` calls with `healthCheck.input` (a cheap known lookup). */
   healthCheck?: { action: string; input: unknown };
+  /** Sign-in the vendor requires before its API (tokens are fetched and cached by the instance). */
+  auth?: OAuth2ClientCredentials;
   actions: Readonly<Record<string, IntegrationAction>>;
 }
 
