@@ -3,6 +3,7 @@ import { type AuthService, authPolicyFromConfig, createAuthService } from '../au
 import type { CasesService } from '../cases/index.ts';
 import { type Config, createLogger, type Logger, RiposteError } from '../core/index.ts';
 import type { ActionDefinition, Engine, PlaybookDirectory } from '../engine/index.ts';
+import { IndicatorStore, TaxiiService } from '../intel/index.ts';
 import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
@@ -30,6 +31,10 @@ export interface Runtime {
   integrations: IntegrationInstanceService;
   /** Policy before every write/destructive action, and the approvals that release held actions. */
   guardrails: Guardrails;
+  /** Indicators: the in-memory index, loaded from and written through to the store. */
+  indicators: IndicatorStore;
+  /** The TAXII 2.1 server's logic behind /taxii2/. */
+  taxii: TaxiiService;
   close(): Promise<void>;
 }
 
@@ -74,6 +79,17 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     guardrails.attach(engine);
     guardrails.startSweeper();
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
+    const indicators = new IndicatorStore({ store, logger });
+    await indicators.load();
+    const taxii = new TaxiiService({
+      store,
+      indicators,
+      title: config.intel.taxii.title,
+      ...(config.intel.taxii.contact ? { contact: config.intel.taxii.contact } : {}),
+      maxContentLength: config.intel.taxii.max_content_length,
+      defaultPageSize: config.intel.taxii.page_size,
+      maxPageSize: config.intel.taxii.max_page_size,
+    });
     return {
       config,
       logger,
@@ -84,6 +100,8 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       playbooks,
       integrations,
       guardrails,
+      indicators,
+      taxii,
       async close() {
         unwireTriggers();
         guardrails.stop();
@@ -129,6 +147,8 @@ export function serverServices(runtime: Runtime): ServerServices {
     playbooks: runtime.playbooks,
     integrations: runtime.integrations,
     approvals: runtime.guardrails,
+    taxii: runtime.taxii,
+    indicators: runtime.indicators,
   };
 }
 

@@ -30,6 +30,10 @@ export const PERMISSIONS = [
   'integrations:write',
   'settings:admin',
   'metrics:read',
+  'intel:read',
+  'intel:write',
+  'taxii:read',
+  'taxii:write',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -51,6 +55,8 @@ const VIEWER: readonly Permission[] = [
   'runs:read',
   'integrations:read',
   'metrics:read',
+  'intel:read',
+  'taxii:read',
   // Everyone may mint tokens for their own scripts; a token never exceeds its owner's permissions.
   'tokens:self',
 ];
@@ -65,6 +71,8 @@ const ANALYST: readonly Permission[] = [
   'comments:write',
   'evidence:write',
   'runs:start',
+  'intel:write',
+  'taxii:write',
 ];
 
 /** Role → permissions. Roles are additive: a user with several roles holds the union. */

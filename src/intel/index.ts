@@ -4,6 +4,17 @@
  */
 export { type AttackCatalog, type AttackTactic, type AttackTechnique, loadAttackCatalog } from './attack/catalog.ts';
 export {
+  formatMicros,
+  IndicatorIndex,
+  IndicatorStore,
+  type IndicatorStoreOptions,
+  type IngestResult,
+  stixTimestampMicros,
+  storedObjectOf,
+  tlpMarkingId,
+} from './indicators/index.ts';
+export * from './taxii/index.ts';
+export {
   type AllowListEntry,
   type AllowLists,
   type CollectedEvidence,

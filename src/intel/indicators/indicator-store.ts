@@ -65,6 +65,8 @@ export interface IndicatorStoreOptions extends IndicatorIndexOptions {
 }
 
 export interface IngestResult {
+  /** Per object, in input order: its id, version and whether it was new. */
+  outcomes: Array<{ id: string; version: string; outcome: 'added' | 'duplicate' }>;
   added: number;
   duplicates: number;
   /** Indicators now served by the index (atomic or pattern). */
@@ -110,7 +112,13 @@ export class IndicatorStore {
     const now = this.#clock.now() * 1000;
     const rows = objects.map((o) => storedObjectOf(o, now, defaults));
     const outcomes = await this.#store.intel.addObjects(collection, rows);
-    const result: IngestResult = { added: 0, duplicates: 0, indexed: 0, notIndexed: [] };
+    const result: IngestResult = {
+      outcomes: outcomes.map(({ id, version, outcome }) => ({ id, version, outcome })),
+      added: 0,
+      duplicates: 0,
+      indexed: 0,
+      notIndexed: [],
+    };
     outcomes.forEach((outcome, i) => {
       if (outcome.outcome === 'duplicate') {
         result.duplicates++;

@@ -10,6 +10,7 @@ import { healthRoutes } from './health.ts';
 import { integrationRoutes } from './integrations.ts';
 import { observableRoutes } from './observables.ts';
 import { eventRoutes, runsRoutes } from './runs.ts';
+import { TAXII_PREFIX, taxiiRoutes } from './taxii.ts';
 import { tokenRoutes } from './tokens.ts';
 import { userRoutes } from './users.ts';
 
@@ -32,4 +33,5 @@ export async function registerRoutes(app: FastifyInstance, services: ServerServi
   if (services.engine || services.approvals) await app.register(approvalRoutes, { engine: services.engine, approvals: services.approvals });
   if (services.engine) await app.register(eventRoutes, { engine: services.engine });
   if (services.integrations) await app.register(integrationRoutes, { integrations: services.integrations });
+  if (services.taxii) await app.register(taxiiRoutes, { prefix: TAXII_PREFIX, services: { ...services, taxii: services.taxii } });
 }
