@@ -3,13 +3,15 @@ import { type AuthService, authPolicyFromConfig, createAuthService } from '../au
 import type { CasesService } from '../cases/index.ts';
 import { type Config, createLogger, type Logger, RiposteError } from '../core/index.ts';
 import type { ActionDefinition, Engine, PlaybookDirectory } from '../engine/index.ts';
-import { IndicatorStore, TaxiiService } from '../intel/index.ts';
+import { createGuardedHttpClient } from '../integrations/sdk/http/index.ts';
+import { IndicatorStore, loadAttackCatalog, TaxiiFeeds, TaxiiService } from '../intel/index.ts';
 import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 import { createEngine } from './engine-setup.ts';
 import { Guardrails } from './guardrails.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
+import { attackCoverage, caseStixBundle } from './intel.ts';
 import { wireTriggers } from './triggers.ts';
 import { VERSION } from './version.ts';
 
@@ -35,6 +37,8 @@ export interface Runtime {
   indicators: IndicatorStore;
   /** The TAXII 2.1 server's logic behind /taxii2/. */
   taxii: TaxiiService;
+  /** Scheduled TAXII feeds (intel.feeds); `startServer` starts them, like the runner. */
+  feeds: TaxiiFeeds;
   close(): Promise<void>;
 }
 
@@ -90,6 +94,15 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       defaultPageSize: config.intel.taxii.page_size,
       maxPageSize: config.intel.taxii.max_page_size,
     });
+    const feeds = new TaxiiFeeds({
+      feeds: config.intel.feeds,
+      store,
+      indicators,
+      // Feeds are outbound HTTP like any integration: same SSRF guard, same allow-list and timeout.
+      http: createGuardedHttpClient({ allow: config.integrations.http_allow, timeoutMs: config.integrations.timeout }),
+      ...(options.env ? { env: options.env } : {}),
+      logger,
+    });
     return {
       config,
       logger,
@@ -102,7 +115,9 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       guardrails,
       indicators,
       taxii,
+      feeds,
       async close() {
+        await feeds.stop();
         unwireTriggers();
         guardrails.stop();
         await engine.stop();
@@ -149,6 +164,11 @@ export function serverServices(runtime: Runtime): ServerServices {
     approvals: runtime.guardrails,
     taxii: runtime.taxii,
     indicators: runtime.indicators,
+    intel: {
+      attack: loadAttackCatalog(),
+      caseBundle: (ref) => caseStixBundle(runtime.cases, loadAttackCatalog(), ref),
+      coverage: () => attackCoverage(runtime.store, loadAttackCatalog(), runtime.playbooks),
+    },
   };
 }
 
@@ -174,6 +194,7 @@ export async function startServer(runtime: Runtime, listen: { host?: string; por
     throw error;
   }
   if (runtime.config.engine.runner) await runtime.engine.start();
+  if (runtime.config.intel.feeds.length > 0) runtime.feeds.start();
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;

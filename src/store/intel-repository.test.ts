@@ -99,6 +99,17 @@ for (const backend of testBackends()) {
       assert.equal(await t.store.intel.countObjects(c), 3);
     });
 
+    test('an object without modified/created (an SCO) is added once, however often it is re-sent', async () => {
+      const sco = (at: string) =>
+        object('ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4', at, { unversioned: true, confidence: null, tlp: null, validFrom: null });
+      const first = await t.store.intel.addObjects('scos', [sco('2026-01-01T00:00:00.000000Z')]);
+      const again = await t.store.intel.addObjects('scos', [sco('2026-01-02T00:00:00.000000Z')]);
+      assert.deepEqual(
+        [...first, ...again].map((r) => r.outcome),
+        ['added', 'duplicate'],
+      );
+    });
+
     test('without match[spec_version] only the newest spec version of an object is served', async () => {
       const c = 'specs';
       await t.store.intel.addObjects(c, [

@@ -56,6 +56,7 @@ export function storedObjectOf(object: Record<string, unknown>, addedAtUs: numbe
     validFrom: validFrom === undefined ? null : Math.round(validFrom),
     validUntil: validUntil === undefined ? null : Math.round(validUntil),
     revoked: object.revoked === true,
+    ...(versionText === undefined ? { unversioned: true } : {}),
   };
 }
 

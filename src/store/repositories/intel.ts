@@ -26,6 +26,11 @@ export interface IntelObjectInput {
   validFrom: number | null;
   validUntil: number | null;
   revoked: boolean;
+  /**
+   * The object has neither `modified` nor `created` (SCOs, TLP markings): its version is its add time, and
+   * since such objects never change, adding one whose id the collection already holds is a duplicate.
+   */
+  unversioned?: boolean;
 }
 
 export interface IntelObjectRecord extends IntelObjectInput {
@@ -98,6 +103,8 @@ export interface IntelRepository {
   /** Adds `count` sightings of an indicator seen at `at` (epoch ms); returns the running tally. */
   recordSighting(indicatorId: string, at: number, count?: number): Promise<SightingTally>;
   getSighting(indicatorId: string): Promise<SightingTally | undefined>;
+  /** How many cases carry each ATT&CK technique (for coverage). */
+  caseTechniqueCounts(): Promise<Array<{ technique: string; cases: number }>>;
 }
 
 const OBJECTS_LOCK_KEY = 0x52495458; // "RITX"
@@ -241,7 +248,10 @@ export function intelRepository(db: Kysely<Database>, backend: Backend, clock: C
         const held = new Set<string>();
         for (const part of chunks([...new Set(objects.map((o) => o.id))], 500)) {
           const rows = await tx.selectFrom('intel_objects').select(['id', 'version']).where('collection', '=', collection).where('id', 'in', part).execute();
-          for (const row of rows) held.add(`${row.id}\u0000${row.version}`);
+          for (const row of rows) {
+            held.add(`${row.id}\u0000${row.version}`);
+            held.add(row.id);
+          }
         }
         const last = await tx
           .selectFrom('intel_objects')
@@ -252,11 +262,12 @@ export function intelRepository(db: Kysely<Database>, backend: Backend, clock: C
         const rows = [];
         for (const o of objects) {
           const key = `${o.id}\u0000${o.version}`;
-          if (held.has(key)) {
+          if (held.has(key) || (o.unversioned === true && held.has(o.id))) {
             results.push({ id: o.id, version: o.version, outcome: 'duplicate', dateAddedUs: 0 });
             continue;
           }
           held.add(key);
+          held.add(o.id);
           const dateAdded = next++;
           results.push({ id: o.id, version: o.version, outcome: 'added', dateAddedUs: dateAdded });
           rows.push({
@@ -370,6 +381,15 @@ export function intelRepository(db: Kysely<Database>, backend: Backend, clock: C
     async getSighting(indicatorId) {
       const row = await db.selectFrom('intel_sightings').selectAll().where('indicator_id', '=', indicatorId).executeTakeFirst();
       return row ? { indicatorId: row.indicator_id, count: Number(row.count), firstSeen: Number(row.first_seen), lastSeen: Number(row.last_seen) } : undefined;
+    },
+    async caseTechniqueCounts() {
+      const rows = await db
+        .selectFrom('case_techniques')
+        .select(['technique', (eb) => eb.fn.countAll().as('n')])
+        .groupBy('technique')
+        .orderBy('technique')
+        .execute();
+      return rows.map((r) => ({ technique: r.technique, cases: Number(r.n) }));
     },
   };
 }
