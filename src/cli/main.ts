@@ -12,6 +12,7 @@ import { registerRun } from './commands/run.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerStix } from './commands/stix.ts';
+import { registerTaxii } from './commands/taxii.ts';
 import { registerTokens } from './commands/tokens.ts';
 import { registerUsers } from './commands/users.ts';
 import { registerWorker } from './commands/worker.ts';
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
   registerTokens(program);
   registerPolicy(program);
   registerStix(program);
+  registerTaxii(program);
   registerIntegrations(program);
   registerLab(program);
 
