@@ -135,6 +135,14 @@ for (const backend of testBackends()) {
         object(ID_A, '2026-01-02T00:00:00.000Z'),
         object(ID_B, '2026-01-03T00:00:00.000Z'),
       ]);
+      assert.equal(await t.store.intel.deleteObject(c, ID_A, { versions: ['last'] }), 1);
+      // With its last version gone, the one before it is what a default query serves.
+      const served = await t.store.intel.queryObjects({ collection: c, ids: [ID_A], limit: 10 });
+      assert.deepEqual(
+        served.objects.map((o) => o.version),
+        ['2026-01-01T00:00:00.000Z'],
+      );
+      await t.store.intel.addObjects(c, [object(ID_A, '2026-01-02T00:00:00.000Z')]);
       assert.equal(await t.store.intel.deleteObject(c, ID_A, { versions: ['first'] }), 1);
       assert.equal(await t.store.intel.deleteObject(c, ID_A), 1);
       assert.equal(await t.store.intel.deleteObject(c, ID_A), 0);

@@ -343,6 +343,7 @@ export interface IntelObjectsTable {
   valid_from: number | null;
   valid_until: number | null;
   revoked: ColumnType<number, number | undefined, number>;
+  latest: ColumnType<number, number | undefined, number>;
 }
 
 export interface IntelStatusesTable {

@@ -39,9 +39,12 @@ export const intelObjects: StoreMigration = {
       .addColumn('valid_from', types.bigint)
       .addColumn('valid_until', types.bigint)
       .addColumn('revoked', 'integer', (c) => c.notNull().defaultTo(0))
+      // 1 on the one row per (collection, id) that TAXII serves by default: newest spec version, then last version.
+      .addColumn('latest', 'integer', (c) => c.notNull().defaultTo(1))
       .addPrimaryKeyConstraint('intel_objects_pk', ['collection', 'id', 'version'])
       .execute();
     await db.schema.createIndex('intel_objects_by_added').on('intel_objects').columns(['collection', 'date_added']).execute();
+    await db.schema.createIndex('intel_objects_latest_by_added').on('intel_objects').columns(['collection', 'latest', 'date_added']).execute();
     await db.schema.createIndex('intel_objects_by_id_version').on('intel_objects').columns(['collection', 'id', 'version_us']).execute();
     await db.schema.createIndex('intel_objects_by_type').on('intel_objects').columns(['type', 'date_added']).execute();
 

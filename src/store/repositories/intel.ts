@@ -123,6 +123,7 @@ interface ObjectRow {
   valid_from: number | string | bigint | null;
   valid_until: number | string | bigint | null;
   revoked: number;
+  latest?: number;
 }
 
 const nullableNumber = (v: number | string | bigint | null): number | null => (v === null ? null : Number(v));
@@ -246,13 +247,22 @@ export function intelRepository(db: Kysely<Database>, backend: Backend, clock: C
       return inTransaction(async (tx) => {
         if (backend === 'postgres') await sql`select pg_advisory_xact_lock(${OBJECTS_LOCK_KEY})`.execute(tx);
         const held = new Set<string>();
+        /** Per id, the (spec version, version) of the row flagged latest, and where it lives. */
+        const best = new Map<string, { spec: string; us: number; row?: { latest: number } }>();
         for (const part of chunks([...new Set(objects.map((o) => o.id))], 500)) {
-          const rows = await tx.selectFrom('intel_objects').select(['id', 'version']).where('collection', '=', collection).where('id', 'in', part).execute();
+          const rows = await tx
+            .selectFrom('intel_objects')
+            .select(['id', 'version', 'spec_version', 'version_us', 'latest'])
+            .where('collection', '=', collection)
+            .where('id', 'in', part)
+            .execute();
           for (const row of rows) {
             held.add(`${row.id}\u0000${row.version}`);
             held.add(row.id);
+            if (Number(row.latest) === 1) best.set(row.id, { spec: row.spec_version, us: Number(row.version_us) });
           }
         }
+        const demoted = new Set<string>();
         const last = await tx
           .selectFrom('intel_objects')
           .select((eb) => eb.fn.max('date_added').as('last'))
@@ -270,7 +280,9 @@ export function intelRepository(db: Kysely<Database>, backend: Backend, clock: C
           held.add(o.id);
           const dateAdded = next++;
           results.push({ id: o.id, version: o.version, outcome: 'added', dateAddedUs: dateAdded });
-          rows.push({
+          const current = best.get(o.id);
+          const isLatest = current === undefined || o.specVersion > current.spec || (o.specVersion === current.spec && o.versionUs > current.us);
+          const row = {
             collection,
             id: o.id,
             version: o.version,
@@ -284,9 +296,27 @@ export function intelRepository(db: Kysely<Database>, backend: Backend, clock: C
             valid_from: o.validFrom,
             valid_until: o.validUntil,
             revoked: o.revoked ? 1 : 0,
-          });
+            latest: isLatest ? 1 : 0,
+          };
+          if (isLatest) {
+            if (current?.row) current.row.latest = 0;
+            else if (current) demoted.add(o.id);
+            best.set(o.id, { spec: o.specVersion, us: o.versionUs, row });
+          }
+          rows.push(row);
         }
+        for (const part of chunks([...demoted], 500))
+          await tx
+            .updateTable('intel_objects')
+            .set({ latest: 0 })
+            .where('collection', '=', collection)
+            .where('id', 'in', part)
+            .where('latest', '=', 1)
+            .execute();
         for (const part of chunks(rows, 500)) await tx.insertInto('intel_objects').values(part).execute();
+        // After a bulk load PostgreSQL's statistics still describe the old table and it picks bitmap scan +
+        // sort for page queries (cost grows with the collection) instead of walking the date_added index.
+        if (backend === 'postgres' && rows.length >= 1000) await sql`analyze intel_objects`.execute(tx);
         return results;
       });
     },
@@ -297,7 +327,10 @@ export function intelRepository(db: Kysely<Database>, backend: Backend, clock: C
       if (query.addedAfterUs !== undefined) q = q.where('o.date_added', '>', query.addedAfterUs);
       if (query.ids && query.ids.length > 0) q = q.where('o.id', 'in', [...query.ids]);
       if (query.types && query.types.length > 0) q = q.where('o.type', 'in', [...query.types]);
-      q = q.where((eb) => versionCondition(eb, query.specVersions, versions));
+      // The default (last version of the newest spec version) is a flag kept at write time, so a page is an
+      // ordered index walk that stops after `limit` rows whatever the collection's size.
+      if (versions.length === 1 && versions[0] === 'last' && !(query.specVersions && query.specVersions.length > 0)) q = q.where('o.latest', '=', 1);
+      else q = q.where((eb) => versionCondition(eb, query.specVersions, versions));
       const rows = await q
         .orderBy('o.date_added')
         .limit(query.limit + 1)
@@ -333,6 +366,24 @@ export function intelRepository(db: Kysely<Database>, backend: Backend, clock: C
             doomed.map((d) => d.version),
           )
           .executeTakeFirst();
+        await tx.updateTable('intel_objects').set({ latest: 0 }).where('collection', '=', collection).where('id', '=', id).where('latest', '=', 1).execute();
+        const next = await tx
+          .selectFrom('intel_objects')
+          .select('version')
+          .where('collection', '=', collection)
+          .where('id', '=', id)
+          .orderBy('spec_version', 'desc')
+          .orderBy('version_us', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        if (next)
+          await tx
+            .updateTable('intel_objects')
+            .set({ latest: 1 })
+            .where('collection', '=', collection)
+            .where('id', '=', id)
+            .where('version', '=', next.version)
+            .execute();
         return Number(result.numDeletedRows);
       });
     },
