@@ -10,6 +10,7 @@ import { openStore, type Store } from '../store/index.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 import { createEngine } from './engine-setup.ts';
 import { Guardrails } from './guardrails.ts';
+import { wireIndicatorSightings } from './indicator-sightings.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
 import { attackCoverage, caseStixBundle } from './intel.ts';
 import { wireTriggers } from './triggers.ts';
@@ -85,6 +86,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
     const indicators = new IndicatorStore({ store, logger });
     await indicators.load();
+    const unwireSightings = wireIndicatorSightings({ cases, indicators, logger });
     const taxii = new TaxiiService({
       store,
       indicators,
@@ -118,6 +120,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       feeds,
       async close() {
         await feeds.stop();
+        unwireSightings();
         unwireTriggers();
         guardrails.stop();
         await engine.stop();

@@ -5,6 +5,7 @@
 export { type AttackCatalog, type AttackMitigation, type AttackTactic, type AttackTechnique, loadAttackCatalog } from './attack/catalog.ts';
 export {
   formatMicros,
+  type IndicatorHit,
   IndicatorIndex,
   IndicatorStore,
   type IndicatorStoreOptions,
