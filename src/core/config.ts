@@ -241,7 +241,7 @@ export const ConfigSchema = z
                 name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, "_" or "-"'),
                 /** The API root URL, e.g. https://intel.example/taxii2/feeds/ */
                 url: z.url({ error: 'must be an http(s) URL' }),
-                /** Collection id (or alias) inside that API root. */
+                /** Collection id inside that API root. */
                 collection: z.string().min(1, 'must not be empty'),
                 auth: z
                   .object({
