@@ -7,7 +7,7 @@ import { createGuardedHttpClient } from '../../integrations/sdk/http/index.ts';
 import { IndicatorStore, loadAttackCatalog, type TaxiiAuth, TaxiiClient, TaxiiFeeds } from '../../intel/index.ts';
 import { openStore, type Store } from '../../store/index.ts';
 import { configFor } from '../context.ts';
-import { createOutput } from '../output.ts';
+import { cliStreams, createOutput } from '../output.ts';
 
 /**
  * `riposte taxii …`: talk to TAXII 2.1 servers from the shell (list collections, push a bundle), pull a
@@ -144,6 +144,6 @@ export function registerTaxii(program: Command): void {
         const catalog = loadAttackCatalog();
         return caseStixBundle(new CasesService({ store, techniqueExists: catalog.techniqueExists }), catalog, ref);
       });
-      process.stdout.write(`${JSON.stringify(bundle, null, 2)}\n`);
+      cliStreams().stdout.write(`${JSON.stringify(bundle, null, 2)}\n`);
     });
 }
