@@ -14,6 +14,8 @@ import { type TestStore, testBackends } from '../src/store/testing.ts';
  * client, paging with a small limit → exactly the objects that went in. Then a scheduled feed pulls the same
  * collection over real HTTP (Basic auth), resuming from its saved added_after.
  */
+const PARTNERS = '0d3f6c1a-5b8e-4c2d-9a7f-1e2b3c4d5e6f';
+
 for (const backend of testBackends()) {
   describe(`TAXII round trip (${backend.backend})`, () => {
     let testStore: TestStore;
@@ -26,7 +28,15 @@ for (const backend of testBackends()) {
     before(async () => {
       testStore = await backend.open();
       await testStore.store.close();
-      const config = loadConfig({ env: testStore.env, cwd: tmpdir(), overrides: { 'log.level': 'silent', 'engine.runner': false } });
+      const config = loadConfig({
+        env: testStore.env,
+        cwd: tmpdir(),
+        overrides: {
+          'log.level': 'silent',
+          'engine.runner': false,
+          'intel.taxii.collections': [{ id: PARTNERS, api_root: 'partners', title: 'Partners', read: ['admin'], write: [] }],
+        },
+      });
       runtime = await openRuntime(config, createLogger({ level: 'silent' }), { env: {}, announce: () => {} });
       server = await startServer(runtime, { host: '127.0.0.1', port: 0 });
       await runtime.auth.createUser({ name: 'sharer', roles: ['admin'] });
@@ -136,7 +146,14 @@ for (const backend of testBackends()) {
 
       const collections = await client.collections(apiRoot);
       assert.equal(collections[0]?.id, DEFAULT_TAXII_COLLECTION_ID);
-      assert.deepEqual((await client.discovery(`${server.url}/taxii2/`)).api_roots, [apiRoot]);
+      assert.deepEqual((await client.discovery(`${server.url}/taxii2/`)).api_roots, [apiRoot, `${server.url}/taxii2/partners/`]);
+      // The configured collection: readable by admins, writable by nobody.
+      const partners = await client.collections(`${server.url}/taxii2/partners/`);
+      assert.deepEqual(
+        partners.map((c) => [c.id, c.can_read, c.can_write]),
+        [[PARTNERS, true, false]],
+      );
+      await assert.rejects(client.addObjects(`${server.url}/taxii2/partners/`, PARTNERS, bundle.objects), /403/);
     });
 
     test('a scheduled feed pulls the collection page by page and resumes from its saved added_after', async () => {

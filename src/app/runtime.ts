@@ -84,6 +84,16 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     guardrails.attach(engine);
     guardrails.startSweeper();
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
+    for (const c of config.intel.taxii.collections)
+      await store.intel.putCollection({
+        id: c.id,
+        apiRoot: c.api_root,
+        title: c.title,
+        description: c.description ?? null,
+        alias: c.alias ?? null,
+        readAccess: c.read,
+        writeAccess: c.write,
+      });
     const indicators = new IndicatorStore({ store, logger });
     await indicators.load();
     const unwireSightings = wireIndicatorSightings({ cases, indicators, logger });

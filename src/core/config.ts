@@ -230,6 +230,28 @@ export const ConfigSchema = z
             /** Objects per page when a client gives no limit, and the most ever returned. */
             page_size: positiveInt.default(100),
             max_page_size: positiveInt.default(1000),
+            /**
+             * Collections to create or update at start (the default one may be listed to change its access).
+             * `read`/`write` name roles or permissions; a caller holding any of them may read (write).
+             */
+            collections: z
+              .array(
+                z
+                  .object({
+                    id: z.uuid({ error: 'must be a UUID (TAXII collection ids are UUIDs)' }),
+                    api_root: z
+                      .string()
+                      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, "_" or "-"')
+                      .default('default'),
+                    title: z.string().min(1, 'must not be empty'),
+                    description: z.string().optional(),
+                    alias: z.string().min(1, 'must not be empty').optional(),
+                    read: z.array(z.string().min(1)).default([]),
+                    write: z.array(z.string().min(1)).default([]),
+                  })
+                  .strict(),
+              )
+              .default([]),
           })
           .strict()
           .prefault({}),
