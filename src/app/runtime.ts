@@ -73,7 +73,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     // Loaded on first need, so a deployment without integrations never creates a key file.
     const integrations = integrationInstanceService({ store, config, masterKey: () => (masterKey ??= masterKeyFor(config, logger, options.env)) });
     const instances = await integrations.load();
-    const guardrails = await Guardrails.create({ store, config, cases, auth, logger });
+    const guardrails = await Guardrails.create({ store, config, cases, auth, logger, integrations: instances });
     const { engine, playbooks } = createEngine(store, config, {
       logger,
       integrations: instances,

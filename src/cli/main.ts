@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../app/index.ts';
 import { describeError, isRiposteError } from '../core/index.ts';
+import { registerActions } from './commands/actions.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerBackup } from './commands/backup.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerIntegrations } from './commands/integrations.ts';
@@ -64,6 +66,8 @@ export function buildProgram(): Command {
   registerTaxii(program);
   registerIntegrations(program);
   registerLab(program);
+  registerBackup(program);
+  registerActions(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.
   const harden = (command: Command) => {

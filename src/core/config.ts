@@ -298,6 +298,8 @@ export const ConfigSchema = z
         allow_lists: z.record(z.string(), z.unknown()).optional(),
         /** YAML or JSON file with more allow-lists in the same shape (merged with allow_lists). */
         allow_lists_file: z.string().min(1, 'must not be empty').optional(),
+        /** The integration instance (a `cmdb` product) whose `lookup` gives each target's asset record to policy. */
+        cmdb_instance: z.string().min(1, 'must not be empty').default('cmdb'),
       })
       .strict()
       .prefault({}),

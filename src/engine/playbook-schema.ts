@@ -231,6 +231,10 @@ const playbookFields = {
   version: z.number().int().min(1).meta({ description: 'Bump on every change; runs pin the version they started with' }),
   title: z.string().min(1),
   description: z.string().optional(),
+  author: z.string().min(1).max(200).optional().meta({
+    description:
+      "The playbook's last author (a Riposte user name). Runs pin it; that user may not approve a policy approval the playbook's actions ask for (separation of duties)",
+  }),
   trigger: Trigger.optional(),
   inputs: z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/), InputSpec).default({}),
   outputs: z.record(z.string(), z.unknown()).optional().meta({ description: 'Run outputs: name → template evaluated when the run succeeds' }),

@@ -23,6 +23,14 @@ export type {
   TimelineRecord,
 } from './repositories/cases.ts';
 export {
+  CONTAINED_ACTION_STATUSES,
+  type ContainedActionFilter,
+  type ContainedActionRecord,
+  type ContainedActionStatus,
+  type ContainedActionsRepository,
+  type NewContainedAction,
+} from './repositories/contained-actions.ts';
+export {
   ACTIVE_RUN_STATUSES,
   type EngineRepository,
   type JournalEntry,
@@ -51,4 +59,5 @@ export { type ObservableRecord, type ObservablesRepository, observableKey } from
 export type { SessionRecord, SessionsRepository } from './repositories/sessions.ts';
 export type { SettingsRepository } from './repositories/settings.ts';
 export type { UserChanges, UserRecord, UsersRepository } from './repositories/users.ts';
+export { BACKUP_FORMAT, BACKUP_VERSION, type BackupHeader, type BackupLine } from './snapshot.ts';
 export type { MigrationState, Store, StoreTx } from './store.ts';

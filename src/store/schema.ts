@@ -38,6 +38,7 @@ export interface EngineRunsTable {
   parent_run_id: string | null;
   parent_step_key: string | null;
   started_by: string | null;
+  case_id: ColumnType<string | null, string | null | undefined, string | null>;
   wake_at: number | null;
   lease_owner: string | null;
   lease_expires_at: number | null;
@@ -389,8 +390,31 @@ export interface Database {
   approvals: ApprovalsTable;
   approval_once_keys: ApprovalOnceKeysTable;
   guarded_actions: GuardedActionsTable;
+  contained_actions: ContainedActionsTable;
   intel_collections: IntelCollectionsTable;
   intel_objects: IntelObjectsTable;
   intel_statuses: IntelStatusesTable;
   intel_sightings: IntelSightingsTable;
+}
+
+export interface ContainedActionsTable {
+  id: string;
+  run_id: string;
+  step_key: string;
+  case_id: string | null;
+  action: string;
+  target: string | null;
+  arguments: Json;
+  inverse_action: string;
+  inverse_arguments: Json;
+  expires_at: number | null;
+  status: string;
+  performed_by: string;
+  reason: string | null;
+  rollback_run_id: string | null;
+  rollback_by: string | null;
+  rollback_reason: string | null;
+  rollback_error: ColumnType<unknown, string | null | undefined, string | null>;
+  created_at: Millis;
+  updated_at: Millis;
 }

@@ -32,6 +32,10 @@ export interface IntegrationAction<I = unknown, O = unknown> {
   output: z.ZodType<O>;
   /** Name of this integration's action that undoes this one (block_ip ↔ unblock_ip). */
   inverse?: string;
+  /** The inverse's arguments for one call (default: the same arguments), e.g. from an id in the output. */
+  inverseInput?(input: I, output: O): Record<string, unknown>;
+  /** How long the effect lasts unless the call passes `ttl`/`expires_in` (a duration such as 24h). */
+  defaultTtl?: string | number;
   /** Read actions only: how long an answer is reused for the same instance and input (ms). */
   cacheTtl?: number;
   run(context: ActionRunContext<I>): Promise<O>;
@@ -44,6 +48,8 @@ export function action<IS extends z.ZodType, OS extends z.ZodType>(spec: {
   input: IS;
   output: OS;
   inverse?: string;
+  inverseInput?(input: z.output<IS>, output: z.output<OS>): Record<string, unknown>;
+  defaultTtl?: string | number;
   cacheTtl?: number;
   run(context: ActionRunContext<z.output<IS>>): Promise<z.input<OS>>;
 }): IntegrationAction<z.output<IS>, z.output<OS>> {
