@@ -32,6 +32,10 @@ export const PERMISSIONS = [
   'metrics:read',
   'actions:read',
   'actions:rollback',
+  'intel:read',
+  'intel:write',
+  'taxii:read',
+  'taxii:write',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -55,6 +59,8 @@ const VIEWER: readonly Permission[] = [
   'metrics:read',
   // Which blocks and isolations are in effect, and until when (the containment lifecycle).
   'actions:read',
+  'intel:read',
+  'taxii:read',
   // Everyone may mint tokens for their own scripts; a token never exceeds its owner's permissions.
   'tokens:self',
 ];
@@ -69,6 +75,8 @@ const ANALYST: readonly Permission[] = [
   'comments:write',
   'evidence:write',
   'runs:start',
+  'intel:write',
+  'taxii:write',
 ];
 
 /** Role → permissions. Roles are additive: a user with several roles holds the union. */

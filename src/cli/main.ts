@@ -16,6 +16,7 @@ import { registerRuns } from './commands/runs.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerSigma } from './commands/sigma.ts';
 import { registerStix } from './commands/stix.ts';
+import { registerTaxii } from './commands/taxii.ts';
 import { registerTokens } from './commands/tokens.ts';
 import { registerUsers } from './commands/users.ts';
 import { registerWorker } from './commands/worker.ts';
@@ -64,6 +65,7 @@ export function buildProgram(): Command {
   registerTokens(program);
   registerPolicy(program);
   registerStix(program);
+  registerTaxii(program);
   registerIntegrations(program);
   registerLab(program);
   registerBackup(program);

@@ -238,6 +238,7 @@ class SqlStore implements Store {
   readonly approvals: StoreTx['approvals'];
   readonly integrations: StoreTx['integrations'];
   readonly containedActions: StoreTx['containedActions'];
+  readonly intel: StoreTx['intel'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -274,6 +275,7 @@ class SqlStore implements Store {
     this.approvals = repositories.approvals;
     this.integrations = repositories.integrations;
     this.containedActions = repositories.containedActions;
+    this.intel = repositories.intel;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

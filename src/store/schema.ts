@@ -319,6 +319,49 @@ export interface ApprovalOnceKeysTable {
   claimed_at: Millis;
 }
 
+export interface IntelCollectionsTable {
+  id: string;
+  api_root: string;
+  title: string;
+  description: string | null;
+  alias: string | null;
+  read_access: Json;
+  write_access: Json;
+  created_at: Millis;
+}
+
+export interface IntelObjectsTable {
+  collection: string;
+  id: string;
+  version: string;
+  version_us: Millis;
+  type: string;
+  spec_version: string;
+  date_added: Millis;
+  raw: Json;
+  confidence: number | null;
+  tlp: string | null;
+  valid_from: number | null;
+  valid_until: number | null;
+  revoked: ColumnType<number, number | undefined, number>;
+  latest: ColumnType<number, number | undefined, number>;
+}
+
+export interface IntelStatusesTable {
+  id: string;
+  api_root: string;
+  owner: string;
+  body: Json;
+  created_at: Millis;
+}
+
+export interface IntelSightingsTable {
+  indicator_id: string;
+  count: Millis;
+  first_seen: Millis;
+  last_seen: Millis;
+}
+
 export interface Database {
   settings: SettingsTable;
   integration_instances: IntegrationInstancesTable;
@@ -348,6 +391,10 @@ export interface Database {
   approval_once_keys: ApprovalOnceKeysTable;
   guarded_actions: GuardedActionsTable;
   contained_actions: ContainedActionsTable;
+  intel_collections: IntelCollectionsTable;
+  intel_objects: IntelObjectsTable;
+  intel_statuses: IntelStatusesTable;
+  intel_sightings: IntelSightingsTable;
 }
 
 export interface ContainedActionsTable {

@@ -9,6 +9,7 @@ import { type CasesRepository, casesRepository } from './repositories/cases.ts';
 import { type ContainedActionsRepository, containedActionsRepository } from './repositories/contained-actions.ts';
 import { type EngineRepository, engineRepository } from './repositories/engine.ts';
 import { type IntegrationsRepository, integrationsRepository } from './repositories/integrations.ts';
+import { type IntelRepository, intelRepository } from './repositories/intel.ts';
 import { type ObservablesRepository, observablesRepository } from './repositories/observables.ts';
 import { type SessionsRepository, sessionsRepository } from './repositories/sessions.ts';
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
@@ -45,6 +46,8 @@ export interface Store {
   readonly integrations: IntegrationsRepository;
   /** Actions with an inverse that ran (blocks, isolations), their expiry and rollback state. */
   readonly containedActions: ContainedActionsRepository;
+  /** STIX objects by TAXII collection, collections, TAXII statuses, indicator sightings. */
+  readonly intel: IntelRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -84,5 +87,6 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     approvals: approvalsRepository(db, clock, backend),
     integrations: integrationsRepository(db, clock),
     containedActions: containedActionsRepository(db, clock),
+    intel: intelRepository(db, backend, clock),
   };
 }

@@ -9,8 +9,10 @@ import { authRoutes } from './auth.ts';
 import { caseRoutes } from './cases.ts';
 import { healthRoutes } from './health.ts';
 import { integrationRoutes } from './integrations.ts';
+import { intelRoutes } from './intel.ts';
 import { observableRoutes } from './observables.ts';
 import { eventRoutes, runsRoutes } from './runs.ts';
+import { TAXII_PREFIX, taxiiRoutes } from './taxii.ts';
 import { tokenRoutes } from './tokens.ts';
 import { userRoutes } from './users.ts';
 
@@ -34,4 +36,6 @@ export async function registerRoutes(app: FastifyInstance, services: ServerServi
   if (services.engine) await app.register(eventRoutes, { engine: services.engine });
   if (services.integrations) await app.register(integrationRoutes, { integrations: services.integrations });
   if (services.approvals) await app.register(actionRoutes, { containment: services.approvals.containment });
+  if (services.intel) await app.register(intelRoutes, { intel: services.intel });
+  if (services.taxii) await app.register(taxiiRoutes, { prefix: TAXII_PREFIX, services: { ...services, taxii: services.taxii } });
 }
