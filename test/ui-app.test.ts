@@ -37,7 +37,8 @@ describe('web UI', { skip: chromiumMissing || !backend }, () => {
   });
 
   test('serves the UI with a strict CSP, falls back to index.html for UI routes, and refuses traversal', async () => {
-    const root = await fetch(`${ui.url}/`);
+    const browserGet = { headers: { accept: 'text/html' } };
+    const root = await fetch(`${ui.url}/`, browserGet);
     assert.equal(root.status, 200);
     const csp = root.headers.get('content-security-policy') ?? '';
     assert.match(csp, /default-src 'self'/);
@@ -45,11 +46,11 @@ describe('web UI', { skip: chromiumMissing || !backend }, () => {
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
     const html = await root.text();
     assert.doesNotMatch(html, /<script>(?!<\/script>)|<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script in index.html');
-    const deep = await fetch(`${ui.url}/cases/1`);
+    const deep = await fetch(`${ui.url}/cases/1`, browserGet);
     assert.equal(deep.status, 200);
     assert.equal(await deep.text(), html);
     for (const path of ['/..%2f..%2fpackage.json', '/assets/..%2f..%2f..%2fpackage.json', '/%2e%2e/%2e%2e/package.json', '/assets/nope.js'])
-      assert.equal((await fetch(`${ui.url}${path}`)).status, 404, path);
+      assert.equal((await fetch(`${ui.url}${path}`, browserGet)).status, 404, path);
     const api = await fetch(`${ui.url}/api/v1/nope`);
     assert.equal(api.status, 404);
     assert.match(api.headers.get('content-type') ?? '', /problem\+json/);

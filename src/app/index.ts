@@ -5,6 +5,15 @@
  */
 
 export { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
+export {
+  type ContainedActionView,
+  Containment,
+  EXPIRY_ACTOR,
+  ROLLBACK_PLAYBOOK_ID,
+  type RollbackResult,
+  rollbackPlaybook,
+  ttlOf,
+} from './containment.ts';
 export { createEngine, type EngineSetup, environmentSecrets, registeredActions } from './engine-setup.ts';
 export { type ApprovalView, Guardrails, type GuardrailsOptions } from './guardrails.ts';
 export { httpRequestAction } from './http-request-action.ts';

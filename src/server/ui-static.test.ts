@@ -33,7 +33,7 @@ describe('serving the built UI', () => {
 
   test('index.html for UI routes, with the CSP and no caching', async () => {
     for (const url of ['/', '/cases', '/cases/12', '/runs/0190-abc']) {
-      const res = await app.inject({ url });
+      const res = await app.inject({ url, headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
       assert.equal(res.statusCode, 200, url);
       assert.match(res.body, /id="root"/);
       assert.equal(res.headers['content-security-policy'], UI_CONTENT_SECURITY_POLICY);
@@ -52,11 +52,14 @@ describe('serving the built UI', () => {
     assert.equal((await app.inject({ url: '/api/v1/nothing' })).statusCode, 404);
     assert.equal((await app.inject({ url: '/favicon.ico' })).statusCode, 404);
     assert.equal((await app.inject({ method: 'POST', url: '/cases' })).statusCode, 404);
+    const html = { accept: 'text/html' };
+    assert.equal((await app.inject({ url: '/taxii2/collections/x/', headers: html })).statusCode, 404, 'TAXII paths are never the UI');
+    assert.equal((await app.inject({ url: '/cases/12', headers: { accept: 'application/json' } })).statusCode, 404, 'only browsers get index.html');
   });
 
   test('paths that climb out of the build directory are refused', async () => {
     for (const url of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/..%5csecret.txt', '/%00index.html', '/%E0%A4%A']) {
-      const res = await app.inject({ url });
+      const res = await app.inject({ url, headers: { accept: 'text/html' } });
       assert.notEqual(res.body, 'outside the build directory', url);
       assert.ok(res.statusCode === 404 || res.statusCode === 400 || (res.statusCode === 200 && /id="root"/.test(res.body)), `${url} → ${res.statusCode}`);
     }

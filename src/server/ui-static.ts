@@ -4,7 +4,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * Serves the analysts' web UI (the Vite build in `ui/dist`) at `/`: files by exact path, and `index.html`
- * for any other GET outside `/api/` so client-side routes (`/cases/12`) survive a reload. It runs from the
+ * for any other page a browser asks for (Accept: text/html) outside `/api/` and `/taxii2/`, so client-side
+ * routes (`/cases/12`) survive a reload while API and TAXII clients keep getting their own 404s. It runs from the
  * not-found handler, so it never shadows an API route and needs no route of its own: the UI is public
  * static content; every piece of data it shows comes from the authenticated API.
  *
@@ -36,6 +37,9 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
   '.txt': 'text/plain; charset=utf-8',
 };
+
+/** Paths that belong to machine clients: never answered with the UI. */
+const API_PREFIXES = ['/api', '/taxii2'];
 
 /** The built UI next to the sources: <repo>/ui/dist. */
 export const DEFAULT_UI_DIR = resolve(import.meta.dirname, '..', '..', 'ui', 'dist');
@@ -76,7 +80,7 @@ export function uiStatic(dir: string = DEFAULT_UI_DIR): UiStatic {
     serve(request, reply) {
       if (request.method !== 'GET' && request.method !== 'HEAD') return false;
       const rawPath = request.url.split('?')[0] ?? '/';
-      if (rawPath === '/api' || rawPath.startsWith('/api/')) return false;
+      if (API_PREFIXES.some((prefix) => rawPath === prefix || rawPath.startsWith(`${prefix}/`))) return false;
       let path: string;
       try {
         path = decodeURIComponent(rawPath);
@@ -94,6 +98,7 @@ export function uiStatic(dir: string = DEFAULT_UI_DIR): UiStatic {
       }
       // A missing asset is a real 404 (a stale tab asking for an old bundle); any other path is a UI route.
       if (path.startsWith('/assets/') || extname(path) !== '') return false;
+      if (!String(request.headers.accept ?? '').includes('text/html')) return false;
       const indexStats = fileAt(index);
       if (!indexStats) return false;
       send(reply, index, indexStats, false, head);

@@ -9,6 +9,7 @@ import { applyMigrations, MigrationError, migrationStates } from './migrate.ts';
 import { migrations } from './migrations/index.ts';
 import { WORK_CHANNEL } from './repositories/engine.ts';
 import type { Database } from './schema.ts';
+import { type BackupHeader, type BackupLine, restoreBackup, writeBackup } from './snapshot.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
 import { type MigrationState, repositoriesFor, type Store, type StoreTx } from './store.ts';
 
@@ -236,6 +237,8 @@ class SqlStore implements Store {
   readonly sessions: StoreTx['sessions'];
   readonly approvals: StoreTx['approvals'];
   readonly integrations: StoreTx['integrations'];
+  readonly containedActions: StoreTx['containedActions'];
+  readonly intel: StoreTx['intel'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -271,6 +274,8 @@ class SqlStore implements Store {
     this.sessions = repositories.sessions;
     this.approvals = repositories.approvals;
     this.integrations = repositories.integrations;
+    this.containedActions = repositories.containedActions;
+    this.intel = repositories.intel;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -300,6 +305,14 @@ class SqlStore implements Store {
 
   async migrationStatus(): Promise<MigrationState[]> {
     return migrationStates(this.#db as Kysely<unknown>, this.backend, migrations);
+  }
+
+  backup(emit: (line: BackupLine) => Promise<void> | void): Promise<Record<string, number>> {
+    return writeBackup(this.#db, this.backend, emit);
+  }
+
+  restore(lines: AsyncIterable<unknown>): Promise<{ header: BackupHeader; rows: Record<string, number> }> {
+    return restoreBackup(this.#db, this.backend, lines);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import { type Clock, RiposteError, systemClock } from '../../core/index.ts';
 import type { IntegrationAction, IntegrationDefinition } from './define-integration.ts';
 import type { GuardedHttpOptions } from './http/index.ts';
 import { createIntegrationHttp, type IntegrationHttp, type RetryPolicy } from './integration-http.ts';
+import { type AccessTokenSource, createAccessTokenSource } from './oauth2-client-credentials.ts';
 import { ResponseCache } from './response-cache.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -79,6 +80,25 @@ export function createIntegrationInstance(integration: IntegrationDefinition, se
     ...(options.random ? { random: options.random } : {}),
   });
   const cache = options.cache ?? new ResponseCache({ now: () => clock.now() });
+  let tokens: AccessTokenSource | undefined;
+  const accessToken = integration.auth
+    ? (tokenOptions?: { refresh?: boolean; signal?: AbortSignal }) => {
+        tokens ??= createAccessTokenSource(
+          integration.auth as NonNullable<IntegrationDefinition['auth']>,
+          { config, secrets: settings.secrets },
+          {
+            vendor: integration.title,
+            instance: settings.name,
+            ...(options.guard ? { guard: options.guard } : {}),
+            ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+            ...(options.retry ? { retry: options.retry } : {}),
+            ...(options.random ? { random: options.random } : {}),
+          },
+          () => clock.now(),
+        );
+        return tokens.token(tokenOptions);
+      }
+    : undefined;
   const secretValues = Object.values(settings.secrets).filter((value) => value.length >= 4);
   const secrets = Object.freeze({ ...settings.secrets });
 
@@ -112,6 +132,7 @@ export function createIntegrationInstance(integration: IntegrationDefinition, se
         idempotencyKey: context.idempotencyKey,
         signal: context.signal ?? new AbortController().signal,
         instance: settings.name,
+        ...(accessToken ? { accessToken } : {}),
       });
       const checked = definition.output.safeParse(output);
       if (!checked.success)
