@@ -145,7 +145,8 @@ describe('web UI', { skip: chromiumMissing || !backend }, () => {
     assert.match(why, /virustotal/);
     assert.match(why, /abuseipdb/);
     assert.match(await page.getByTestId('timeline').innerText(), /policy\.decision/);
-    assert.match(await page.locator('.techniques').innerText(), /T1090\.003/);
+    await page.getByTestId('techniques').getByText('Command and Control').waitFor();
+    assert.match(await page.getByTestId('techniques').innerText(), /T1090\.003 Multi-hop Proxy/);
     assert.match(await page.getByTestId('comment').first().innerHTML(), /<strong>proxy logs<\/strong>/);
     await page.getByLabel('Comment').fill('Escalating to **IR**');
     await page.getByRole('button', { name: 'Comment' }).click();

@@ -92,6 +92,42 @@ export function verdictsFromRuns(runs: Run[]): Map<string, VerdictWhy> {
   return out;
 }
 
+interface TechniqueInfo {
+  name?: string;
+  tactics?: Array<{ name: string }>;
+}
+
+/** Technique names and tactics from the ATT&CK catalog (when the user may read intel); ids alone otherwise. */
+function Techniques(props: { me: Me; ids: string[] }) {
+  const [info, setInfo] = useState<Record<string, TechniqueInfo>>({});
+  const key = props.ids.join(',');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed by the id list
+  useEffect(() => {
+    if (!can(props.me, 'intel:read')) return;
+    Promise.all(
+      props.ids.map((id) =>
+        api<TechniqueInfo>(`/api/v1/attack/techniques/${encodeURIComponent(id)}`).then(
+          (t) => [id, t] as const,
+          () => [id, {}] as const,
+        ),
+      ),
+    ).then((entries) => setInfo(Object.fromEntries(entries)));
+  }, [key]);
+  return (
+    <ul className="techniques" data-testid="techniques">
+      {props.ids.map((t) => (
+        <li key={t}>
+          <a href={`https://attack.mitre.org/techniques/${t.replace('.', '/')}/`} target="_blank" rel="noopener noreferrer">
+            {t}
+          </a>
+          {info[t]?.name && <span> {info[t]?.name}</span>}
+          {info[t]?.tactics?.length ? <span className="muted"> · {info[t]?.tactics?.map((x) => x.name).join(', ')}</span> : null}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 export function CasePage(props: { me: Me; id: string }) {
   const { me, id } = props;
   const [kase, setCase] = useState<CaseItem>();
@@ -310,15 +346,7 @@ export function CasePage(props: { me: Me; id: string }) {
           </section>
           <section>
             <h2>ATT&amp;CK techniques</h2>
-            <ul className="techniques">
-              {kase.techniques.map((t) => (
-                <li key={t}>
-                  <a href={`https://attack.mitre.org/techniques/${t.replace('.', '/')}/`} target="_blank" rel="noopener noreferrer">
-                    {t}
-                  </a>
-                </li>
-              ))}
-            </ul>
+            <Techniques me={me} ids={kase.techniques} />
             {kase.techniques.length === 0 && <p className="muted">None.</p>}
             <div className="tags">
               {kase.tags.map((t) => (
