@@ -35,16 +35,20 @@ export function CaseQueue(props: { me: Me }) {
   const search = useRef<HTMLInputElement>(null);
   const cursor = cursors[cursors.length - 1];
 
+  // Answers can arrive out of order when filters change quickly: only the latest request may fill the table.
+  const latest = useRef(0);
   const load = useCallback(async () => {
     const params = new URLSearchParams(filterKey);
+    const request = ++latest.current;
     try {
       const result = await api<Page<CaseItem>>('/api/v1/cases', {
         query: { ...Object.fromEntries([...params].filter(([, v]) => v !== '')), limit: PAGE_SIZE, cursor },
       });
+      if (request !== latest.current) return;
       setPage(result);
       setError(undefined);
     } catch (e) {
-      setError((e as Error).message);
+      if (request === latest.current) setError((e as Error).message);
     }
   }, [filterKey, cursor]);
 
