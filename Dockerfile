@@ -7,6 +7,15 @@ COPY package.json package-lock.json ./
 # Production dependencies only, exactly as locked; no native builds are needed.
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
+# The web UI: built by Vite (a dev dependency) in its own stage; only ui/dist reaches the image.
+FROM node:24-bookworm-slim AS ui
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts && npm cache clean --force
+COPY ui ./ui
+COPY scripts/build-ui.ts ./scripts/build-ui.ts
+RUN node scripts/build-ui.ts
+
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     RIPOSTE_HOST=0.0.0.0 \
@@ -20,6 +29,7 @@ COPY src ./src
 COPY playbooks ./playbooks
 COPY data ./data
 COPY schemas ./schemas
+COPY --from=ui /app/ui/dist ./ui/dist
 RUN mkdir -p /var/lib/riposte && chown node:node /var/lib/riposte
 USER node
 EXPOSE 8088 9464

@@ -6,6 +6,7 @@ import { registerOpenApi } from './openapi.ts';
 import { sendProblem, toRiposteError } from './problem.ts';
 import { registerRoutes } from './routes/index.ts';
 import type { ServerServices } from './services.ts';
+import { DEFAULT_UI_DIR, uiBuilt, uiStatic } from './ui-static.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -25,6 +26,8 @@ declare module 'fastify' {
 export interface BuildServerOptions extends ServerServices {
   /** Sees every route as it is registered (the route-inventory test walks them). */
   onRoute?: (route: RouteOptions) => void;
+  /** Where the built web UI is (default <repo>/ui/dist); false serves no UI. */
+  uiDir?: string | false;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -81,9 +84,18 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     if (problem.status >= 500) request.log.error({ err: error, code: problem.code }, 'request failed');
     return sendProblem(reply, request, problem);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, request, new RiposteError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`, { status: 404 })),
-  );
+  const uiDir = options.uiDir === undefined ? DEFAULT_UI_DIR : options.uiDir;
+  const ui = uiDir === false ? undefined : uiStatic(uiDir);
+  const uiMissing = uiDir !== false && !uiBuilt(uiDir);
+  app.setNotFoundHandler((request, reply) => {
+    if (ui?.serve(request, reply)) return reply;
+    const path = request.url.split('?')[0];
+    const message =
+      uiMissing && request.method === 'GET' && path === '/'
+        ? 'the web UI is not built: run `npm run build:ui` (the API is under /api/v1, its reference at /api/docs)'
+        : `no route ${request.method} ${path}`;
+    return sendProblem(reply, request, new RiposteError('not_found', message, { status: 404 }));
+  });
 
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
   installAuth(app, { auth: options.auth, config });

@@ -11,6 +11,7 @@ import { healthRoutes } from './health.ts';
 import { integrationRoutes } from './integrations.ts';
 import { intelRoutes } from './intel.ts';
 import { observableRoutes } from './observables.ts';
+import { runGraphRoutes } from './run-graph.ts';
 import { eventRoutes, runsRoutes } from './runs.ts';
 import { TAXII_PREFIX, taxiiRoutes } from './taxii.ts';
 import { tokenRoutes } from './tokens.ts';
@@ -38,4 +39,5 @@ export async function registerRoutes(app: FastifyInstance, services: ServerServi
   if (services.approvals) await app.register(actionRoutes, { containment: services.approvals.containment });
   if (services.intel) await app.register(intelRoutes, { intel: services.intel });
   if (services.taxii) await app.register(taxiiRoutes, { prefix: TAXII_PREFIX, services: { ...services, taxii: services.taxii } });
+  if (services.engine) await app.register(runGraphRoutes, { store: services.store });
 }

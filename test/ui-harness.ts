@@ -1,0 +1,294 @@
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { openRuntime, type RunningServer, type Runtime, startServer } from '../src/app/index.ts';
+import type { Role } from '../src/auth/index.ts';
+import { adaptPayload } from '../src/cases/index.ts';
+import { type Config, createLogger, loadConfig, newId } from '../src/core/index.ts';
+import { defineAction } from '../src/engine/index.ts';
+import { INTEGRATIONS } from '../src/integrations/catalog.ts';
+import { type Lab, SIMULATOR_API_KEY, startLab } from '../src/lab/index.ts';
+import type { CaseRecord, Store } from '../src/store/index.ts';
+import type { TestBackend, TestStore } from '../src/store/testing.ts';
+
+/**
+ * Browser-test and screenshot support: a real Riposte (runtime, runner, HTTP server serving the built UI)
+ * on a test store, with the threat-intel simulators from the lab, a two-person policy on blocking, and
+ * users of every role with known passwords. `seedScenario` plays the suspicious-IP job: enrich an IP from
+ * six sources, reach a verdict, and hold the block for two approvers.
+ */
+export const PASSWORD = 'correct horse battery staple';
+export const USERS: ReadonlyArray<readonly [string, Role[]]> = [
+  ['admin', ['admin']],
+  ['alice', ['analyst']],
+  ['bob', ['approver']],
+  ['carol', ['approver']],
+  ['vic', ['viewer']],
+];
+
+const POLICY = `
+id: ui-guardrails
+version: 1
+defaults:
+  approval: { approvers: 2, roles: [approver, admin], expires: 4h, on_expiry: reject }
+  no_match: require_approval
+rules:
+  - id: low-confidence
+    impact: [destructive]
+    when: { field: indicator.confidence, lt: 50 }
+    decision: deny
+    reason: "indicator confidence {indicator.confidence} is below 50: annotate only"
+  - id: two-person
+    impact: [destructive]
+    when: { field: indicator.confidence, gte: 50 }
+    decision: require_approval
+    approval: { approvers: 2, expires: 4h }
+    reason: "blocking {action.arguments.ip} needs two people"
+`;
+
+/** The suspicious-IP job end to end: six sources, a verdict, a block held by policy, a record. */
+const CONTAIN_PLAYBOOK = `
+id: contain-ip
+version: 1
+title: Enrich a suspicious IP and block it after two approvals
+description: Six threat-intel lookups in parallel, an explainable verdict, then a firewall block that policy holds for two people.
+trigger:
+  manual: true
+inputs:
+  ip: { type: ip, description: The IP address from the alert }
+outputs:
+  verdict: "{{ steps.verdict.output.verdict }}"
+  confidence: "{{ steps.verdict.output.confidence }}"
+steps:
+  - id: intel
+    title: Threat-intel lookups
+    parallel:
+      - { id: virustotal, action: virustotal.ip_report, with: { ip: "{{ inputs.ip }}" }, timeout: 10s, on_error: continue }
+      - { id: abuseipdb, action: abuseipdb.check, with: { ip: "{{ inputs.ip }}" }, timeout: 10s, on_error: continue }
+      - { id: greynoise, action: greynoise.community, with: { ip: "{{ inputs.ip }}" }, timeout: 10s, on_error: continue }
+      - { id: otx, action: otx.ip_general, with: { ip: "{{ inputs.ip }}" }, timeout: 10s, on_error: continue }
+      - { id: shodan, action: shodan.host, with: { ip: "{{ inputs.ip }}" }, timeout: 10s, on_error: continue }
+      - { id: ipinfo, action: ipinfo.ip_details, with: { ip: "{{ inputs.ip }}" }, timeout: 10s, on_error: continue }
+  - id: verdict
+    action: intel.verdict
+    with:
+      observable: "{{ inputs.ip }}"
+      evidence: "{{ steps.intel.output }}"
+      expected: [virustotal, abuseipdb, greynoise, otx, shodan, ipinfo]
+  - id: block
+    title: Block at the perimeter firewall
+    when: "{{ steps.verdict.output.verdict == 'malicious' }}"
+    action: lab.block_ip
+    with: { ip: "{{ inputs.ip }}", ttl_hours: 24, confidence: "{{ steps.verdict.output.confidence }}", verdict: "{{ steps.verdict.output.verdict }}" }
+  - id: record
+    action: core.log
+    with:
+      message: "{{ inputs.ip | defang }} is {{ steps.verdict.output.verdict }} (confidence {{ steps.verdict.output.confidence }})"
+`;
+
+/** Loopback firewall: records what was blocked (the demo's stand-in for a firewall integration). */
+export const blocked: string[] = [];
+const blockIp = defineAction({
+  id: 'lab.block_ip',
+  title: 'Block an IP at the (loopback) firewall',
+  impact: 'destructive',
+  input: z.object({ ip: z.string(), ttl_hours: z.number().optional(), confidence: z.number().optional(), verdict: z.string().optional() }),
+  run(input) {
+    blocked.push(input.ip);
+    return { blocked: input.ip, ttl_hours: input.ttl_hours ?? 24 };
+  },
+});
+
+export interface UiServer {
+  url: string;
+  runtime: Runtime;
+  lab: Lab;
+  close(): Promise<void>;
+}
+
+export async function startUiServer(backend: TestBackend): Promise<UiServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'riposte-ui-'));
+  const playbooks = join(dir, 'playbooks');
+  mkdirSync(playbooks);
+  const repoPlaybooks = join(import.meta.dirname, '..', 'playbooks');
+  for (const file of ['ip-enrichment.yml', 'suspicious-ip.yml'])
+    if (existsSync(join(repoPlaybooks, file))) copyFileSync(join(repoPlaybooks, file), join(playbooks, file));
+  writeFileSync(join(playbooks, 'contain-ip.yml'), CONTAIN_PLAYBOOK);
+  writeFileSync(join(dir, 'policy.yml'), POLICY);
+  const lab = await startLab();
+  let testStore: TestStore | undefined;
+  try {
+    testStore = await backend.open();
+    await testStore.store.close();
+    return await openUiRuntime(dir, playbooks, lab, testStore);
+  } catch (error) {
+    await lab.close();
+    await testStore?.dispose().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function openUiRuntime(dir: string, playbooks: string, lab: Lab, testStore: TestStore): Promise<UiServer> {
+  const config: Config = loadConfig({
+    env: { ...testStore.env, RIPOSTE_DATA_DIR: dir },
+    cwd: dir,
+    overrides: {
+      'log.level': 'silent',
+      'server.host': '127.0.0.1',
+      'server.port': 0,
+      'engine.playbooks_dir': playbooks,
+      'policy.file': join(dir, 'policy.yml'),
+      'integrations.http_allow': ['127.0.0.1'],
+    },
+  });
+  // PostgreSQL deployments must be given the master key for integration secrets (SQLite would make one).
+  const options = {
+    env: { RIPOSTE_ADMIN_PASSWORD: PASSWORD, RIPOSTE_MASTER_KEY: randomBytes(32).toString('hex') },
+    announce: () => {},
+    actions: [blockIp],
+    runner: { pollMs: 20 },
+  };
+  // Instances are loaded when the runtime opens: configure them once, then open the runtime that serves.
+  const setup = await openRuntime(config, createLogger({ level: 'silent' }), options);
+  for (const integration of INTEGRATIONS) {
+    const sim = lab.simulators[integration.id];
+    if (!sim) continue;
+    await setup.integrations.add({
+      name: integration.id,
+      integration: integration.id,
+      config: { baseUrl: sim.url },
+      secrets: Object.fromEntries(Object.keys(integration.secrets).map((name) => [name, SIMULATOR_API_KEY])),
+    });
+  }
+  for (const [name, roles] of USERS) {
+    if (name !== 'admin') await setup.auth.createUser({ name, roles, password: PASSWORD });
+  }
+  await setup.close();
+  const runtime = await openRuntime(config, createLogger({ level: 'silent' }), options);
+  const server: RunningServer = await startServer(runtime, { host: '127.0.0.1', port: 0 });
+  return {
+    url: server.url,
+    runtime,
+    lab,
+    async close() {
+      await server.close();
+      await lab.close();
+      await testStore.dispose().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ScenarioCase {
+  caseId: string;
+  caseNumber: number;
+  runId: string;
+  approvalId: string;
+  ip: string;
+}
+
+/**
+ * The suspicious-IP job as a SIEM would start it: an alert about a Tor exit node becomes a case, the
+ * contain-ip playbook enriches the IP and reaches a verdict, policy holds the block for two people, and
+ * the first approver (bob) has signed: the inbox shows "1 of 2".
+ */
+export async function seedScenario(ui: UiServer, ip = '185.220.101.47'): Promise<ScenarioCase> {
+  const { runtime } = ui;
+  const [result] = await runtime.cases.ingest(
+    adaptPayload(
+      'generic',
+      {
+        id: `notable-${ip}`,
+        title: `Outbound connections to ${ip} from finance-ws-17`,
+        description: 'Splunk notable: repeated outbound TLS to a known Tor exit from a finance workstation.',
+        severity: 'high',
+        observables: [
+          { type: 'ipv4', value: ip },
+          { type: 'domain', value: 'finance-ws-17.corp.example' },
+        ],
+        techniques: ['T1090.003'],
+        tags: ['tor', 'finance'],
+      },
+      Date.now(),
+    ),
+  );
+  if (!result?.case_id) throw new Error(`alert intake made no case: ${JSON.stringify(result)}`);
+  const caseId = result.case_id;
+  const playbook = runtime.playbooks.get('contain-ip');
+  if (!playbook) throw new Error('contain-ip playbook did not load');
+  const runId = await runtime.engine.startRun(playbook, { ip }, { startedBy: 'alice' });
+  await runtime.cases.linkRun(caseId, runId);
+  const run = await runtime.engine.waitForRun(runId, 30_000, { untilWaiting: true });
+  if (run.status !== 'waiting') throw new Error(`contain-ip run did not wait for approval: ${run.status}`);
+  const item = (await runtime.guardrails.inbox()).find((a) => a.run_id === runId && a.kind === 'policy');
+  if (!item) throw new Error('no policy approval for the contain-ip run');
+  const detail = await runtime.guardrails.get(item.id);
+  await runtime.guardrails.decide(
+    item.id,
+    { id: 'bob', roles: ['approver'], name: 'bob' },
+    { decision: 'approve', arguments_hash: detail.request?.arguments_hash ?? '', comment: 'Tor exit, finance host: agreed' },
+  );
+  const kase = await runtime.cases.getCase(caseId);
+  await runtime.cases.addComment(
+    caseId,
+    { body: 'Checked **proxy logs**: 14 sessions since 02:10. See `finance-ws-17`.' },
+    { kind: 'user', id: 'alice', name: 'alice' },
+  );
+  await runtime.cases.addTask(caseId, { title: 'Re-image finance-ws-17 if the EDR finds persistence', assignee: 'alice' });
+  return { caseId, caseNumber: kase.number, runId, approvalId: item.id, ip };
+}
+
+const QUEUE_WORDS = ['beacon', 'powershell', 'phishing', 'lateral', 'credential', 'ransomware', 'scan', 'exfiltration', 'login', 'malware', 'dns', 'tunnel'];
+
+/**
+ * Fills the queue in bulk through the store (no timeline or audit per case): `count` cases one minute
+ * apart, ending now, with a realistic spread of statuses, severities, assignees, tags and techniques.
+ */
+export async function seedQueue(store: Store, count: number): Promise<void> {
+  const statuses = ['new', 'new', 'acknowledged', 'in_progress', 'in_progress', 'contained', 'resolved', 'closed', 'closed', 'closed'];
+  const severities = ['informational', 'low', 'low', 'medium', 'medium', 'medium', 'high', 'high', 'critical', 'medium'];
+  const techniques = ['T1059.001', 'T1566.001', 'T1078', 'T1110.003', 'T1021.002', 'T1486', 'T1547.001', 'T1071.001'];
+  const first = await store.transaction((tx) => tx.cases.reserveNumbers(count));
+  const base = Date.now() - count * 60_000;
+  const CHUNK = 10_000;
+  for (let offset = 0; offset < count; offset += CHUNK) {
+    const rows: CaseRecord[] = [];
+    for (let i = offset; i < Math.min(count, offset + CHUNK); i++) {
+      const at = base + i * 60_000;
+      const status = statuses[i % statuses.length] as string;
+      const word = (k: number) => QUEUE_WORDS[(i * 7 + k * 13) % QUEUE_WORDS.length];
+      rows.push({
+        id: newId(at),
+        number: first + i,
+        title: `${word(0)} ${word(1)} on host-${i % 5000}`,
+        description: `${word(2)} ${word(3)} seen by rule ${i % 300}`,
+        severity: severities[(i * 7) % severities.length] as string,
+        status,
+        phase: status === 'closed' ? 'post_incident' : 'detection_analysis',
+        tlp: 'amber',
+        pap: 'amber',
+        assignee: i % 3 === 0 ? null : `analyst${i % 20}`,
+        tags: [`tag${i % 50}`, ...(i % 7 === 0 ? ['vip'] : [])],
+        techniques: [techniques[i % techniques.length] as string],
+        source: 'seed',
+        resolution: status === 'closed' ? 'true_positive' : null,
+        alertCount: 1 + (i % 4),
+        minutesSaved: i % 11,
+        createdAt: at,
+        updatedAt: at,
+        acknowledgedAt: status === 'new' ? null : at + 600_000,
+        containedAt: ['contained', 'resolved', 'closed'].includes(status) ? at + 3_600_000 : null,
+        resolvedAt: ['resolved', 'closed'].includes(status) ? at + 7_200_000 : null,
+        closedAt: status === 'closed' ? at + 7_300_000 : null,
+        acknowledgeDueAt: at + 1_800_000,
+        containDueAt: at + 28_800_000,
+        resolveDueAt: at + 259_200_000,
+      });
+    }
+    await store.transaction((tx) => tx.cases.bulkInsert({ cases: rows }));
+  }
+  await store.cases.refreshStatistics();
+}
