@@ -36,6 +36,12 @@ export {
   WORK_CHANNEL,
 } from './repositories/engine.ts';
 export type { IntegrationInstanceRecord, IntegrationsRepository } from './repositories/integrations.ts';
+export type {
+  NotificationOutboxRepository,
+  OutboxEntry,
+  OutboxRecord,
+  OutboxStatus,
+} from './repositories/notification-outbox.ts';
 export { type ObservableRecord, type ObservablesRepository, observableKey } from './repositories/observables.ts';
 export type { SessionRecord, SessionsRepository } from './repositories/sessions.ts';
 export type { SettingsRepository } from './repositories/settings.ts';

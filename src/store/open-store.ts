@@ -236,6 +236,7 @@ class SqlStore implements Store {
   readonly sessions: StoreTx['sessions'];
   readonly approvals: StoreTx['approvals'];
   readonly integrations: StoreTx['integrations'];
+  readonly notifications: StoreTx['notifications'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -271,6 +272,7 @@ class SqlStore implements Store {
     this.sessions = repositories.sessions;
     this.approvals = repositories.approvals;
     this.integrations = repositories.integrations;
+    this.notifications = repositories.notifications;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

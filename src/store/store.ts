@@ -8,6 +8,7 @@ import { type AuditRepository, auditRepository } from './repositories/audit.ts';
 import { type CasesRepository, casesRepository } from './repositories/cases.ts';
 import { type EngineRepository, engineRepository } from './repositories/engine.ts';
 import { type IntegrationsRepository, integrationsRepository } from './repositories/integrations.ts';
+import { type NotificationOutboxRepository, notificationOutboxRepository } from './repositories/notification-outbox.ts';
 import { type ObservablesRepository, observablesRepository } from './repositories/observables.ts';
 import { type SessionsRepository, sessionsRepository } from './repositories/sessions.ts';
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
@@ -41,6 +42,8 @@ export interface Store {
   readonly approvals: ApprovalsRepository;
   /** Configured integration instances with sealed secrets. */
   readonly integrations: IntegrationsRepository;
+  /** Messages owed to chat, mail and paging services, delivered with retries (approval channels). */
+  readonly notifications: NotificationOutboxRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -75,5 +78,6 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     sessions: sessionsRepository(db, clock),
     approvals: approvalsRepository(db, clock),
     integrations: integrationsRepository(db, clock),
+    notifications: notificationOutboxRepository(db, clock),
   };
 }
