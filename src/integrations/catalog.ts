@@ -1,5 +1,6 @@
 import abuseipdb from './abuseipdb/index.ts';
 import cmdb from './cmdb/index.ts';
+import email from './email/index.ts';
 import greynoise from './greynoise/index.ts';
 import ipinfo from './ipinfo/index.ts';
 import otx from './otx/index.ts';
@@ -11,7 +12,7 @@ import virustotal from './virustotal/index.ts';
  * The registry that lists every product Riposte ships a connector for; the only importer of vendor folders
  * (vendors are leaves). `app/` and the CLI look integrations up here by id.
  */
-export const INTEGRATIONS: readonly IntegrationDefinition[] = [virustotal, abuseipdb, greynoise, otx, shodan, ipinfo, cmdb];
+export const INTEGRATIONS: readonly IntegrationDefinition[] = [virustotal, abuseipdb, greynoise, otx, shodan, ipinfo, cmdb, email];
 
 export function integrationById(id: string): IntegrationDefinition | undefined {
   return INTEGRATIONS.find((integration) => integration.id === id);

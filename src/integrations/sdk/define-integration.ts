@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { RiposteError } from '../../core/index.ts';
 import type { IntegrationHttp } from './integration-http.ts';
+import type { SmtpSender, SmtpSettings } from './mail/index.ts';
 import type { RateLimit } from './token-bucket.ts';
 
 /**
@@ -22,6 +23,8 @@ export interface ActionRunContext<I> {
   signal: AbortSignal;
   /** The instance's name (`virustotal`, `misp-eu` …). */
   instance: string;
+  /** An SMTP sender behind the same address guard as `http` (mail integrations). */
+  smtp(settings: SmtpSettings): SmtpSender;
 }
 
 export interface IntegrationAction<I = unknown, O = unknown> {
