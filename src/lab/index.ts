@@ -6,6 +6,21 @@
 import { type SimulatorOptions, startSimulator, type VendorSimulator } from './simulator-server.ts';
 import { THREAT_INTEL_HANDLERS } from './threat-intel-simulators.ts';
 
+export {
+  type PagerDutyEvent,
+  type PagerDutySimulator,
+  SIMULATOR_PAGERDUTY_ROUTING_KEY,
+  SIMULATOR_SLACK_BOT_TOKEN,
+  SIMULATOR_SLACK_SIGNING_SECRET,
+  type SlackClick,
+  type SlackPostedMessage,
+  type SlackSimulator,
+  startPagerDutySimulator,
+  startSlackSimulator,
+  startTeamsSimulator,
+  type TeamsReceivedCard,
+  type TeamsSimulator,
+} from './chat-simulators.ts';
 export { type IpProfile, SEED_DOMAINS, SEED_FILES, SEED_IPS, SEED_URLS, type SeedIp, SIMULATOR_API_KEY, seedFor, UNKNOWN_IP } from './seed-data.ts';
 export {
   type Fault,
