@@ -323,7 +323,7 @@ export async function startPagerDutySimulator(options: SimulatorOptions & { rout
         if (!['trigger', 'acknowledge', 'resolve'].includes(event.event_action)) return invalid("'event_action' is invalid");
         if (event.event_action === 'trigger') {
           const p = event.payload;
-          if (!p || !p.summary || !p.source || !['critical', 'error', 'warning', 'info'].includes(p.severity)) {
+          if (!p?.summary || !p.source || !['critical', 'error', 'warning', 'info'].includes(p.severity)) {
             return invalid("'payload' needs summary, source and a severity of critical, error, warning or info");
           }
         } else if (!event.dedup_key) return invalid("'dedup_key' is required for acknowledge and resolve");
