@@ -5,6 +5,7 @@ import { type Config, createLogger, type Logger, RiposteError } from '../core/in
 import type { ActionDefinition, Engine, PlaybookDirectory } from '../engine/index.ts';
 import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
+import { ApprovalChannels } from './approval-channels.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 import { createEngine } from './engine-setup.ts';
 import { Guardrails } from './guardrails.ts';
@@ -30,6 +31,8 @@ export interface Runtime {
   integrations: IntegrationInstanceService;
   /** Policy before every write/destructive action, and the approvals that release held actions. */
   guardrails: Guardrails;
+  /** Sends approval requests and on-call pages to Slack, Teams, e-mail and PagerDuty (durable outbox). */
+  approvalChannels: ApprovalChannels;
   close(): Promise<void>;
 }
 
@@ -63,7 +66,13 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     // Loaded on first need, so a deployment without integrations never creates a key file.
     const integrations = integrationInstanceService({ store, config, masterKey: () => (masterKey ??= masterKeyFor(config, logger, options.env)) });
     const instances = await integrations.load();
-    const guardrails = await Guardrails.create({ store, config, cases, auth, logger });
+    // Guardrails saves approvals through a store that also writes the messages they owe (same transaction).
+    const approvalChannels = new ApprovalChannels({ config, logger, cases });
+    const guardrails = await Guardrails.create({ store: approvalChannels.storeWithOutbox(store), config, cases, auth, logger });
+    approvalChannels.attach({
+      createLink: (id, approver, decision) => guardrails.createLink(id, approver, decision),
+      reviewUrl: (id) => guardrails.reviewUrl(id),
+    });
     const { engine, playbooks } = createEngine(store, config, {
       logger,
       integrations: instances,
@@ -73,6 +82,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     });
     guardrails.attach(engine);
     guardrails.startSweeper();
+    approvalChannels.start();
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
     return {
       config,
@@ -84,9 +94,11 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       playbooks,
       integrations,
       guardrails,
+      approvalChannels,
       async close() {
         unwireTriggers();
         guardrails.stop();
+        await approvalChannels.stop();
         await engine.stop();
         await cases.drain();
         await store.close();

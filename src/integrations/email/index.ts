@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { RiposteError } from '../../core/index.ts';
 import { action, defineIntegration } from '../sdk/index.ts';
 
 const addressList = z.union([z.string().min(3), z.array(z.string().min(3)).min(1).max(100)]).transform((v) => (Array.isArray(v) ? v : [v]));
@@ -30,12 +31,13 @@ export default defineIntegration({
   description: 'Sends e-mail through an SMTP relay (STARTTLS or implicit TLS, optional authentication).',
   config: z
     .object({
-      host: z.string().min(1),
+      /** The relay (unset only in the unconfigured placeholder instance every product gets). */
+      host: z.string().min(1).optional(),
       port: z.coerce.number().int().min(1).max(65535).default(587),
       security: z.enum(['tls', 'starttls', 'opportunistic', 'none']).default('starttls'),
       /** Unset: the relay takes mail without authentication (the password secret is then ignored). */
       username: z.string().min(1).optional(),
-      from: z.string().min(3),
+      from: z.string().min(3).optional(),
       verifyCertificate: z.boolean().default(true),
       timeoutMs: z.coerce.number().int().min(1000).max(120_000).default(15_000),
     })
@@ -48,7 +50,13 @@ export default defineIntegration({
       impact: 'write',
       input: SendEmailInput,
       output: SendEmailOutput,
-      async run({ input, config, secrets, smtp, idempotencyKey }) {
+      async run({ input, config, secrets, smtp, idempotencyKey, instance }) {
+        if (!config.host || !config.from) {
+          throw new RiposteError(
+            'integration.not_configured',
+            `${instance}: set config.host and config.from (riposte integrations add ${instance} --product email --set host=… --set from=…)`,
+          );
+        }
         const sender = smtp({
           host: config.host as string,
           port: config.port as number,
