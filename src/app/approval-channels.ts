@@ -102,7 +102,7 @@ export class ApprovalChannels {
   #timer: NodeJS.Timeout | undefined;
   #draining: Promise<void> | undefined;
   #again = false;
-  #stopped = false;
+  #started = false;
 
   constructor(options: ApprovalChannelsOptions) {
     this.#config = options.config;
@@ -172,14 +172,14 @@ export class ApprovalChannels {
   /** Delivers at once what is enqueued, and every `approvals.delivery.poll_interval` what is due again. */
   start(): void {
     if (!this.enabled || this.#timer) return;
-    this.#stopped = false;
+    this.#started = true;
     this.#timer = setInterval(() => this.kick(), this.#config.approvals.delivery.poll_interval);
     this.#timer.unref();
     this.kick();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
+    this.#started = false;
     clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#draining;
@@ -187,7 +187,8 @@ export class ApprovalChannels {
 
   /** Asks for a delivery pass soon (coalesced: one pass at a time). */
   kick(): void {
-    if (this.#stopped || !this.#store) return;
+    // Nothing is sent before start(): links need attach(), and a process that only enqueues (tests) must not send.
+    if (!this.#started || !this.#store || !this.#links) return;
     if (this.#draining) {
       this.#again = true;
       return;
@@ -197,7 +198,7 @@ export class ApprovalChannels {
         this.#again = false;
         const handled = await this.deliverDue();
         if (handled === BATCH) this.#again = true;
-      } while (this.#again && !this.#stopped);
+      } while (this.#again && this.#started);
     })().finally(() => {
       this.#draining = undefined;
     });
