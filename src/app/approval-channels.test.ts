@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createLogger, loadConfig, systemClock } from '../core/index.ts';
-import { SIMULATOR_SLACK_BOT_TOKEN, type SlackSimulator, startSlackSimulator } from '../lab/index.ts';
+import { SIMULATOR_SLACK_BOT_TOKEN, type SlackSimulator, startSlackSimulator, startTeamsSimulator } from '../lab/index.ts';
 import { approvalStorageRecord, defaultPolicy, evaluatePolicy, openApprovalRequest, type PolicyDecision } from '../policy/index.ts';
 import { type TestStore, testBackends } from '../store/testing.ts';
 import { ApprovalChannels } from './approval-channels.ts';
@@ -82,6 +82,39 @@ for (const backend of testBackends()) {
       }
       const posted = [...slack.messages.values()].filter((m) => JSON.stringify(m.blocks).includes(request.id));
       assert.equal(posted.length, 1, 'posted exactly once');
+    });
+
+    test('a Teams Workflows URL (202 Accepted) gets the card; a payload Teams cannot read would be refused', async () => {
+      const teams = await startTeamsSimulator({ flavour: 'workflow' });
+      const channels = new ApprovalChannels({
+        config: loadConfig({
+          env: {},
+          overrides: {
+            'log.level': 'silent',
+            'integrations.http_allow': ['127.0.0.1'],
+            'approvals.channels': { teams: { webhook_url: teams.webhookUrl } },
+          },
+        }),
+        logger: createLogger({ level: 'silent' }),
+      });
+      const request = approval('203.0.113.12');
+      try {
+        await channels.storeWithOutbox(t.store).approvals.insert(approvalStorageRecord(request));
+        channels.attach(links);
+        channels.start();
+        const deadline = Date.now() + 10_000;
+        while ((await t.store.notifications.get(`${request.id}/request/teams`))?.status !== 'sent') {
+          assert.ok(Date.now() < deadline, 'the card is accepted');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        assert.equal(teams.received.length, 1);
+        assert.match(JSON.stringify(teams.received[0]?.card), /firewall\.block_ip/);
+        const bad = await fetch(teams.webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"hi"}' });
+        assert.equal(bad.status, 400);
+      } finally {
+        await channels.stop();
+        await teams.close();
+      }
     });
 
     test('without channels configured the store is handed back untouched and nothing is queued', async () => {

@@ -210,7 +210,8 @@ export class ApprovalChannels {
     if (!store) return 0;
     try {
       const now = this.#clock.now();
-      const rows = await store.notifications.claimDue(now, now + this.#config.approvals.delivery.timeout * 3, BATCH);
+      // The lease outlasts the slowest send (an SMTP exchange has several timeouts in a row).
+      const rows = await store.notifications.claimDue(now, now + this.#config.approvals.delivery.timeout * 6, BATCH);
       await Promise.all(rows.map((row) => this.#deliver(store, row)));
       return rows.length;
     } catch (error) {
