@@ -290,8 +290,10 @@ for (const backend of testBackends()) {
       assert.ok(posted);
       const posts = slack.requests.slice(before).filter((r) => r.path === '/api/chat.postMessage' && r.body.includes(id));
       assert.equal(posts.length, 2, 'one refused with 429, one accepted');
-      const row = await runtime.store.notifications.get(`${id}/request/slack`);
-      assert.equal(row?.status, 'sent');
+      const row = await waitFor('the row marked sent', async () => {
+        const r = await runtime.store.notifications.get(`${id}/request/slack`);
+        return r?.status === 'sent' ? r : undefined;
+      });
       assert.equal(row?.attempts, 2);
       assert.match(row?.lastError ?? '', /^$|ratelimited/);
       assert.equal([...slack.messages.values()].filter((m) => JSON.stringify(m.history[0]?.blocks).includes(id)).length, 1);
@@ -352,6 +354,13 @@ for (const backend of testBackends()) {
       assert.match(text, /e-mail to alice/);
       assert.doesNotMatch(text, new RegExp(SIMULATOR_SLACK_BOT_TOKEN), 'the bot token is never recorded');
       assert.doesNotMatch(text, /IncomingWebhook/, 'the webhook URL (a credential) is never recorded');
+      const deliveries = await app.inject({ url: `/api/v1/approvals/${id}/deliveries`, headers: as('bob') });
+      assert.equal(deliveries.statusCode, 200);
+      const slackDelivery = deliveries.json().items.find((d: { id: string }) => d.id === `${id}/request/slack`);
+      assert.equal(slackDelivery.status, 'failed');
+      assert.match(slackDelivery.last_error, /channel_not_found/);
+      assert.doesNotMatch(deliveries.body, /IncomingWebhook|xoxb-/);
+      assert.equal((await app.inject({ url: `/api/v1/approvals/${id}/deliveries` })).statusCode, 401);
       const health = await app.inject({ url: '/healthz' });
       assert.equal(health.statusCode, 200);
     });

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerMetrics } from '../metrics.ts';
 import type { ServerServices } from '../services.ts';
 import { alertRoutes } from './alerts.ts';
+import { approvalDeliveryRoutes } from './approval-deliveries.ts';
 import { approvalRoutes } from './approvals.ts';
 import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
@@ -32,4 +33,5 @@ export async function registerRoutes(app: FastifyInstance, services: ServerServi
   if (services.engine || services.approvals) await app.register(approvalRoutes, { engine: services.engine, approvals: services.approvals });
   if (services.engine) await app.register(eventRoutes, { engine: services.engine });
   if (services.integrations) await app.register(integrationRoutes, { integrations: services.integrations });
+  if (services.approvals) await app.register(approvalDeliveryRoutes, { store: services.store });
 }
