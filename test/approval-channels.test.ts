@@ -152,6 +152,7 @@ for (const backend of testBackends()) {
         ['alice', ['approver']],
         ['bob', ['approver']],
         ['rita', ['approver']],
+        ['root', ['admin']],
       ] as const) {
         await runtime.auth.createUser({ name, roles: [...roles] });
         tokens[name] = `Bearer ${(await runtime.auth.createToken({ userName: name })).token}`;
@@ -316,6 +317,26 @@ for (const backend of testBackends()) {
       await waitFor('the PagerDuty resolve', () => pagerduty.events.find((e) => e.event_action === 'resolve' && e.dedup_key === trigger.dedup_key));
       const posted = await waitFor('the approval message', () => slackMessageFor(id));
       await waitFor('the Slack message to say rejected by alice', () => /rejected by alice/.test(JSON.stringify(posted.blocks)));
+    });
+
+    test('break-glass by an admin updates the Slack message and tells Teams, flagged for review', async () => {
+      const { runId, id } = await holdBlock('203.0.113.81', 80);
+      const posted = await waitFor('the approval message', () => slackMessageFor(id));
+      const res = await app.inject({
+        method: 'POST',
+        url: `/api/v1/approvals/${id}/break-glass`,
+        headers: as('root'),
+        payload: { reason: 'active ransomware spreading from this host' },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal((await runtime.engine.waitForRun(runId, 10_000)).status, 'succeeded');
+      await waitFor(
+        'the Slack message to show the break-glass',
+        () => /approved by break-glass \(flagged for review\) by root/.test(JSON.stringify(posted.blocks)) && !posted.blocks.some((b) => b.type === 'actions'),
+      );
+      await waitFor('the Teams follow-up', () =>
+        teams.received.find((c) => JSON.stringify(c.card).includes(id) && /Approved by break-glass by root/.test(JSON.stringify(c.card))),
+      );
     });
 
     test('a dead channel blocks nothing: the approval is decided, the failure is on record, nothing crashes', async () => {
