@@ -284,6 +284,8 @@ export class ApprovalChannels {
         out.push(entry(`email/${user}`, resolved ? 'approval.update' : 'approval.request', 'email', { recipient: user, snapshot: doc }));
       }
     }
+    // An edit can raise the requirement to paging; the page's ids are fixed, so an earlier page is not repeated.
+    if (!resolved && doc.page_on_call) out.push(...this.#requestEntries(doc).filter((e) => e.topic === 'oncall.page'));
     if (resolved && doc.page_on_call && on_call.pagerduty) {
       out.push({ ...entry('pagerduty', 'oncall.resolve', 'pagerduty'), id: `${doc.id}/resolve/pagerduty` });
     }
@@ -322,7 +324,7 @@ export class ApprovalChannels {
         return;
       }
       await store.notifications.markFailed(row.id, message, lease).catch(() => false);
-      await this.#noteFailure(store, row, payload, problem);
+      if (problem.code !== 'channel.skipped') await this.#noteFailure(store, row, payload, problem);
     }
   }
 
@@ -404,7 +406,8 @@ export class ApprovalChannels {
         if (posted?.status === 'pending') throw new WaitForRequest();
         const at = posted?.result as { channel?: string; ts?: string } | null | undefined;
         if (!at?.channel || !at.ts) {
-          throw new RiposteError('channel.rejected', 'the Slack approval message was never posted, so there is nothing to update', { retryable: false });
+          // The failed request was noted already; one note per later decision would only be noise.
+          throw new RiposteError('channel.skipped', 'the Slack approval message was never posted, so there is nothing to update', { retryable: false });
         }
         // Always the latest state: an update that arrives late cannot roll the message back.
         const current = await this.#approval(store, id);
