@@ -178,7 +178,18 @@ for (const backend of testBackends()) {
       const item = inbox.json().items.find((a: { run_id: string; kind: string }) => a.run_id === runId && a.kind === 'policy');
       assert.ok(item, 'the approval is open');
       const detail = await app.inject({ url: `/api/v1/approvals/${item.id}`, headers: as('alice') });
+      opened.push(item.id);
       return { runId, id: item.id, hash: detail.json().approval.request.arguments_hash };
+    }
+
+    /** Waits until no message of an earlier test is still in flight (simulator faults apply to the next request, whoever sends it). */
+    const opened: string[] = [];
+    async function quiet(): Promise<void> {
+      for (const id of opened) {
+        await waitFor(`messages of ${id} to settle`, async () =>
+          (await runtime.store.notifications.listBySubject(id)).every((r) => r.status !== 'pending') ? true : undefined,
+        );
+      }
     }
 
     const slackMessageFor = (id: string, channel = 'C0SOC') =>
@@ -284,6 +295,7 @@ for (const backend of testBackends()) {
     });
 
     test('Slack rate limiting: a 429 with Retry-After is waited out and the message is posted once', async () => {
+      await quiet();
       slack.failNext({ kind: 'status', status: 429, retryAfterSeconds: 1, body: { ok: false, error: 'ratelimited' } });
       const before = slack.requests.length;
       const { id } = await holdBlock('203.0.113.78', 80);
@@ -339,7 +351,34 @@ for (const backend of testBackends()) {
       );
     });
 
+    test('an edit re-binds the Slack buttons to the new arguments and mails fresh links; the old ones stop working', async () => {
+      const { id, hash } = await holdBlock('203.0.113.82', 80);
+      const posted = await waitFor('the approval message', () => slackMessageFor(id));
+      const oldMail = await waitFor('the first e-mail to bob', () => mailsFor(id, 'bob@corp.example')[0]);
+      const oldLink = /Approve \(one-time link\): (\S+)/.exec(oldMail.decoded)?.[1] as string;
+      const detail = await app.inject({ url: `/api/v1/approvals/${id}`, headers: as('alice') });
+      const edited = await app.inject({
+        method: 'POST',
+        url: `/api/v1/approvals/${id}/edit`,
+        headers: as('alice'),
+        payload: { arguments: { ...detail.json().approval.request.arguments, ip: '203.0.113.83' }, arguments_hash: hash, comment: 'block the whole pair' },
+      });
+      assert.equal(edited.statusCode, 200, edited.body);
+      const newHash = edited.json().approval.request.arguments_hash as string;
+      assert.notEqual(newHash, hash);
+      await waitFor('the Slack buttons bound to the new hash', () => JSON.stringify(posted.blocks).includes(`${id}:${newHash}`));
+      const fresh = await waitFor('a fresh e-mail to bob', () =>
+        mailsFor(id, 'bob@corp.example').find((m) => m !== oldMail && /203\.0\.113\.83/.test(m.decoded)),
+      );
+      const stale = await fetch(oldLink, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+      assert.equal(stale.status, 409, 'a link bound to the old arguments is refused');
+      const newLink = /Approve \(one-time link\): (\S+)/.exec(fresh.decoded)?.[1] as string;
+      const used = await fetch(newLink, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+      assert.equal(used.status, 200, await used.text());
+    });
+
     test('a dead channel blocks nothing: the approval is decided, the failure is on record, nothing crashes', async () => {
+      await quiet();
       slack.failNext({ kind: 'status', status: 200, body: { ok: false, error: 'channel_not_found' } });
       smtp.refuse('alice@corp.example');
       teams.failNext({ kind: 'status', status: 404 }, 3);
