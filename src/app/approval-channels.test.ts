@@ -130,3 +130,31 @@ for (const backend of testBackends()) {
     });
   });
 }
+
+describe('approval channel configuration', () => {
+  const load = (overrides: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) => loadConfig({ env, overrides: { 'log.level': 'silent', ...overrides } });
+
+  test('mistakes name the key: a #channel name, a malformed bot token or PagerDuty key, an unknown key', () => {
+    assert.throws(() => load({ 'approvals.channels': { slack: { channel: '#soc' } } }), /approvals\.channels\.slack\.channel .*channel id/);
+    assert.throws(() => load({ 'slack.bot_token': 'hunter2' }), /slack\.bot_token .*xoxb/);
+    assert.throws(() => load({ 'approvals.on_call': { pagerduty: { routing_key: 'short' } } }), /routing_key .*32-character/);
+    assert.throws(() => load({ 'approvals.channels': { sms: { to: ['+1555'] } } }), /unknown configuration key approvals\.channels\.sms/);
+  });
+
+  test('secrets come from the environment', () => {
+    const config = load(
+      { 'email.smtp.host': 'smtp.corp.example', 'email.smtp.from': 'soc@corp.example' },
+      {
+        RIPOSTE_SLACK_BOT_TOKEN: SIMULATOR_SLACK_BOT_TOKEN,
+        RIPOSTE_SMTP_PASSWORD: 'relay-password',
+        RIPOSTE_TEAMS_WEBHOOK_URL: 'https://corp.webhook.office.com/webhookb2/x',
+        RIPOSTE_PAGERDUTY_ROUTING_KEY: 'R0UT1NGKEYR1P0STELAB0000000000AB',
+      },
+    );
+    assert.equal(config.slack.bot_token, SIMULATOR_SLACK_BOT_TOKEN);
+    assert.equal(config.email.smtp?.password, 'relay-password');
+    assert.equal(config.email.smtp?.port, 587);
+    assert.equal(config.approvals.channels.teams?.webhook_url, 'https://corp.webhook.office.com/webhookb2/x');
+    assert.equal(config.approvals.on_call.pagerduty?.url, 'https://events.pagerduty.com');
+  });
+});
