@@ -64,6 +64,7 @@ interface Payload {
 
 const SYSTEM: Actor = { kind: 'system', id: 'system', name: 'approval channels' };
 const BATCH = 20;
+const KICK_DELAY_MS = 15;
 /** Slack's answers that will not change by retrying. */
 const SLACK_PERMANENT = new Set([
   'invalid_auth',
@@ -194,6 +195,9 @@ export class ApprovalChannels {
       return;
     }
     this.#draining = (async () => {
+      // A short pause first: the decision that enqueued this lets its released action start before the
+      // deliverer competes for the database (SQLite has one writer), and a burst of changes goes in one pass.
+      await new Promise((resolve) => setTimeout(resolve, KICK_DELAY_MS));
       do {
         this.#again = false;
         const handled = await this.deliverDue();
