@@ -45,6 +45,12 @@ rules:
     decision: require_approval
     approval: { approvers: 2, page_on_call: true, expires: 1h }
     reason: "confidence {indicator.confidence}: the wave stops for two people and pages the on-call"
+  - id: short-fuse
+    impact: [destructive]
+    when: { field: indicator.confidence, eq: 77 }
+    decision: require_approval
+    approval: { approvers: 2, expires: 3s, on_expiry: reject }
+    reason: "nobody answers this one in time"
   - id: two-person
     impact: [destructive]
     when: { field: indicator.confidence, gte: 50 }
@@ -141,6 +147,7 @@ for (const backend of testBackends()) {
             pagerduty: { routing_key: SIMULATOR_PAGERDUTY_ROUTING_KEY, url: pagerduty.url },
           },
           'approvals.delivery': { poll_interval: '200ms', max_attempts: 3 },
+          'approvals.sweep_interval': '200ms',
           'email.smtp': { host: smtp.host, port: smtp.port, security: 'none', from: 'Riposte <soc@riposte.example>' },
         },
       });
@@ -375,6 +382,23 @@ for (const backend of testBackends()) {
       const newLink = /Approve \(one-time link\): (\S+)/.exec(fresh.decoded)?.[1] as string;
       const used = await fetch(newLink, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
       assert.equal(used.status, 200, await used.text());
+    });
+
+    test('an approval nobody answers expires; the Slack message says so and Teams gets the follow-up', async () => {
+      // Not holdBlock: the run waits only until the expiry, which may pass before a poll sees it waiting.
+      const playbook = runtime.playbooks.get('block-ip');
+      assert.ok(playbook);
+      const runId = await runtime.engine.startRun(playbook, { ip: '203.0.113.84', confidence: 77 }, { startedBy: 'rita' });
+      const id = await waitFor('the approval to open', async () => (await runtime.store.approvals.listByRun(runId))[0]?.id);
+      opened.push(id);
+      const posted = await waitFor('the approval message', () => slackMessageFor(id));
+      await waitFor('the Slack message to say it expired', () => /expired \(rejected\) by system/.test(JSON.stringify(posted.blocks)));
+      assert.ok(!posted.blocks.some((b) => b.type === 'actions'), 'no buttons left on an expired request');
+      await waitFor('the Teams follow-up', () => teams.received.find((c) => JSON.stringify(c.card).includes(id) && /expired/.test(JSON.stringify(c.card))));
+      await waitFor('the outcome e-mail', () => mailsFor(id, 'bob@corp.example').find((m) => /expired/.test(m.subject)));
+      const run = await runtime.engine.waitForRun(runId, 10_000);
+      assert.equal(blocked.get(`${runId}:block`), undefined, 'the expired request released nothing');
+      assert.equal(run.status, 'succeeded', 'the playbook carries on (on_error: continue)');
     });
 
     test('a dead channel blocks nothing: the approval is decided, the failure is on record, nothing crashes', async () => {
