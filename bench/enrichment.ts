@@ -14,6 +14,8 @@ import { emit, note, percentile } from './harness.ts';
  * are lifted for the measurement (Shodan's 1/s would otherwise be the whole story).
  */
 const LATENCY_MS = 100;
+// BENCH_KEEP_ALIVE=0 measures the old one-connection-per-call behaviour for comparison.
+const KEEP_ALIVE = process.env.BENCH_KEEP_ALIVE !== '0';
 const SOURCES: Array<[string, string]> = [
   ['virustotal', 'ip_report'],
   ['abuseipdb', 'check'],
@@ -34,7 +36,7 @@ export async function run(): Promise<void> {
           config: { baseUrl: lab.simulators[integration.id]?.url },
           secrets: Object.fromEntries(Object.keys(integration.secrets).map((n) => [n, SIMULATOR_API_KEY])),
         },
-        { guard: { allow: ['127.0.0.1'] } },
+        { guard: { allow: ['127.0.0.1'], keepAlive: KEEP_ALIVE } },
       ),
     );
     const actions = new Map(integrationActions(instances).map((a) => [a.id, a]));
@@ -97,6 +99,9 @@ export async function run(): Promise<void> {
       sources: 6,
       source_latency_ms: LATENCY_MS,
     });
+    const calls = Object.values(lab.simulators).reduce((sum, sim) => sum + sim.requests.length, 0);
+    const connections = Object.values(lab.simulators).reduce((sum, sim) => sum + sim.connections(), 0);
+    emit({ suite: 'enrichment', metric: 'connections_per_vendor_call', value: connections / calls, unit: 'ratio', n: calls, keep_alive: KEEP_ALIVE });
     note('enrichment: actions called directly (no durable run, no case update); the full playbook path is not measured yet');
   } finally {
     await lab.close();

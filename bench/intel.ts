@@ -1,10 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ManualClock } from '../src/core/index.ts';
-import { IndicatorIndex } from '../src/intel/indicators/index.ts';
+import { createAuthService } from '../src/auth/index.ts';
+import { createLogger, loadConfig, ManualClock } from '../src/core/index.ts';
+import { createGuardedHttpClient } from '../src/integrations/sdk/http/index.ts';
+import { IndicatorIndex, storedObjectOf } from '../src/intel/indicators/index.ts';
 import { collectObservations, compilePattern } from '../src/intel/stix/index.ts';
-import { emit, note } from './harness.ts';
+import { TaxiiClient, TaxiiService } from '../src/intel/taxii/index.ts';
+import { buildServer } from '../src/server/index.ts';
+import { DEFAULT_TAXII_COLLECTION_ID } from '../src/store/index.ts';
+import { benchStores, emit, note } from './harness.ts';
 
 /**
  * Indicator index and pattern matcher: loading 1,000,000 atomic STIX indicators (time, heap, RSS), atomic
@@ -25,6 +30,91 @@ function collectGarbage(): void {
 }
 
 export async function run(): Promise<void> {
+  // RIPOSTE_BENCH_INTEL_ONLY=taxii measures only the TAXII server (the index part needs ~1 GB and minutes).
+  if (process.env.RIPOSTE_BENCH_INTEL_ONLY !== 'taxii') await indexAndPatterns();
+  await taxiiServing();
+}
+
+/**
+ * TAXII objects served per second with pagination: a collection of T indicators on each backend, read whole
+ * by our own TAXII client over real loopback HTTP (Basic auth, full Fastify stack), following `next` page by
+ * page, at two page sizes.
+ */
+async function taxiiServing(): Promise<void> {
+  const T = Number(process.env.RIPOSTE_BENCH_TAXII_N ?? 20_000);
+  for (const open of await benchStores()) {
+    const { store, backend, dispose } = await open();
+    try {
+      const addedAt = Date.now() * 1000;
+      const rows = Array.from({ length: T }, (_, i) =>
+        storedObjectOf(
+          {
+            type: 'indicator',
+            spec_version: '2.1',
+            id: `indicator--00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`,
+            created: '2026-01-01T00:00:00.000Z',
+            modified: '2026-01-01T00:00:00.000Z',
+            name: `bench indicator ${i}`,
+            pattern: `[ipv4-addr:value = '${ipOf(i * 7 + 1)}']`,
+            pattern_type: 'stix',
+            valid_from: '2026-01-01T00:00:00Z',
+            confidence: 70,
+            object_marking_refs: ['marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb'],
+          },
+          addedAt,
+        ),
+      );
+      for (let i = 0; i < rows.length; i += 2000) await store.intel.addObjects(DEFAULT_TAXII_COLLECTION_ID, rows.slice(i, i + 2000));
+      const config = loadConfig({ env: {}, overrides: { 'log.level': 'silent' } });
+      const auth = createAuthService({ store, passwordHashing: { memory: 1024, passes: 1, parallelism: 1 } });
+      await auth.createUser({ name: 'bench', roles: ['admin'] });
+      const { token } = await auth.createToken({ userName: 'bench' });
+      const taxii = new TaxiiService({ store, maxContentLength: 10 * 1048576, defaultPageSize: 100, maxPageSize: 1000 });
+      const app = await buildServer({ store, config, logger: createLogger({ level: 'silent' }), version: 'bench', auth, taxii });
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const client = new TaxiiClient({
+        http: createGuardedHttpClient({ allow: ['127.0.0.1'], maxResponseBytes: 64 * 1048576 }),
+        auth: { type: 'basic', user: 'bench', password: token },
+      });
+      const root = `http://127.0.0.1:${port}/taxii2/default/`;
+      for (const limit of [100, 1000]) {
+        let best = Number.POSITIVE_INFINITY;
+        let served = 0;
+        let pages = 0;
+        // Two rounds, the faster reported (a shared machine only ever slows a round down).
+        for (let round = 0; round < 2; round++) {
+          served = 0;
+          pages = 0;
+          const start = performance.now();
+          for await (const page of client.objectPages(root, DEFAULT_TAXII_COLLECTION_ID, { limit })) {
+            served += page.body.objects?.length ?? 0;
+            pages++;
+          }
+          best = Math.min(best, performance.now() - start);
+        }
+        emit({
+          suite: SUITE,
+          metric: 'taxii_objects_served_per_s',
+          value: served / (best / 1000),
+          unit: '1/s',
+          n: served,
+          backend,
+          page_size: limit,
+          pages,
+          rounds: 2,
+          reported: 'fastest',
+        });
+      }
+      await app.close();
+    } finally {
+      await dispose();
+    }
+  }
+}
+
+async function indexAndPatterns(): Promise<void> {
   const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
   const index = new IndicatorIndex({ clock });
   collectGarbage();

@@ -21,7 +21,7 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 function riposte(args: string[], env: Record<string, string> = {}, cwd = scratch) {
-  const result = spawnSync(process.execPath, [LAUNCHER, ...args], { cwd, env: cleanEnv(env), encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync(process.execPath, [LAUNCHER, ...args], { cwd, env: cleanEnv(env), encoding: 'utf8', timeout: 90_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -37,7 +37,12 @@ function startServing(args: string[], env: Record<string, string>): Promise<{ ch
   const child = spawn(process.execPath, [LAUNCHER, ...args], { cwd: scratch, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolveStart, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL within 20 s:\n${output}`)), 20_000);
+    // Generous: on a loaded 2-core machine a cold start under type stripping can take tens of seconds.
+    // A child that never announced itself is killed, so a failed test leaves no server behind.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no URL within 60 s:\n${output}`));
+    }, 60_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /(?:listening on|running at) (http:\/\/[^\s)]+)/.exec(output);

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { httpRequestAction } from '../src/app/http-request-action.ts';
 import { builtinActions, Engine, type Playbook, parsePlaybookYaml } from '../src/engine/index.ts';
 import { type TestStore, testBackends } from '../src/store/testing.ts';
+import { recordFigure } from './campaign-figures.ts';
 
 /**
  * Acceptance: runs survive SIGKILL. 500 runs of a five-step playbook whose middle step POSTs to a
@@ -135,6 +136,9 @@ steps:
       process.stderr.write(
         `crash test (${backend.backend}): ${kills} kills, ${calls.length} calls for ${distinct.size} keys (${repeated} in-flight retries with the same key)\n`,
       );
+      recordFigure('chaos', 'faults_injected (SIGKILL mid-run)', kills);
+      recordFigure('chaos', 'runs_through_faults', RUNS);
+      recordFigure('chaos', 'data_lost (runs or effects)', RUNS - distinct.size + notDone.length + lateCalls);
       assert.ok(kills >= 1, 'at least one kill landed');
     });
 

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { openRuntime, type Runtime, serverServices } from '../src/app/index.ts';
-import { AUTHENTICATED, isPermission } from '../src/auth/index.ts';
+import { AUTHENTICATED, isPermission, ROLE_PERMISSIONS, ROLES } from '../src/auth/index.ts';
 import { createLogger, loadConfig } from '../src/core/index.ts';
 import { buildServer } from '../src/server/index.ts';
 import { type TestStore, testBackends } from '../src/store/testing.ts';
+import { recordFigure } from './campaign-figures.ts';
 
 /**
  * The route inventory: builds the server exactly as `riposte serve` does and walks every route it
@@ -134,6 +135,29 @@ for (const backend of testBackends()) {
         const res = await app.inject({ method: route.method as 'GET', url, headers: { authorization } });
         if (res.statusCode !== 403) failures.push(`${route.method} ${url} → ${res.statusCode}`);
       }
+      assert.deepEqual(failures, []);
+    });
+
+    test('authorisation matrix: every guarded route × every role is allowed exactly when the role holds the permission', async () => {
+      const failures: string[] = [];
+      let checked = 0;
+      for (const role of ROLES) {
+        await runtime.auth.createUser({ name: `matrix-${role}`, roles: [role] });
+        const authorization = `Bearer ${(await runtime.auth.createToken({ userName: `matrix-${role}` })).token}`;
+        const granted = new Set<string>(ROLE_PERMISSIONS[role]);
+        for (const route of inventory.filter((r) => !r.public && r.permission !== AUTHENTICATED && r.method !== 'HEAD')) {
+          const url = concreteUrl(route.url);
+          const res = await app.inject({ method: route.method as 'GET', url, headers: { authorization } });
+          const allowed = granted.has(route.permission ?? '');
+          checked++;
+          // Allowed: anything but an authentication/authorisation refusal (404, 400 and 200 are all fine here).
+          if (allowed && (res.statusCode === 401 || res.statusCode === 403))
+            failures.push(`${role} ${route.method} ${url} → ${res.statusCode}, expected access`);
+          if (!allowed && res.statusCode !== 403) failures.push(`${role} ${route.method} ${url} → ${res.statusCode}, expected 403`);
+        }
+      }
+      assert.ok(checked > ROLES.length * 20, `matrix too small to mean anything (${checked})`);
+      recordFigure('security', 'authz_matrix_requests (route×role)', checked);
       assert.deepEqual(failures, []);
     });
 

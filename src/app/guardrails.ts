@@ -6,6 +6,7 @@ import type { AuthService } from '../auth/index.ts';
 import type { CasesService } from '../cases/index.ts';
 import { type Actor, type Clock, type Config, describeError, type Logger, RiposteError, systemClock } from '../core/index.ts';
 import type { ActionGuard, Engine, GuardOutcome, GuardRequest, GuardVerdict, StepError } from '../engine/index.ts';
+import type { IntegrationInstance } from '../integrations/sdk/index.ts';
 import {
   type AllowLists,
   ApprovalDesk,
@@ -13,6 +14,7 @@ import {
   type ApprovalLinkClaims,
   type ApprovalPrincipal,
   type ApprovalRequest,
+  type AssetRecord,
   approvalFromStorage,
   approvalKeyring,
   approvalStorageRecord,
@@ -26,6 +28,7 @@ import {
   openApprovalRequest,
   type PolicyDecision,
   type PolicyInput,
+  type PolicyTarget,
   parsePolicyInput,
   parsePolicyYaml,
   parseSlackApprovalClick,
@@ -40,6 +43,7 @@ import {
   verifySlackRequest,
 } from '../policy/index.ts';
 import type { Store } from '../store/index.ts';
+import { Containment, ROLLBACK_PLAYBOOK_ID } from './containment.ts';
 
 /**
  * Guardrails wired: the runner's ActionGuard built on policy/, and the approval operations the HTTP
@@ -59,7 +63,15 @@ export interface GuardrailsOptions {
   auth?: AuthService;
   logger: Logger;
   clock?: Clock;
+  /**
+   * Configured integration instances: the one named by `policy.cmdb_instance` (default `cmdb`) gives
+   * each target's asset record (criticality, owner, environment) to policy.
+   */
+  integrations?: readonly IntegrationInstance[];
 }
+
+/** A target's asset record from the CMDB, or undefined when the CMDB does not know it. */
+export type AssetLookup = (value: string) => Promise<AssetRecord | undefined>;
 
 const SIGNING_SECRET_SETTING = 'approvals.signing_secret';
 const HOUR_MS = 3_600_000;
@@ -86,6 +98,8 @@ export class Guardrails {
   readonly policy: CompiledPolicy;
   readonly allowLists: AllowLists;
   readonly guard: ActionGuard;
+  /** Actions with an inverse that ran: their expiry and rollback (containment.ts). */
+  readonly containment: Containment;
   readonly #store: Store;
   readonly #config: Config;
   readonly #cases: CasesService;
@@ -94,8 +108,12 @@ export class Guardrails {
   readonly #clock: Clock;
   #engine: Engine | undefined;
   #sweeper: NodeJS.Timeout | undefined;
+  /** Why a guarded action was let through (policy rule or approval), until it has run: the containment record's reason. */
+  readonly #allowedBecause = new Map<string, string>();
+  readonly #assets: AssetLookup | undefined;
 
   private constructor(options: GuardrailsOptions, keys: ApprovalKeyring, policy: CompiledPolicy, allowLists: AllowLists) {
+    this.#assets = cmdbAssetLookup(options.config, options.integrations ?? [], options.logger);
     this.#store = options.store;
     this.#config = options.config;
     this.#cases = options.cases;
@@ -116,17 +134,22 @@ export class Guardrails {
         claimOnce: (key, expiresAt) => this.#store.approvals.claimOnce(key, expiresAt),
       },
     });
+    this.containment = new Containment({ store: options.store, cases: options.cases, logger: options.logger, clock: this.#clock });
     this.guard = {
       check: (request) => this.#check(request),
       settle: (approvalId) => this.#settle(approvalId),
       release: (approvalId, context) => this.#release(approvalId, context),
-      performed: (request) =>
-        this.#store.approvals.recordGuardedAction({
+      performed: async (request) => {
+        await this.#store.approvals.recordGuardedAction({
           id: request.idempotencyKey,
           kind: request.action.id,
           at: this.#clock.now(),
           runId: request.run.id,
-        }),
+        });
+        const reason = this.#allowedBecause.get(request.idempotencyKey);
+        this.#allowedBecause.delete(request.idempotencyKey);
+        await this.containment.record(request, reason);
+      },
     };
   }
 
@@ -138,18 +161,25 @@ export class Guardrails {
   /** The engine whose guarded waits approvals resolve (built after the guard, which it needs). */
   attach(engine: Engine): void {
     this.#engine = engine;
+    this.containment.attach(engine);
   }
 
   /** Resolves due approvals to their on_expiry outcome every `approvals.sweep_interval`. */
   startSweeper(): void {
     if (this.#sweeper) return;
-    this.#sweeper = setInterval(() => void this.sweep(), this.#config.approvals.sweep_interval);
+    // Containment expiries that passed while nothing was running fire at start, not one interval later.
+    void this.containment.sweep();
+    this.#sweeper = setInterval(() => {
+      void this.sweep();
+      void this.containment.sweep();
+    }, this.#config.approvals.sweep_interval);
     this.#sweeper.unref();
   }
 
   stop(): void {
     clearInterval(this.#sweeper);
     this.#sweeper = undefined;
+    this.containment.detach();
   }
 
   async sweep(): Promise<number> {
@@ -199,10 +229,59 @@ export class Guardrails {
     };
   }
 
+  /** Targets with their CMDB asset records (addresses and host names the CMDB knows). */
+  async withAssets(targets: PolicyTarget[]): Promise<PolicyTarget[]> {
+    const lookup = this.#assets;
+    if (!lookup) return targets;
+    return Promise.all(
+      targets.map(async (target) => {
+        if (target.asset || !['ipv4', 'ipv6', 'host', 'domain'].includes(target.type)) return target;
+        const asset = await lookup(target.value);
+        return asset ? { ...target, asset } : target;
+      }),
+    );
+  }
+
+  readonly #kindQueues = new Map<string, Promise<unknown>>();
+
+  /** Runs `work` after every earlier work of the same key in this process has finished. */
+  async #serialised<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.#kindQueues.get(key) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => {});
+    this.#kindQueues.set(key, settled);
+    try {
+      return await next;
+    } finally {
+      if (this.#kindQueues.get(key) === settled) this.#kindQueues.delete(key);
+    }
+  }
+
   async #check(request: GuardRequest): Promise<GuardVerdict> {
-    const caseId = request.dryRun ? undefined : (await this.#cases.casesOfRun(request.run.id))[0];
-    const input = this.policyInput(request, await this.lastHour(), caseId);
-    const decision = evaluatePolicy(this.policy, input);
+    // The case is on the run row from the moment the run exists; a run linked to a case later (by the API)
+    // is found through the case's links.
+    const caseId = request.dryRun ? undefined : (request.run.caseId ?? (await this.#cases.casesOfRun(request.run.id))[0]);
+    const base = this.policyInput(request, {}, caseId);
+    base.targets = await this.withAssets(base.targets ?? []);
+    // A rollback is a run that a recorded containment action points to, not any run of that playbook id.
+    if (request.run.playbookId === ROLLBACK_PLAYBOOK_ID && (await this.#store.containedActions.getByRollbackRun(request.run.id))) {
+      base.action = { ...base.action, rollback: true };
+    }
+    // Count, decide and (when allowed) count this action in one locked transaction: a wave of concurrent
+    // runs cannot all see the count below the blast-radius limit before any of them is recorded.
+    // In-process first (one waiter per kind), so a wave never parks a pooled connection per run on the lock.
+    const { input, decision } = await this.#serialised(request.dryRun ? `dry:${request.idempotencyKey}` : request.action.id, () =>
+      this.#store.transaction(async (tx) => {
+        if (!request.dryRun) await tx.approvals.lockGuardedKind(request.action.id);
+        const now = this.#clock.now();
+        const decidedInput: PolicyInput = { ...base, history: { last_hour: await tx.approvals.countGuardedActions(now - HOUR_MS) } };
+        const decided = evaluatePolicy(this.policy, decidedInput);
+        if (!request.dryRun && decided.decision === 'allow') {
+          await tx.approvals.recordGuardedAction({ id: request.idempotencyKey, kind: request.action.id, at: now, runId: request.run.id });
+        }
+        return { input: decidedInput, decision: decided };
+      }),
+    );
     const record = policyDecisionRecord(input, decision);
     if (request.dryRun) {
       if (decision.decision === 'require_approval') return { decision: 'require_approval', approvalId: '(dry-run)', expiresAt: 0, record };
@@ -212,7 +291,11 @@ export class Guardrails {
     let approval: ApprovalRequest | undefined;
     if (decision.decision === 'require_approval') approval = await this.#openApproval(request, input, decision, caseId);
     await this.#recordPolicyDecision(request, record, decision, caseId, approval);
-    if (decision.decision === 'allow') return { decision: 'allow', record };
+    if (decision.decision === 'allow') {
+      if (this.#allowedBecause.size > 10_000) this.#allowedBecause.clear();
+      if (request.action.inverse) this.#allowedBecause.set(request.idempotencyKey, `policy ${decision.rule.id}: ${decision.reasons[0]?.text ?? 'allowed'}`);
+      return { decision: 'allow', record };
+    }
     if (decision.decision === 'deny') return { decision: 'deny', error: stepError(policyDeniedError(input, decision)), record };
     const opened = approval as ApprovalRequest;
     return { decision: 'require_approval', approvalId: opened.id, expiresAt: opened.expires_at, record };
@@ -246,6 +329,7 @@ export class Guardrails {
             : [],
           requester: input.requester.id,
           ...(request.run.startedBy ? { initiator: request.run.startedBy } : {}),
+          ...(request.run.author ? { playbookLastAuthor: request.run.author } : {}),
           context: { run_id: request.run.id, step_id: request.stepKey, playbook_id: request.run.playbookId, ...(caseId ? { case_id: caseId } : {}) },
         },
         this.#clock,
@@ -257,6 +341,24 @@ export class Guardrails {
     }
     if (opened.page_on_call) {
       this.#logger.warn({ approval_id: opened.id, action: opened.action.id, run_id: request.run.id }, 'approvals: policy pages the on-call');
+      // The page itself is a chained record (`policy.page`): whoever delivers pages (chat, e-mail) reads it from there.
+      const actor: Actor = { kind: 'system', id: 'system:policy', name: 'policy' };
+      const details = {
+        approval_id: opened.id,
+        action: opened.action.id,
+        run_id: request.run.id,
+        rule: opened.policy.rule.id,
+        reason: opened.policy.reasons[0]?.text ?? '',
+        required: opened.required,
+        review_url: this.reviewUrl(opened.id),
+      };
+      const summary = `On-call paged: ${opened.action.id} needs ${opened.required} approvers (${details.reason})`.slice(0, 2000);
+      try {
+        if (caseId) await this.#cases.appendTimeline(caseId, { kind: 'policy.page', summary, details }, actor);
+        else await this.#cases.recordAudit({ actor, action: 'policy.page', target: `approval:${opened.id}`, details: { summary, ...details } });
+      } catch (error) {
+        this.#logger.warn({ err: describeError(error), approval_id: opened.id }, 'guardrails: recording a page failed');
+      }
     }
     return opened;
   }
@@ -277,7 +379,11 @@ export class Guardrails {
     if (request.context.run_id !== context.runId || request.context.step_id !== context.stepKey) {
       throw new RiposteError('approvals.not_approved', `approval ${approvalId} belongs to another step; refusing to act`, { status: 409 });
     }
-    return { arguments: verifyRelease(request, this.keys).arguments };
+    const released = verifyRelease(request, this.keys);
+    const by = request.resolution ? `${request.resolution.how} by ${request.resolution.by}` : 'approved';
+    if (this.#allowedBecause.size > 10_000) this.#allowedBecause.clear();
+    this.#allowedBecause.set(`${context.runId}:${context.stepKey}`, `approval ${approvalId} (${by})`);
+    return { arguments: released.arguments };
   }
 
   // ------------------------------------------------------------------ approvals for the API
@@ -329,6 +435,7 @@ export class Guardrails {
     const stored = (await this.desk.get(id)) as StoredApproval;
     const base = stored.policy_input;
     const lastHour = await this.lastHour();
+    const editedTargets = await this.withAssets(targetsFromArguments(edit.arguments));
     const result = await this.desk.edit(
       id,
       { editor, arguments: edit.arguments, arguments_hash: edit.arguments_hash, ...(edit.comment ? { comment: edit.comment } : {}) },
@@ -336,7 +443,7 @@ export class Guardrails {
         evaluatePolicy(this.policy, {
           ...(base ?? { requester: { id: stored.requester } }),
           action: { ...(base?.action ?? { id: stored.action.id, impact: stored.action.impact }), arguments: args },
-          targets: targetsFromArguments(args),
+          targets: args === edit.arguments ? editedTargets : targetsFromArguments(args),
           allow_lists: this.allowLists,
           history: { last_hour: lastHour },
         } as PolicyInput),
@@ -528,6 +635,42 @@ async function signingSecret(store: Store, config: Config): Promise<string> {
   await store.settings.set(SIGNING_SECRET_SETTING, generated);
   // Two processes starting together: whichever write landed last is the key everyone uses.
   return (await store.settings.get<string>(SIGNING_SECRET_SETTING)) ?? generated;
+}
+
+/**
+ * The CMDB lookup policy uses: the configured instance named by `policy.cmdb_instance`, if there is one.
+ * When the CMDB cannot answer (file unreadable, service down) the target counts as critical, so the
+ * action goes to a person rather than through unchecked.
+ */
+function cmdbAssetLookup(config: Config, instances: readonly IntegrationInstance[], logger: Logger): AssetLookup | undefined {
+  const name = config.policy.cmdb_instance;
+  const instance = instances.find((i) => i.name === name);
+  if (!instance) return undefined;
+  if (!instance.actionNames().includes('lookup')) {
+    throw new RiposteError(
+      'config.invalid',
+      `policy.cmdb_instance names ${name}, a ${instance.integration.id} instance without a lookup action; name a cmdb instance`,
+    );
+  }
+  return async (value) => {
+    try {
+      const answer = (await instance.run('lookup', { value }, { idempotencyKey: `policy-asset:${value}` })) as {
+        found?: boolean;
+        asset?: { name?: string | null; owner?: string | null; criticality?: string | null; environment?: string | null } | null;
+      };
+      if (!answer.found || !answer.asset?.criticality) return undefined;
+      const asset = answer.asset;
+      return {
+        criticality: asset.criticality as AssetRecord['criticality'],
+        ...(asset.name ? { name: asset.name } : {}),
+        ...(asset.owner ? { owner: asset.owner } : {}),
+        ...(asset.environment ? { environment: asset.environment } : {}),
+      };
+    } catch (error) {
+      logger.warn({ err: describeError(error), instance: name }, 'guardrails: CMDB lookup failed; treating the target as critical');
+      return { name: `unknown (CMDB ${name} did not answer)`, criticality: 'critical' };
+    }
+  };
 }
 
 function loadPolicy(config: Config): CompiledPolicy {

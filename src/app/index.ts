@@ -6,6 +6,15 @@
 
 export { ApprovalChannels, type ApprovalChannelsOptions, type ApprovalLinks } from './approval-channels.ts';
 export { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
+export {
+  type ContainedActionView,
+  Containment,
+  EXPIRY_ACTOR,
+  ROLLBACK_PLAYBOOK_ID,
+  type RollbackResult,
+  rollbackPlaybook,
+  ttlOf,
+} from './containment.ts';
 export { createEngine, type EngineSetup, environmentSecrets, registeredActions } from './engine-setup.ts';
 export { type ApprovalView, Guardrails, type GuardrailsOptions } from './guardrails.ts';
 export { httpRequestAction } from './http-request-action.ts';

@@ -23,6 +23,8 @@ export function integrationActions(instances: readonly IntegrationInstance[]): A
           input: spec.input as z.ZodType<unknown>,
           output: spec.output as z.ZodType<unknown>,
           ...(spec.inverse ? { inverse: `${instance.name}.${spec.inverse}` } : {}),
+          ...(spec.inverseInput ? { inverseInput: spec.inverseInput } : {}),
+          ...(spec.defaultTtl !== undefined ? { defaultTtl: spec.defaultTtl } : {}),
           run: (input, context) => instance.run(name, input, { idempotencyKey: context.idempotencyKey, signal: context.signal }),
           describeEffect: (input) => `${instance.integration.title} (${instance.name}) ${name} ${JSON.stringify(input)}`,
         }) as ActionDefinition,
@@ -54,7 +56,15 @@ export function verdictAction(lists: () => KnownGoodLists) {
       const answered = new Set(evidence.map((e) => e.source));
       // A failed step's key (`abuse`) is reported as missing even when the playbook did not list it.
       const expected = [...(input.expected ?? []), ...Object.keys(failures).filter((key) => !answered.has(key))];
-      return scoreVerdict({ observable: input.observable, evidence, knownGood: lists().check(input.observable), expectedSources: expected, failures });
+      // `now` turns on decay for evidence that says when it was last seen (docs/verdicts.md).
+      return scoreVerdict({
+        observable: input.observable,
+        evidence,
+        knownGood: lists().check(input.observable),
+        expectedSources: expected,
+        failures,
+        now: Date.now(),
+      });
     },
   });
 }

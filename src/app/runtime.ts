@@ -3,13 +3,17 @@ import { type AuthService, authPolicyFromConfig, createAuthService } from '../au
 import type { CasesService } from '../cases/index.ts';
 import { type Config, createLogger, type Logger, RiposteError } from '../core/index.ts';
 import type { ActionDefinition, Engine, PlaybookDirectory } from '../engine/index.ts';
+import { createGuardedHttpClient } from '../integrations/sdk/http/index.ts';
+import { IndicatorStore, loadAttackCatalog, TaxiiFeeds, TaxiiService } from '../intel/index.ts';
 import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { ApprovalChannels } from './approval-channels.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 import { createEngine } from './engine-setup.ts';
 import { Guardrails } from './guardrails.ts';
+import { wireIndicatorSightings } from './indicator-sightings.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
+import { attackCoverage, caseStixBundle } from './intel.ts';
 import { wireTriggers } from './triggers.ts';
 import { VERSION } from './version.ts';
 
@@ -33,6 +37,12 @@ export interface Runtime {
   guardrails: Guardrails;
   /** Sends approval requests and on-call pages to Slack, Teams, e-mail and PagerDuty (durable outbox). */
   approvalChannels: ApprovalChannels;
+  /** Indicators: the in-memory index, loaded from and written through to the store. */
+  indicators: IndicatorStore;
+  /** The TAXII 2.1 server's logic behind /taxii2/. */
+  taxii: TaxiiService;
+  /** Scheduled TAXII feeds (intel.feeds); `startServer` starts them, like the runner. */
+  feeds: TaxiiFeeds;
   close(): Promise<void>;
 }
 
@@ -68,7 +78,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     const instances = await integrations.load();
     // Guardrails saves approvals through a store that also writes the messages they owe (same transaction).
     const approvalChannels = new ApprovalChannels({ config, logger, cases });
-    const guardrails = await Guardrails.create({ store: approvalChannels.storeWithOutbox(store), config, cases, auth, logger });
+    const guardrails = await Guardrails.create({ store: approvalChannels.storeWithOutbox(store), config, cases, auth, logger, integrations: instances });
     approvalChannels.attach({
       createLink: (id, approver, decision) => guardrails.createLink(id, approver, decision),
       reviewUrl: (id) => guardrails.reviewUrl(id),
@@ -84,6 +94,37 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     guardrails.startSweeper();
     approvalChannels.start();
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
+    for (const c of config.intel.taxii.collections)
+      await store.intel.putCollection({
+        id: c.id,
+        apiRoot: c.api_root,
+        title: c.title,
+        description: c.description ?? null,
+        alias: c.alias ?? null,
+        readAccess: c.read,
+        writeAccess: c.write,
+      });
+    const indicators = new IndicatorStore({ store, logger });
+    await indicators.load();
+    const unwireSightings = wireIndicatorSightings({ cases, indicators, logger });
+    const taxii = new TaxiiService({
+      store,
+      indicators,
+      title: config.intel.taxii.title,
+      ...(config.intel.taxii.contact ? { contact: config.intel.taxii.contact } : {}),
+      maxContentLength: config.intel.taxii.max_content_length,
+      defaultPageSize: config.intel.taxii.page_size,
+      maxPageSize: config.intel.taxii.max_page_size,
+    });
+    const feeds = new TaxiiFeeds({
+      feeds: config.intel.feeds,
+      store,
+      indicators,
+      // Feeds are outbound HTTP like any integration: same SSRF guard, same allow-list and timeout.
+      http: createGuardedHttpClient({ allow: config.integrations.http_allow, timeoutMs: config.integrations.timeout }),
+      ...(options.env ? { env: options.env } : {}),
+      logger,
+    });
     return {
       config,
       logger,
@@ -95,7 +136,12 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       integrations,
       guardrails,
       approvalChannels,
+      indicators,
+      taxii,
+      feeds,
       async close() {
+        await feeds.stop();
+        unwireSightings();
         unwireTriggers();
         guardrails.stop();
         await approvalChannels.stop();
@@ -141,6 +187,13 @@ export function serverServices(runtime: Runtime): ServerServices {
     playbooks: runtime.playbooks,
     integrations: runtime.integrations,
     approvals: runtime.guardrails,
+    taxii: runtime.taxii,
+    indicators: runtime.indicators,
+    intel: {
+      attack: loadAttackCatalog(),
+      caseBundle: (ref) => caseStixBundle(runtime.cases, loadAttackCatalog(), ref),
+      coverage: () => attackCoverage(runtime.store, loadAttackCatalog(), runtime.playbooks),
+    },
   };
 }
 
@@ -166,6 +219,7 @@ export async function startServer(runtime: Runtime, listen: { host?: string; por
     throw error;
   }
   if (runtime.config.engine.runner) await runtime.engine.start();
+  if (runtime.config.intel.feeds.length > 0) runtime.feeds.start();
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;

@@ -95,6 +95,7 @@ for (const backend of testBackends()) {
       const blocked = views.find((v) => v.playbookId === 'block-bad-ip');
       assert.ok(blocked, JSON.stringify(views));
       assert.deepEqual(blocked.inputs, { ip: '203.0.113.7', case_id: result.case_id });
+      assert.equal(blocked.caseId, result.case_id, 'the case is on the run row from the start (its first guarded step sees it)');
       const welcome = views.find((v) => v.playbookId === 'welcome-case');
       assert.deepEqual(welcome?.inputs, { case_id: result.case_id });
     });

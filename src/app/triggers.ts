@@ -80,7 +80,11 @@ function contextOf(event: CaseEvent): Record<string, DataValue> {
 async function startTriggeredRuns(matches: TriggerMatch[], engine: Engine, cases: CasesService, logger: Logger): Promise<void> {
   for (const match of matches) {
     try {
-      const runId = await engine.startRun(match.playbook, match.inputs, { startedBy: `trigger:${match.playbook.id}` });
+      // The case goes on the run row in the same insert, so the run's first guarded step already knows it.
+      const runId = await engine.startRun(match.playbook, match.inputs, {
+        startedBy: `trigger:${match.playbook.id}`,
+        ...(match.caseId ? { caseId: match.caseId } : {}),
+      });
       if (match.caseId) await cases.linkRun(match.caseId, runId);
       logger.info({ playbook: match.playbook.id, run_id: runId, case_id: match.caseId }, 'trigger started a run');
     } catch (error) {

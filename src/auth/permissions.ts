@@ -30,6 +30,12 @@ export const PERMISSIONS = [
   'integrations:write',
   'settings:admin',
   'metrics:read',
+  'actions:read',
+  'actions:rollback',
+  'intel:read',
+  'intel:write',
+  'taxii:read',
+  'taxii:write',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -51,6 +57,10 @@ const VIEWER: readonly Permission[] = [
   'runs:read',
   'integrations:read',
   'metrics:read',
+  // Which blocks and isolations are in effect, and until when (the containment lifecycle).
+  'actions:read',
+  'intel:read',
+  'taxii:read',
   // Everyone may mint tokens for their own scripts; a token never exceeds its owner's permissions.
   'tokens:self',
 ];
@@ -65,13 +75,15 @@ const ANALYST: readonly Permission[] = [
   'comments:write',
   'evidence:write',
   'runs:start',
+  'intel:write',
+  'taxii:write',
 ];
 
 /** Role → permissions. Roles are additive: a user with several roles holds the union. */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   viewer: VIEWER,
   analyst: ANALYST,
-  responder: [...ANALYST, 'runs:cancel'],
+  responder: [...ANALYST, 'runs:cancel', 'actions:rollback'],
   approver: [...VIEWER, 'approvals:decide'],
   admin: PERMISSIONS,
 };
@@ -80,7 +92,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
 export const ROLE_SUMMARIES: Readonly<Record<Role, string>> = {
   viewer: 'reads alerts, cases, observables, playbooks, runs, integrations and metrics (not the audit log)',
   analyst: 'viewer + works cases (write, assign, close, tasks, comments, evidence, observables) and starts runs',
-  responder: 'analyst + cancels runs',
+  responder: 'analyst + cancels runs, rolls back containment actions',
   approver: 'viewer + decides approvals of high-impact actions',
   admin: 'everything, including users, tokens of others, settings, integrations and the audit log',
 };

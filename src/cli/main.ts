@@ -1,17 +1,22 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../app/index.ts';
 import { describeError, isRiposteError } from '../core/index.ts';
+import { registerActions } from './commands/actions.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerBackup } from './commands/backup.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerIntegrations } from './commands/integrations.ts';
 import { registerLab } from './commands/lab.ts';
+import { registerPhish } from './commands/phish.ts';
 import { registerPlaybook } from './commands/playbook.ts';
 import { registerPolicy } from './commands/policy.ts';
 import { registerRun } from './commands/run.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerSigma } from './commands/sigma.ts';
 import { registerStix } from './commands/stix.ts';
+import { registerTaxii } from './commands/taxii.ts';
 import { registerTokens } from './commands/tokens.ts';
 import { registerUsers } from './commands/users.ts';
 import { registerWorker } from './commands/worker.ts';
@@ -60,8 +65,13 @@ export function buildProgram(): Command {
   registerTokens(program);
   registerPolicy(program);
   registerStix(program);
+  registerTaxii(program);
   registerIntegrations(program);
   registerLab(program);
+  registerBackup(program);
+  registerActions(program);
+  registerPhish(program);
+  registerSigma(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.
   const harden = (command: Command) => {

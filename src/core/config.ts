@@ -217,11 +217,97 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Email (phishing) analysis: who is protected and whose headers are believed; see docs/phishing.md. */
+    phishing: z
+      .object({
+        /** The organisation's own domains: impersonation of these is the most serious sign. */
+        own_domains: z.array(z.string().min(1, 'must not be empty')).default([]),
+        /** Other domains to guard against lookalikes (brands, partners, banks). */
+        protected_domains: z.array(z.string().min(1, 'must not be empty')).default([]),
+        /** People whose names in a display name from elsewhere mean impersonation. */
+        vips: z.array(z.object({ name: z.string().min(1, 'must not be empty'), emails: z.array(z.string()).default([]) }).strict()).default([]),
+        /** The organisation's names as people write them ("Example Corp"). */
+        organisation_names: z.array(z.string().min(1, 'must not be empty')).default([]),
+        /** authserv-ids whose Authentication-Results headers are believed (your own receiving MTAs). */
+        trusted_authserv_ids: z.array(z.string().min(1, 'must not be empty')).default([]),
+        /** Headers that mark an authorised phishing simulation (value omitted: any value). */
+        simulation_headers: z.array(z.object({ name: z.string().min(1, 'must not be empty'), value: z.string().optional() }).strict()).default([]),
+        /** Free-mail domains added to the built-in list. */
+        freemail_domains: z.array(z.string().min(1, 'must not be empty')).default([]),
+      })
+      .strict()
+      .prefault({}),
     /** Known-good lists the verdict checks first; see docs/verdicts.md. */
     intel: z
       .object({
         partners: z.array(z.object({ value: z.string().min(1), label: z.string().min(1) }).strict()).default([]),
         own: z.array(z.object({ value: z.string().min(1), label: z.string().min(1) }).strict()).default([]),
+        /** The TAXII 2.1 server at /taxii2/ (docs/stix.md). */
+        taxii: z
+          .object({
+            title: z.string().min(1, 'must not be empty').default('Riposte TAXII 2.1 server'),
+            contact: z.string().min(1, 'must not be empty').optional(),
+            /** Largest POST objects body accepted (announced as the API root's max_content_length). */
+            max_content_length: size.default(10 * 1048576),
+            /** Objects per page when a client gives no limit, and the most ever returned. */
+            page_size: positiveInt.default(100),
+            max_page_size: positiveInt.default(1000),
+            /**
+             * Collections to create or update at start (the default one may be listed to change its access).
+             * `read`/`write` name roles or permissions; a caller holding any of them may read (write).
+             */
+            collections: z
+              .array(
+                z
+                  .object({
+                    id: z.uuid({ error: 'must be a UUID (TAXII collection ids are UUIDs)' }),
+                    api_root: z
+                      .string()
+                      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, "_" or "-"')
+                      .default('default'),
+                    title: z.string().min(1, 'must not be empty'),
+                    description: z.string().optional(),
+                    alias: z.string().min(1, 'must not be empty').optional(),
+                    read: z.array(z.string().min(1)).default([]),
+                    write: z.array(z.string().min(1)).default([]),
+                  })
+                  .strict(),
+              )
+              .default([]),
+          })
+          .strict()
+          .prefault({}),
+        /** TAXII 2.1 feeds pulled on a schedule into the indicator store (docs/stix.md). */
+        feeds: z
+          .array(
+            z
+              .object({
+                name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lower-case letters, digits, "_" or "-"'),
+                /** The API root URL, e.g. https://intel.example/taxii2/feeds/ */
+                url: z.url({ error: 'must be an http(s) URL' }),
+                /** Collection id inside that API root. */
+                collection: z.string().min(1, 'must not be empty'),
+                auth: z
+                  .object({
+                    type: z.enum(['basic', 'bearer']),
+                    /** User name for basic. */
+                    user: z.string().min(1, 'must not be empty').optional(),
+                    /** Name of the environment variable holding the password or token (never the value itself). */
+                    secret_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name'),
+                  })
+                  .strict()
+                  .optional(),
+                interval: duration.default(3_600_000),
+                /** Confidence given to objects that carry none (0–100). */
+                confidence: z.coerce.number().int().min(0, 'must be from 0 to 100').max(100, 'must be from 0 to 100').optional(),
+                /** TLP given to objects that carry no TLP marking. */
+                tlp: z.enum(['clear', 'green', 'amber', 'amber+strict', 'red']).optional(),
+                /** Objects per request. */
+                page_size: positiveInt.default(500),
+              })
+              .strict(),
+          )
+          .default([]),
       })
       .strict()
       .prefault({}),
@@ -234,6 +320,8 @@ export const ConfigSchema = z
         allow_lists: z.record(z.string(), z.unknown()).optional(),
         /** YAML or JSON file with more allow-lists in the same shape (merged with allow_lists). */
         allow_lists_file: z.string().min(1, 'must not be empty').optional(),
+        /** The integration instance (a `cmdb` product) whose `lookup` gives each target's asset record to policy. */
+        cmdb_instance: z.string().min(1, 'must not be empty').default('cmdb'),
       })
       .strict()
       .prefault({}),

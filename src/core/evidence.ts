@@ -15,5 +15,10 @@ export const EvidenceSchema = z.object({
   /** One line a human reads in the case ("14/94 engines flag it malicious"). */
   summary: z.string().optional(),
   details: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * When the source last saw the observable active (its newest report), ISO 8601. Verdict scoring decays
+   * the evidence's weight by this age (docs/verdicts.md); without it the evidence counts as current.
+   */
+  observed_at: z.iso.datetime({ offset: true }).optional(),
 });
 export type Evidence = z.output<typeof EvidenceSchema>;

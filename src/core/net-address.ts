@@ -29,6 +29,18 @@ function parseIpv4Value(text: string): bigint | undefined {
   return BigInt(value);
 }
 
+/** True for dotted-quad IPv4 text without leading zeros (the only IPv4 form Riposte accepts). */
+export function isIpv4(text: string): boolean {
+  return IPV4.test(text);
+}
+
+/** The eight 16-bit groups of IPv6 text (brackets allowed, zone ids not); embedded IPv4 stays as its two groups. */
+export function parseIpv6Groups(text: string): number[] | undefined {
+  const value = parseIpv6Value(text);
+  if (value === undefined) return undefined;
+  return Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - i * 16)) & 0xffffn));
+}
+
 function parseIpv6Value(raw: string): bigint | undefined {
   let text = raw.toLowerCase();
   if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1);

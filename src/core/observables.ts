@@ -1,6 +1,6 @@
 import { domainToASCII } from 'node:url';
 import { RiposteError } from './errors.ts';
-import { formatIpv6Groups } from './net-address.ts';
+import { formatIpv6Groups, isIpv4, parseIpv6Groups } from './net-address.ts';
 
 /**
  * Observables: the typed facts (an IP, a domain, a hash …) that alerts carry and cases collect. Every
@@ -64,54 +64,13 @@ export function refang(text: string): string {
 
 // ---------------------------------------------------------------- IP addresses
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-export function isIpv4(value: string): boolean {
-  return IPV4.test(value);
-}
-
-/** Parses IPv6 text into 8 groups; undefined when it is not IPv6 (zone ids are not accepted). */
-function parseIpv6(text: string): number[] | undefined {
-  let value = text.toLowerCase();
-  if (value.startsWith('[') && value.endsWith(']')) value = value.slice(1, -1);
-  if (!/^[0-9a-f:.]+$/.test(value) || value.length < 2) return undefined;
-  const lastColon = value.lastIndexOf(':');
-  const lastPart = value.slice(lastColon + 1);
-  if (lastPart.includes('.')) {
-    // Embedded IPv4 (::ffff:192.0.2.1) becomes its two hex groups before the ordinary parse.
-    if (!IPV4.test(lastPart)) return undefined;
-    const o = lastPart.split('.').map(Number) as [number, number, number, number];
-    value = `${value.slice(0, lastColon + 1)}${((o[0] << 8) | o[1]).toString(16)}:${((o[2] << 8) | o[3]).toString(16)}`;
-  }
-  const halves = value.split('::');
-  if (halves.length > 2) return undefined;
-  const parseGroups = (part: string): number[] | undefined => {
-    if (part === '') return [];
-    const groups = part.split(':');
-    const out: number[] = [];
-    for (const group of groups) {
-      if (!/^[0-9a-f]{1,4}$/.test(group)) return undefined;
-      out.push(Number.parseInt(group, 16));
-    }
-    return out;
-  };
-  const head = parseGroups(halves[0] ?? '');
-  if (head === undefined) return undefined;
-  if (halves.length === 1) return head.length === 8 ? head : undefined;
-  const rest = parseGroups(halves[1] ?? '');
-  if (rest === undefined) return undefined;
-  const known = head.length + rest.length;
-  if (known > 7) return undefined;
-  return [...head, ...new Array<number>(8 - known).fill(0), ...rest];
-}
-
 export function isIpv6(value: string): boolean {
-  return parseIpv6(value) !== undefined;
+  return parseIpv6Groups(value) !== undefined;
 }
 
 function normalizeIpv4(raw: string): string {
   const value = raw.trim();
-  if (IPV4.test(value)) return value;
+  if (isIpv4(value)) return value;
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(value)) {
     const parts = value.split('.');
     if (parts.some((p) => Number(p) > 255)) throw invalid('ipv4', raw, 'each of the four numbers must be from 0 to 255');
@@ -121,7 +80,7 @@ function normalizeIpv4(raw: string): string {
 }
 
 function normalizeIpv6(raw: string): string {
-  const groups = parseIpv6(raw.trim());
+  const groups = parseIpv6Groups(raw.trim());
   if (!groups) throw invalid('ipv6', raw, 'expected eight hexadecimal groups separated by colons, "::" allowed once, such as 2001:db8::1');
   return formatIpv6Groups(groups);
 }
@@ -134,7 +93,7 @@ function normalizeCidr(raw: string): string {
   const prefixText = value.slice(slash + 1);
   if (!/^\d{1,3}$/.test(prefixText)) throw invalid('cidr', raw, 'the prefix length after "/" must be a whole number');
   const prefix = Number(prefixText);
-  if (IPV4.test(address)) {
+  if (isIpv4(address)) {
     if (prefix > 32) throw invalid('cidr', raw, 'an IPv4 prefix length must be from 0 to 32');
     const n = address.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
     const mask = prefix === 0 ? 0 : 2 ** 32 - 2 ** (32 - prefix);
@@ -142,7 +101,7 @@ function normalizeCidr(raw: string): string {
     const network = Number((BigInt(n) & BigInt(mask)) >> 0n);
     return `${[24, 16, 8, 0].map((s) => Math.floor(network / 2 ** s) % 256).join('.')}/${prefix}`;
   }
-  const groups = parseIpv6(address);
+  const groups = parseIpv6Groups(address);
   if (groups) {
     if (prefix > 128) throw invalid('cidr', raw, 'an IPv6 prefix length must be from 0 to 128');
     const masked = groups.map((g, i) => {
@@ -404,8 +363,8 @@ const FILE_EXTENSIONS = new Set([
 export function detectObservableType(raw: string): ObservableType | undefined {
   const value = refang(raw.trim());
   if (value === '' || value.length > MAX_VALUE_LENGTH) return undefined;
-  if (IPV4.test(value)) return 'ipv4';
-  if (value.includes(':') && parseIpv6(value)) return 'ipv6';
+  if (isIpv4(value)) return 'ipv4';
+  if (value.includes(':') && parseIpv6Groups(value)) return 'ipv6';
   if (/^[0-9a-f:.]+\/\d{1,3}$/i.test(value) && tryNormalizeObservable('cidr', value)) return 'cidr';
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) && tryNormalizeObservable('url', value)) return 'url';
   if (/^[0-9a-f]{64}$/i.test(value)) return 'sha256';
@@ -494,7 +453,7 @@ function hintFor(path: string): ObservableType | 'ip' | 'hash' | undefined {
 function typedFromHint(hint: ObservableType | 'ip' | 'hash', raw: string): Observable | undefined {
   const trimmed = refang(raw.trim());
   if (hint === 'ip') {
-    const type: ObservableType | undefined = IPV4.test(trimmed) ? 'ipv4' : parseIpv6(trimmed) ? 'ipv6' : trimmed.includes('/') ? 'cidr' : undefined;
+    const type: ObservableType | undefined = isIpv4(trimmed) ? 'ipv4' : parseIpv6Groups(trimmed) ? 'ipv6' : trimmed.includes('/') ? 'cidr' : undefined;
     if (!type) return undefined;
     const value = tryNormalizeObservable(type, trimmed);
     return value === undefined ? undefined : { type, value };
@@ -505,7 +464,7 @@ function typedFromHint(hint: ObservableType | 'ip' | 'hash', raw: string): Obser
     const value = tryNormalizeObservable(type, trimmed);
     return value === undefined ? undefined : { type, value };
   }
-  if (hint === 'hostname' && IPV4.test(trimmed)) return { type: 'ipv4', value: trimmed };
+  if (hint === 'hostname' && isIpv4(trimmed)) return { type: 'ipv4', value: trimmed };
   if (hint === 'domain' || hint === 'hostname') {
     // A "domain" field holding a Windows domain ("CORP") is not a DNS name; skip rather than guess.
     if (hint === 'domain' && !trimmed.includes('.')) return undefined;

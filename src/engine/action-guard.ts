@@ -11,10 +11,20 @@ import type { StepError } from './interpreter.ts';
  * an approver) and the same idempotency key. `app/` implements this with `policy/`.
  */
 export interface GuardRequest {
-  run: { id: string; mode: string; playbookId: string; playbookVersion: number; startedBy: string | null };
+  run: {
+    id: string;
+    mode: string;
+    playbookId: string;
+    playbookVersion: number;
+    startedBy: string | null;
+    /** The case the run was started for (stored on the run row when it was created). */
+    caseId?: string | null;
+    /** The pinned playbook's `author`: its last author, who may not approve what it asks for. */
+    author?: string;
+  };
   stepKey: string;
   stepId: string;
-  action: { id: string; impact: Exclude<Impact, 'read'>; inverse?: string };
+  action: { id: string; impact: Exclude<Impact, 'read'>; inverse?: string; defaultTtl?: string | number };
   /** The arguments the action would receive (validated by its input schema). */
   arguments: Record<string, unknown>;
   /** The step's `with` as evaluated, before the action's schema dropped keys it does not know (confidence, verdict…). */
@@ -22,6 +32,8 @@ export interface GuardRequest {
   idempotencyKey: string;
   /** A dry-run asks for the decision only: nothing may be opened or recorded. */
   dryRun: boolean;
+  /** Set after the action ran, when it declares an inverse: the arguments that undo this very call. */
+  inverseArguments?: Record<string, unknown>;
 }
 
 export type GuardVerdict =

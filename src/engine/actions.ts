@@ -33,6 +33,16 @@ export interface ActionDefinition<I = unknown, O = unknown> {
   impactFor?(input: I): Impact;
   /** The action that undoes this one (block ↔ unblock), for rollbacks and reviewers. */
   inverse?: string;
+  /**
+   * The inverse's arguments for this call (default: the same arguments). E.g. an isolation whose output
+   * carries the vendor's containment id: `(input, output) => ({ host: input.host, containment_id: output.id })`.
+   */
+  inverseInput?(input: I, output: O): Record<string, unknown>;
+  /**
+   * How long the effect should last when the call says nothing (a `ttl` or `expires_in` argument wins):
+   * a duration such as `24h`, or milliseconds. After it, the containment sweeper runs the inverse.
+   */
+  defaultTtl?: string | number;
   run(input: I, context: ActionContext): Promise<O> | O;
   /** What a dry-run reports instead of running a write/destructive action. */
   describeEffect?(input: I): string;

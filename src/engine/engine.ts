@@ -1,5 +1,5 @@
 import { type Clock, conflict, invalidInput, type Logger, newId, notFound, RiposteError, systemClock } from '../core/index.ts';
-import { ACTIVE_RUN_STATUSES, type JournalEntry, type RunFilter, type RunRow, type Store, type WaitRow } from '../store/index.ts';
+import { ACTIVE_RUN_STATUSES, type JournalEntry, type RunFilter, type RunRow, type Store, type StoreTx, type WaitRow } from '../store/index.ts';
 import type { ActionGuard } from './action-guard.ts';
 import type { ActionCatalog } from './actions.ts';
 import type { DataValue } from './expressions/index.ts';
@@ -30,6 +30,11 @@ export interface EngineOptions {
 export interface StartRunOptions {
   mode?: 'live' | 'dry_run';
   startedBy?: string;
+  /**
+   * The case this run works for, stored on the run row in the insert that creates it: guardrail
+   * decisions of its first step go on that case's timeline (sub-playbook runs inherit it).
+   */
+  caseId?: string;
 }
 
 export interface StepRecord {
@@ -100,9 +105,9 @@ export class Engine {
     return id as string;
   }
 
-  async startRuns(batch: ReadonlyArray<{ playbook: Playbook; inputs: unknown }>, options: StartRunOptions = {}): Promise<string[]> {
+  async startRuns(batch: ReadonlyArray<{ playbook: Playbook; inputs: unknown; caseId?: string }>, options: StartRunOptions = {}): Promise<string[]> {
     const now = this.#clock.now();
-    const runs = batch.map(({ playbook, inputs }) => ({
+    const runs = batch.map(({ playbook, inputs, caseId }) => ({
       id: newId(now),
       playbookId: playbook.id,
       playbookVersion: playbook.version,
@@ -111,12 +116,48 @@ export class Engine {
       status: 'queued',
       mode: options.mode ?? 'live',
       startedBy: options.startedBy ?? null,
+      caseId: caseId ?? options.caseId ?? null,
       wakeAt: now,
       createdAt: now,
     }));
     await this.#store.engine.insertRuns(runs);
     this.runner.poke();
     return runs.map((r) => r.id);
+  }
+
+  /**
+   * Starts a run only if `condition` (run in the same transaction as the insert, told the new run's id)
+   * returns true: a caller's own state change and the run that acts on it commit together or not at all.
+   * Returns the run id, or undefined when the condition said no.
+   */
+  async startRunIf(
+    playbook: Playbook,
+    inputs: unknown,
+    options: StartRunOptions,
+    condition: (tx: StoreTx, runId: string) => Promise<boolean>,
+  ): Promise<string | undefined> {
+    const now = this.#clock.now();
+    const run = {
+      id: newId(now),
+      playbookId: playbook.id,
+      playbookVersion: playbook.version,
+      definition: playbook,
+      inputs: validateRunInputs(playbook, inputs),
+      status: 'queued',
+      mode: options.mode ?? 'live',
+      startedBy: options.startedBy ?? null,
+      caseId: options.caseId ?? null,
+      wakeAt: now,
+      createdAt: now,
+    };
+    const started = await this.#store.transaction(async (tx) => {
+      if (!(await condition(tx, run.id))) return false;
+      await tx.engine.insertRuns([run]);
+      return true;
+    });
+    if (!started) return undefined;
+    this.runner.poke();
+    return run.id;
   }
 
   async getRun(id: string, options: { history?: boolean } = {}): Promise<RunView> {
@@ -208,6 +249,7 @@ export class Engine {
           status: 'queued',
           mode: options.mode ?? row.mode,
           startedBy: options.startedBy ?? null,
+          caseId: options.caseId ?? row.caseId,
           wakeAt: now,
           createdAt: now,
         },

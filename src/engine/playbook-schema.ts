@@ -218,6 +218,11 @@ export const Trigger = z
   })
   .strict();
 
+const AttackTechniqueId = z
+  .string()
+  .regex(/^T[0-9]{4}(\.[0-9]{3})?$/, 'must be an ATT&CK technique id such as T1059 or T1059.001')
+  .meta({ description: 'ATT&CK technique id' });
+
 const playbookFields = {
   id: z
     .string()
@@ -226,9 +231,21 @@ const playbookFields = {
   version: z.number().int().min(1).meta({ description: 'Bump on every change; runs pin the version they started with' }),
   title: z.string().min(1),
   description: z.string().optional(),
+  author: z.string().min(1).max(200).optional().meta({
+    description:
+      "The playbook's last author (a Riposte user name). Runs pin it; that user may not approve a policy approval the playbook's actions ask for (separation of duties)",
+  }),
   trigger: Trigger.optional(),
   inputs: z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/), InputSpec).default({}),
   outputs: z.record(z.string(), z.unknown()).optional().meta({ description: 'Run outputs: name → template evaluated when the run succeeds' }),
+  attack: z
+    .object({
+      detects: z.array(AttackTechniqueId).default([]).meta({ description: 'Techniques this playbook detects or triages' }),
+      responds_to: z.array(AttackTechniqueId).default([]).meta({ description: 'Techniques this playbook contains or remediates' }),
+    })
+    .strict()
+    .optional()
+    .meta({ description: 'MITRE ATT&CK coverage metadata (GET /api/v1/attack/coverage); no effect on how the playbook runs' }),
 };
 
 export const Playbook = z

@@ -50,6 +50,7 @@ export function runJson(run: RunView | Omit<RunRow, 'definition'>) {
     parent_run_id: run.parentRunId,
     parent_step_key: run.parentStepKey,
     started_by: run.startedBy,
+    case_id: run.caseId ?? null,
     wake_at: iso(run.wakeAt),
     cancel_requested: run.cancelRequested,
     created_at: iso(run.createdAt),

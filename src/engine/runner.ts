@@ -499,10 +499,17 @@ export class Runner {
           playbookId: run.row.playbookId,
           playbookVersion: run.row.playbookVersion,
           startedBy: run.row.startedBy ?? null,
+          caseId: run.row.caseId ?? null,
+          ...(run.playbook.author ? { author: run.playbook.author } : {}),
         },
         stepKey: command.key,
         stepId: command.stepId,
-        action: { id: command.action, impact, ...(definition.inverse ? { inverse: definition.inverse } : {}) },
+        action: {
+          id: command.action,
+          impact,
+          ...(definition.inverse ? { inverse: definition.inverse } : {}),
+          ...(definition.defaultTtl !== undefined ? { defaultTtl: definition.defaultTtl } : {}),
+        },
         arguments: (parsed.data ?? {}) as Record<string, unknown>,
         rawInput: command.input,
         idempotencyKey: `${run.row.id}:${command.key}`,
@@ -551,6 +558,13 @@ export class Runner {
     const output = timeoutMs === undefined && combined === signal ? await work : await raceAbort(work, combined, command, timeoutMs);
     const data = toPlainData(output);
     if (guarded && this.#guard?.performed) {
+      if (definition.inverse) {
+        try {
+          guarded.inverseArguments = definition.inverseInput ? definition.inverseInput(input, data) : guarded.arguments;
+        } catch (error) {
+          this.#logger?.warn({ err: error, run_id: run.row.id, step: command.key }, 'engine: the inverse arguments of an action could not be computed');
+        }
+      }
       try {
         await this.#guard.performed(guarded, data);
       } catch (error) {
@@ -772,6 +786,7 @@ export class Runner {
       mode: run.row.mode,
       parentRunId: run.row.id,
       parentStepKey: command.key,
+      caseId: run.row.caseId ?? null,
       wakeAt: now,
       createdAt: now,
     });

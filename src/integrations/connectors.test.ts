@@ -75,6 +75,16 @@ for (const c of CASES) {
       assert.ok(where.includes(SIMULATOR_API_KEY));
     });
 
+    test('sequential calls from one instance reuse one kept-alive connection', async () => {
+      const sim = sims.get(c.id) as VendorSimulator;
+      const instance = instanceFor(c);
+      const before = sim.requests.length;
+      for (const ip of ['8.8.8.8', '91.240.118.172', '104.16.132.229']) await call(instance, c, ip);
+      const seen = sim.requests.slice(before).map((r) => r.connection);
+      assert.equal(seen.length, 3);
+      assert.equal(new Set(seen).size, 1, `connections used: ${seen.join(', ')}`);
+    });
+
     test('a wrong key is integration.unauthorized naming the vendor and status, and the key is not echoed', async () => {
       await assert.rejects(call(instanceFor(c, 'wrong-key-123'), c, c.malicious), (error: unknown) => {
         failsWith('integration.unauthorized', /HTTP 40[13]/)(error);

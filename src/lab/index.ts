@@ -3,6 +3,8 @@
  * documented paths, auth headers, shapes, error bodies and 429s, over one deterministic seeded world.
  * Tests, benchmarks and `riposte lab start` / `riposte demo` use them; production code never imports lab.
  */
+
+import { INTERNAL_HANDLERS } from './internal-simulators.ts';
 import { type SimulatorOptions, startSimulator, type VendorSimulator } from './simulator-server.ts';
 import { THREAT_INTEL_HANDLERS } from './threat-intel-simulators.ts';
 
@@ -21,7 +23,48 @@ export {
   type TeamsReceivedCard,
   type TeamsSimulator,
 } from './chat-simulators.ts';
-export { type IpProfile, SEED_DOMAINS, SEED_FILES, SEED_IPS, SEED_URLS, type SeedIp, SIMULATOR_API_KEY, seedFor, UNKNOWN_IP } from './seed-data.ts';
+export {
+  defenderHandler,
+  identityPlatformHandler,
+  SIMULATOR_CLIENT_ID,
+  SIMULATOR_CLIENT_SECRET,
+  SIMULATOR_TENANT_ID,
+  TokenIssuer,
+} from './defender-simulator.ts';
+export {
+  type Criticality,
+  createFleet,
+  DEFAULT_IMPLANT,
+  Fleet,
+  type FleetEndpoint,
+  type FleetImplant,
+  type FleetOptions,
+  type FleetUser,
+  HKLM_RUN,
+  type RegistryValue,
+  RUN_KEY,
+  seededRandom,
+} from './fleet.ts';
+export { elasticHandler, INTERNAL_HANDLERS, mispHandler, serviceNowCmdbHandler, splunkHandler } from './internal-simulators.ts';
+export { KqlError, type KqlRow, type KqlValue, runKql } from './kql-subset.ts';
+export {
+  type IpProfile,
+  SEED_ASSETS,
+  SEED_DOMAINS,
+  SEED_FILES,
+  SEED_INTERNAL_SIGHTINGS,
+  SEED_IPS,
+  SEED_MISP,
+  SEED_NOW_MS,
+  SEED_URLS,
+  type SeedAsset,
+  type SeedIp,
+  type SeedLogEvent,
+  SIMULATOR_API_KEY,
+  seedFor,
+  seedLogEvents,
+  UNKNOWN_IP,
+} from './seed-data.ts';
 export {
   type Fault,
   type SimAnswer,
@@ -50,6 +93,7 @@ export interface Lab {
 export async function startLab(options: SimulatorOptions = {}): Promise<Lab> {
   const simulators: Record<string, VendorSimulator> = {};
   for (const handler of THREAT_INTEL_HANDLERS) simulators[handler.vendor] = await startSimulator(handler, { ...options, port: undefined });
+  for (const handler of INTERNAL_HANDLERS) simulators[handler.vendor] = await startSimulator(handler, { ...options, port: undefined });
   return {
     simulators,
     close: async () => {

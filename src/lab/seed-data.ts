@@ -198,3 +198,176 @@ export const SEED_URLS: ReadonlyArray<{ url: string; malicious: number; title: s
 
 /** The key every simulator accepts (any other key is refused like the vendor would). */
 export const SIMULATOR_API_KEY = 'riposte-lab-key';
+
+// --- The organisation's own side: what internal logs saw and what the CMDB knows -------------------------
+
+/** An internal host of the seeded enterprise (ServiceNow CMDB records, Splunk/Elastic log sources). */
+export interface SeedAsset {
+  name: string;
+  ip: string;
+  owner: string;
+  /** ServiceNow `busines_criticality` choice (sic: ServiceNow's field name). */
+  businessCriticality: '1 - most critical' | '2 - somewhat critical' | '3 - less critical' | '4 - not critical';
+  /** ServiceNow `used_for`. */
+  usedFor: 'Production' | 'Staging' | 'Development' | 'Test';
+  table: 'cmdb_ci_server' | 'cmdb_ci_computer';
+}
+
+export const SEED_ASSETS: readonly SeedAsset[] = [
+  {
+    name: 'srv-erp-01',
+    ip: '10.20.1.10',
+    owner: 'Finance Applications',
+    businessCriticality: '1 - most critical',
+    usedFor: 'Production',
+    table: 'cmdb_ci_server',
+  },
+  { name: 'srv-web-02', ip: '10.20.1.12', owner: 'Web Platform', businessCriticality: '2 - somewhat critical', usedFor: 'Production', table: 'cmdb_ci_server' },
+  { name: 'srv-db-01', ip: '10.20.1.20', owner: 'Database Team', businessCriticality: '1 - most critical', usedFor: 'Production', table: 'cmdb_ci_server' },
+  {
+    name: 'srv-jump-01',
+    ip: '10.20.1.30',
+    owner: 'IT Operations',
+    businessCriticality: '2 - somewhat critical',
+    usedFor: 'Production',
+    table: 'cmdb_ci_server',
+  },
+  // A load-balanced pair and its virtual address: three CIs answer for 10.20.1.100 (exercises paging).
+  { name: 'srv-portal-a', ip: '10.20.1.100', owner: 'Web Platform', businessCriticality: '3 - less critical', usedFor: 'Production', table: 'cmdb_ci_server' },
+  {
+    name: 'srv-portal-b',
+    ip: '10.20.1.100',
+    owner: 'Web Platform',
+    businessCriticality: '2 - somewhat critical',
+    usedFor: 'Production',
+    table: 'cmdb_ci_server',
+  },
+  {
+    name: 'srv-portal-vip',
+    ip: '10.20.1.100',
+    owner: 'Network Team',
+    businessCriticality: '3 - less critical',
+    usedFor: 'Production',
+    table: 'cmdb_ci_server',
+  },
+  {
+    name: 'srv-build-03',
+    ip: '10.20.7.3',
+    owner: 'Engineering Productivity',
+    businessCriticality: '4 - not critical',
+    usedFor: 'Development',
+    table: 'cmdb_ci_server',
+  },
+  {
+    name: 'ws-finance-07',
+    ip: '10.20.4.17',
+    owner: 'Alice Martin',
+    businessCriticality: '3 - less critical',
+    usedFor: 'Production',
+    table: 'cmdb_ci_computer',
+  },
+  { name: 'ws-eng-23', ip: '10.20.5.23', owner: 'Bob Chen', businessCriticality: '4 - not critical', usedFor: 'Development', table: 'cmdb_ci_computer' },
+];
+
+/** Internal hosts that talked to each seeded external IP, and how often, over the week before SEEN. */
+export const SEED_INTERNAL_SIGHTINGS: Readonly<Record<string, ReadonlyArray<{ host: string; count: number }>>> = {
+  '185.220.101.47': [
+    { host: 'ws-finance-07', count: 12 },
+    { host: 'srv-web-02', count: 5 },
+  ],
+  '45.155.205.233': [{ host: 'ws-eng-23', count: 3 }],
+  '91.240.118.172': [{ host: 'srv-jump-01', count: 1 }],
+  '8.8.8.8': Array.from({ length: 25 }, (_, i) => ({ host: `ws-${String(i + 1).padStart(3, '0')}`, count: 10 })),
+  '104.16.132.229': [
+    { host: 'ws-finance-07', count: 30 },
+    { host: 'ws-eng-23', count: 30 },
+  ],
+  '195.12.50.17': [{ host: 'srv-erp-01', count: 40 }],
+};
+
+/** The fixed end of the seeded week (2026-11-20T08:30:00Z), so answers are deterministic. */
+export const SEED_NOW_MS = Date.UTC(2026, 10, 20, 8, 30);
+
+export interface SeedLogEvent {
+  id: string;
+  timeMs: number;
+  host: string;
+  srcIp: string;
+  destIp: string;
+  destPort: number;
+  action: 'allowed' | 'blocked';
+}
+
+/** The raw connection events behind SEED_INTERNAL_SIGHTINGS, oldest first, spread evenly over 7 days. */
+export function seedLogEvents(ip: string): SeedLogEvent[] {
+  const rows = SEED_INTERNAL_SIGHTINGS[ip] ?? [];
+  const total = rows.reduce((sum, row) => sum + row.count, 0);
+  const events: SeedLogEvent[] = [];
+  let n = 0;
+  for (const row of rows) {
+    const asset = SEED_ASSETS.find((a) => a.name === row.host);
+    for (let i = 0; i < row.count; i++, n++) {
+      events.push({
+        id: `${ip}-${n}`,
+        timeMs: SEED_NOW_MS - 7 * 86_400_000 + Math.floor(((n + 1) * 7 * 86_400_000) / (total + 1)),
+        host: row.host,
+        srcIp: asset?.ip ?? `10.20.9.${(n % 250) + 1}`,
+        destIp: ip,
+        destPort: seedFor(ip)?.ports[0] ?? 443,
+        action: 'allowed',
+      });
+    }
+  }
+  return events.sort((a, b) => a.timeMs - b.timeMs || (a.id < b.id ? -1 : 1));
+}
+
+/** MISP threat levels: 1 High, 2 Medium, 3 Low, 4 Undefined. */
+export interface SeedMispAttribute {
+  value: string;
+  type: 'ip-dst' | 'ip-src' | 'domain' | 'md5';
+  toIds: boolean;
+  eventInfo: string;
+  threatLevel: 1 | 2 | 3 | 4;
+  tags: string[];
+  /** Which of the two lab MISP servers hold it. */
+  servers: ReadonlyArray<'misp_a' | 'misp_b'>;
+}
+
+export const SEED_MISP: readonly SeedMispAttribute[] = [
+  {
+    value: '185.220.101.47',
+    type: 'ip-dst',
+    toIds: true,
+    eventInfo: 'Tor exit relays used for credential stuffing against VPN portals',
+    threatLevel: 1,
+    tags: ['tlp:amber', 'misp-galaxy:mitre-attack-pattern="Brute Force - T1110"', 'estimative-language:likelihood-probability="very-likely"'],
+    servers: ['misp_a', 'misp_b'],
+  },
+  {
+    value: '45.155.205.233',
+    type: 'ip-dst',
+    toIds: true,
+    eventInfo: 'Cobalt Strike team server infrastructure',
+    threatLevel: 2,
+    tags: ['tlp:green', 'kill-chain:Command and Control'],
+    servers: ['misp_a'],
+  },
+  {
+    value: '91.240.118.172',
+    type: 'ip-src',
+    toIds: false,
+    eventInfo: 'RDP scanning observed by sharing community',
+    threatLevel: 3,
+    tags: ['tlp:green'],
+    servers: ['misp_b'],
+  },
+  {
+    value: '104.16.132.229',
+    type: 'ip-dst',
+    toIds: false,
+    eventInfo: 'Phishing kit hosted behind Cloudflare',
+    threatLevel: 3,
+    tags: ['tlp:white', 'false-positive:risk="high"'],
+    servers: ['misp_a'],
+  },
+];

@@ -12,6 +12,8 @@ export interface SimRequest {
   query: URLSearchParams;
   headers: IncomingMessage['headers'];
   body: string;
+  /** Which TCP connection carried it (1, 2 …, in accept order): shows whether clients reuse connections. */
+  connection: number;
 }
 
 export interface SimAnswer {
@@ -37,6 +39,8 @@ export interface VendorSimulator {
   readonly url: string;
   /** Requests seen (fault-injected ones included). */
   readonly requests: SimRequest[];
+  /** TCP connections accepted so far. */
+  connections(): number;
   failNext(fault: Fault, count?: number): void;
   setLatency(ms: number): void;
   close(): Promise<void>;
@@ -56,6 +60,8 @@ export async function startSimulator(handler: VendorHandler, options: SimulatorO
   const hanging = new Set<ServerResponse>();
   let windowStart = Date.now();
   let used = 0;
+  let accepted = 0;
+  const connectionIds = new WeakMap<object, number>();
 
   const send = (res: ServerResponse, answer: SimAnswer) => {
     const headers = { 'content-type': 'application/json', ...answer.headers };
@@ -74,6 +80,7 @@ export async function startSimulator(handler: VendorHandler, options: SimulatorO
         query: url.searchParams,
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
+        connection: connectionIds.get(req.socket) ?? 0,
       };
       requests.push(request);
       const answer = (): void => {
@@ -115,13 +122,15 @@ export async function startSimulator(handler: VendorHandler, options: SimulatorO
       else answer();
     });
   });
-  server.keepAliveTimeout = 1000;
+  server.on('connection', (socket) => connectionIds.set(socket, ++accepted));
+  server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     vendor: handler.vendor,
     url: `http://127.0.0.1:${port}`,
     requests,
+    connections: () => accepted,
     failNext(fault, count = 1) {
       for (let i = 0; i < count; i++) faults.push(fault);
     },

@@ -270,7 +270,8 @@ export const greyNoiseHandler: VendorHandler = {
         riot: g.riot,
         classification: g.classification,
         name: g.name,
-        link: `https://viz.greynoise.io/ip/${ip}`,
+        // RIOT answers link to the RIOT page, noise answers to the IP page (as the Community API does).
+        link: `https://viz.greynoise.io/${g.riot ? 'riot' : 'ip'}/${ip}`,
         last_seen: SEEN_ISO.slice(0, 10),
         message: 'Success',
       },
@@ -372,12 +373,17 @@ export const shodanHandler: VendorHandler = {
         last_update: SEEN_ISO.replace('Z', ''),
         tags: seed.tags,
         vulns: seed.vulns,
-        data: seed.ports.map((port) => ({
-          port,
-          transport: 'tcp',
-          product: port === 22 ? 'OpenSSH' : port === 443 ? 'nginx' : undefined,
-          timestamp: SEEN_ISO.replace('Z', ''),
-        })),
+        // minify=true: "only the list of ports and the general host information, no banners".
+        ...(request.query.get('minify') === 'true'
+          ? {}
+          : {
+              data: seed.ports.map((port) => ({
+                port,
+                transport: 'tcp',
+                product: port === 22 ? 'OpenSSH' : port === 443 ? 'nginx' : undefined,
+                timestamp: SEEN_ISO.replace('Z', ''),
+              })),
+            }),
       },
     };
   },

@@ -21,6 +21,7 @@ export const FIELD_CATALOG: Record<string, { type: FieldType; doc: string }> = {
   'action.id': { type: 'string', doc: 'qualified action id, e.g. firewall.block_ip' },
   'action.impact': { type: 'string', doc: 'read | write | destructive' },
   'action.kind': { type: 'string', doc: 'blast-radius group of the action (defaults to its id)' },
+  'action.rollback': { type: 'boolean', doc: 'true when the action undoes an earlier containment action (rollback or expiry)' },
   'indicator.confidence': { type: 'number', doc: 'indicator confidence 0–100' },
   'indicator.verdict': { type: 'string', doc: 'malicious | suspicious | benign | unknown' },
   'indicator.source': { type: 'string', doc: 'where the confidence came from' },

@@ -8,7 +8,7 @@ import { type CompiledPolicy, parsePolicyYaml } from './policy-document.ts';
 export const DEFAULT_POLICY_YAML = `# Riposte built-in policy: the response tiers every destructive action goes through.
 # Copy it (riposte policy default > policy.yml), edit, then check with riposte policy validate/test.
 id: builtin-default
-version: 1
+version: 2
 description: >-
   High confidence on a non-critical target acts automatically; critical assets and medium confidence
   need one approver; allow-listed targets and low confidence are never acted on; a wave of destructive
@@ -22,9 +22,12 @@ defaults:
   no_match: require_approval
 rules:
   - id: allow-listed-target
-    description: Partners, our own ranges and known-good infrastructure are never acted on.
+    description: Partners, our own ranges and known-good infrastructure are never acted on (undoing an earlier block on them is allowed).
     impact: [write, destructive]
-    when: { any_target: { field: target.allow_listed, eq: true } }
+    when:
+      all:
+        - { any_target: { field: target.allow_listed, eq: true } }
+        - { field: action.rollback, eq: false }
     decision: deny
     reason: "{target.value} is on the {target.allow_list.kind} allow-list {target.allow_list.name} ({target.allow_list.entry}): Riposte never acts on it automatically"
 

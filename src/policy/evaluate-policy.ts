@@ -142,7 +142,7 @@ function buildContext(policy: CompiledPolicy, input: PolicyInput): EvaluationCon
   const targets = targetFacts(input, lists);
   return {
     facts: {
-      action: { id: input.action.id, impact: input.action.impact, kind, arguments: input.action.arguments ?? {} },
+      action: { id: input.action.id, impact: input.action.impact, kind, rollback: input.action.rollback === true, arguments: input.action.arguments ?? {} },
       indicator: input.indicator,
       targets: { count: targets.length },
       history: { same_kind_last_hour: lastHour[kind] ?? 0, total_last_hour: total, last_hour: lastHour },

@@ -82,6 +82,8 @@ export const PolicyInputSchema = z
         impact: z.enum(IMPACTS),
         /** What blast-radius counting groups by; defaults to the action id. */
         kind: text.optional(),
+        /** True when the action undoes an earlier containment action (a rollback or an expiry running its inverse). */
+        rollback: z.boolean().optional(),
         /** The exact arguments the action would receive. */
         arguments: z.record(z.string(), z.unknown()).default({}),
       })

@@ -41,7 +41,7 @@ describe('default policy: the response tiers of issue 6', () => {
     assert.equal(decision.decision, 'allow');
     assert.equal(decision.rule.id, 'high-confidence');
     assert.equal(decision.rule.policy_id, 'builtin-default');
-    assert.equal(decision.rule.policy_version, 1);
+    assert.equal(decision.rule.policy_version, 2);
     assert.match(decision.rule.policy_digest, /^[0-9a-f]{64}$/);
     assert.match(decision.reasons[0]?.text ?? '', /confidence 92 is at least 85/);
   });
@@ -125,6 +125,18 @@ describe('default policy: the response tiers of issue 6', () => {
     assert.match(decision.reasons[0]?.text ?? '', /20 block_ip actions already ran in the last hour \(limit 20\)/);
     // Other kinds do not count towards this kind's limit.
     assert.equal(evaluatePolicy(policy, blockIp('203.0.113.9', 95, { history: { last_hour: { block_ip: 19, isolate_host: 50 } } })).decision, 'allow');
+  });
+
+  test('undoing an earlier block on an allow-listed target is not refused by the allow-list rule (a new write on it is)', () => {
+    const unblock = (rollback: boolean) =>
+      evaluatePolicy(policy, {
+        ...blockIp('198.51.100.23', undefined),
+        action: { id: 'firewall.unblock_ip', impact: 'write', arguments: { ip: '198.51.100.23' }, ...(rollback ? { rollback: true } : {}) },
+      });
+    assert.equal(unblock(false).decision, 'deny');
+    assert.equal(unblock(false).rule.id, 'allow-listed-target');
+    assert.equal(unblock(true).decision, 'allow');
+    assert.equal(unblock(true).rule.id, 'routine-write');
   });
 
   test('read actions pass without rules; writes are allowed unless a target is critical or allow-listed; unknown confidence needs approval', () => {

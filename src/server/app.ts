@@ -50,6 +50,11 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     ...(config.server.trust_proxy === undefined || config.server.trust_proxy === false ? {} : { trustProxy: config.server.trust_proxy }),
   });
 
+  // The API speaks JSON: Fastify's built-in text/plain parser would hand routes a string they then reject
+  // as a bad payload (400). Without it, a text/plain body is a clear 415. Routes that take other media
+  // types (webhooks, Slack forms, TAXII) register their own parsers in their scope.
+  app.removeContentTypeParser('text/plain');
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { type Actor, AUTHENTICATED, type AuthService, forbidden, hasPermission, isPermission } from '../auth/index.ts';
+import { type Actor, AUTHENTICATED, type AuthService, forbidden, hasPermission, isPermission, normaliseUserName } from '../auth/index.ts';
 import { type Config, isRiposteError, RiposteError } from '../core/index.ts';
 import { sendProblem } from './problem.ts';
 
@@ -36,7 +36,14 @@ export function sessionCookieNames(config: Config): SessionCookieNames {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
+const BASIC = /^Basic[ \t]+([A-Za-z0-9+/=]+)[ \t]*$/i;
 const REALM = 'Bearer realm="riposte"';
+const BASIC_REALM = 'Basic realm="riposte", charset="UTF-8"';
+
+/** Routes for clients that only speak HTTP Basic (TAXII) set `config.basicAuth`: user name + API token as password. */
+function acceptsBasic(request: FastifyRequest): boolean {
+  return (request.routeOptions.config as { basicAuth?: boolean } | undefined)?.basicAuth === true;
+}
 
 /** Cookie header → map (first occurrence wins, as browsers send the most specific cookie first). */
 export function parseCookies(header: string | undefined): Map<string, string> {
@@ -68,7 +75,8 @@ function sendAuthProblem(reply: FastifyReply, request: FastifyRequest, error: Ri
   if (error.status === 401) {
     // RFC 6750 §3: say which scheme to use, and whether the token presented was the problem.
     const tokenProblem = error.code !== 'auth.unauthenticated' && request.headers.authorization !== undefined;
-    reply.header('www-authenticate', tokenProblem ? `${REALM}, error="invalid_token"` : REALM);
+    const bearer = tokenProblem ? `${REALM}, error="invalid_token"` : REALM;
+    reply.header('www-authenticate', acceptsBasic(request) ? [BASIC_REALM, bearer] : bearer);
   }
   return sendProblem(reply, request, error);
 }
@@ -91,6 +99,8 @@ function sameOrigin(request: FastifyRequest, config: Config): boolean {
 export async function authenticateRequest(request: FastifyRequest, auth: AuthService, cookies: SessionCookieNames, config: Config): Promise<Actor> {
   const header = request.headers.authorization;
   if (header !== undefined) {
+    const basic = acceptsBasic(request) ? BASIC.exec(header) : null;
+    if (basic?.[1]) return authenticateBasic(basic[1], auth);
     const match = BEARER.exec(header);
     if (!match?.[1]) throw unauthenticated('the Authorization header must be "Bearer <API token>"');
     return auth.authenticateToken(match[1]);
@@ -121,6 +131,22 @@ export async function authenticateRequest(request: FastifyRequest, auth: AuthSer
       );
     }
   }
+  return actor;
+}
+
+/** HTTP Basic with an API token as the password; the user name must be the token's owner. */
+async function authenticateBasic(encoded: string, auth: AuthService): Promise<Actor> {
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw unauthenticated('HTTP Basic credentials must be "user name:API token"');
+  const actor = await auth.authenticateToken(decoded.slice(colon + 1));
+  let name: string;
+  try {
+    name = normaliseUserName(decoded.slice(0, colon));
+  } catch {
+    name = '';
+  }
+  if (name !== actor.name) throw unauthenticated('the user name does not own this API token', 'auth.invalid_token');
   return actor;
 }
 

@@ -92,7 +92,12 @@ export function toRiposteError(error: unknown): RiposteError {
   return new RiposteError('internal', 'internal error; the server log has details under this request id', { status: 500, cause: error });
 }
 
+/** A route family with its own error format (TAXII error messages) sets `config.sendError`. */
+export type ErrorSender = (reply: FastifyReply, request: FastifyRequest, error: RiposteError) => FastifyReply;
+
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: RiposteError): FastifyReply {
+  const custom = (request.routeOptions?.config as { sendError?: ErrorSender } | undefined)?.sendError;
+  if (custom) return custom(reply, request, error);
   const problem = problemFor(error, request);
   if (error.status === 429 || error.status === 503) {
     const retryAfter = error.details?.retry_after_seconds;

@@ -3,6 +3,7 @@ import type { AuthService } from '../auth/index.ts';
 import type { CasesService, WebhookCredentials } from '../cases/index.ts';
 import type { Config, Logger } from '../core/index.ts';
 import type { Engine, PlaybookDirectory } from '../engine/index.ts';
+import type { AttackCatalog, IndicatorStore, TaxiiService } from '../intel/index.ts';
 import type { Store } from '../store/index.ts';
 
 /**
@@ -28,6 +29,19 @@ export interface ServerServices {
   auth: AuthService;
   /** Integration instances (app/integration-instances.ts); the integrations routes are registered when present. */
   integrations?: IntegrationsApi;
+  /** The TAXII 2.1 server's logic (the /taxii2/ routes are registered when present). */
+  taxii?: TaxiiService;
+  /** Indicators: the in-memory index backed by the store. */
+  indicators?: IndicatorStore;
+  /** ATT&CK catalog, case STIX export and coverage (the intel routes are registered when present). */
+  intel?: IntelApi;
+}
+
+export interface IntelApi {
+  attack: AttackCatalog;
+  /** A case (id or number) as a STIX 2.1 bundle. */
+  caseBundle(ref: string): Promise<{ type: 'bundle'; id: string; objects: Array<Record<string, unknown>> }>;
+  coverage(): Promise<unknown>;
 }
 
 export interface IntegrationInstanceView {

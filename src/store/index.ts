@@ -4,6 +4,7 @@
  * scale-out — and forward-only migrations that run on open and through `riposte db migrate`.
  */
 export { type Backend, decodeJson, encodeJson } from './backend.ts';
+export { DEFAULT_TAXII_COLLECTION_ID } from './migrations/0700-intel-objects.ts';
 export { type OpenStoreOptions, openStore, SQLITE_FILE_NAME } from './open-store.ts';
 export type { AlertRecord, AlertsRepository } from './repositories/alerts.ts';
 export type { ApiTokenRecord, ApiTokensRepository } from './repositories/api-tokens.ts';
@@ -22,6 +23,14 @@ export type {
   TimelineRecord,
 } from './repositories/cases.ts';
 export {
+  CONTAINED_ACTION_STATUSES,
+  type ContainedActionFilter,
+  type ContainedActionRecord,
+  type ContainedActionStatus,
+  type ContainedActionsRepository,
+  type NewContainedAction,
+} from './repositories/contained-actions.ts';
+export {
   ACTIVE_RUN_STATUSES,
   type EngineRepository,
   type JournalEntry,
@@ -37,6 +46,16 @@ export {
 } from './repositories/engine.ts';
 export type { IntegrationInstanceRecord, IntegrationsRepository } from './repositories/integrations.ts';
 export type {
+  IntelCollectionRecord,
+  IntelObjectInput,
+  IntelObjectQuery,
+  IntelObjectRecord,
+  IntelRepository,
+  IntelStatusRecord,
+  IntelVersionMatch,
+  SightingTally,
+} from './repositories/intel.ts';
+export type {
   NotificationOutboxRepository,
   OutboxEntry,
   OutboxRecord,
@@ -46,4 +65,5 @@ export { type ObservableRecord, type ObservablesRepository, observableKey } from
 export type { SessionRecord, SessionsRepository } from './repositories/sessions.ts';
 export type { SettingsRepository } from './repositories/settings.ts';
 export type { UserChanges, UserRecord, UsersRepository } from './repositories/users.ts';
+export { BACKUP_FORMAT, BACKUP_VERSION, type BackupHeader, type BackupLine } from './snapshot.ts';
 export type { MigrationState, Store, StoreTx } from './store.ts';

@@ -15,23 +15,26 @@ import type { MigrationState } from './store.ts';
 const TABLE = 'riposte_migration';
 
 export async function applyMigrations(db: Kysely<unknown>, backend: Backend, list: readonly StoreMigration[]): Promise<string[]> {
+  return db.transaction().execute((trx) => applyMigrationsInTransaction(trx, backend, list));
+}
+
+/** The same, inside a transaction the caller owns (a restore migrates and fills the tables all or nothing). */
+export async function applyMigrationsInTransaction(trx: Kysely<unknown>, backend: Backend, list: readonly StoreMigration[]): Promise<string[]> {
   const types = typesFor(backend);
   const applied: string[] = [];
-  await db.transaction().execute(async (trx) => {
-    if (backend === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.riposte_migration'))`.execute(trx);
-    await sql`create table if not exists ${sql.raw(TABLE)} (name varchar(255) not null primary key, timestamp varchar(255) not null)`.execute(trx);
-    const done = new Set((await sql<{ name: string }>`select name from ${sql.raw(TABLE)}`.execute(trx)).rows.map((row) => row.name));
-    for (const migration of list) {
-      if (done.has(migration.name)) continue;
-      try {
-        await migration.up(trx, types, backend);
-      } catch (error) {
-        throw new MigrationError(migration.name, error);
-      }
-      await sql`insert into ${sql.raw(TABLE)} (name, timestamp) values (${migration.name}, ${new Date().toISOString()})`.execute(trx);
-      applied.push(migration.name);
+  if (backend === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.riposte_migration'))`.execute(trx);
+  await sql`create table if not exists ${sql.raw(TABLE)} (name varchar(255) not null primary key, timestamp varchar(255) not null)`.execute(trx);
+  const done = new Set((await sql<{ name: string }>`select name from ${sql.raw(TABLE)}`.execute(trx)).rows.map((row) => row.name));
+  for (const migration of list) {
+    if (done.has(migration.name)) continue;
+    try {
+      await migration.up(trx, types, backend);
+    } catch (error) {
+      throw new MigrationError(migration.name, error);
     }
-  });
+    await sql`insert into ${sql.raw(TABLE)} (name, timestamp) values (${migration.name}, ${new Date().toISOString()})`.execute(trx);
+    applied.push(migration.name);
+  }
   return applied;
 }
 

@@ -9,6 +9,7 @@ import { applyMigrations, MigrationError, migrationStates } from './migrate.ts';
 import { migrations } from './migrations/index.ts';
 import { WORK_CHANNEL } from './repositories/engine.ts';
 import type { Database } from './schema.ts';
+import { type BackupHeader, type BackupLine, restoreBackup, writeBackup } from './snapshot.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
 import { type MigrationState, repositoriesFor, type Store, type StoreTx } from './store.ts';
 
@@ -237,6 +238,8 @@ class SqlStore implements Store {
   readonly approvals: StoreTx['approvals'];
   readonly integrations: StoreTx['integrations'];
   readonly notifications: StoreTx['notifications'];
+  readonly containedActions: StoreTx['containedActions'];
+  readonly intel: StoreTx['intel'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -273,6 +276,8 @@ class SqlStore implements Store {
     this.approvals = repositories.approvals;
     this.integrations = repositories.integrations;
     this.notifications = repositories.notifications;
+    this.containedActions = repositories.containedActions;
+    this.intel = repositories.intel;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -302,6 +307,14 @@ class SqlStore implements Store {
 
   async migrationStatus(): Promise<MigrationState[]> {
     return migrationStates(this.#db as Kysely<unknown>, this.backend, migrations);
+  }
+
+  backup(emit: (line: BackupLine) => Promise<void> | void): Promise<Record<string, number>> {
+    return writeBackup(this.#db, this.backend, emit);
+  }
+
+  restore(lines: AsyncIterable<unknown>): Promise<{ header: BackupHeader; rows: Record<string, number> }> {
+    return restoreBackup(this.#db, this.backend, lines);
   }
 
   async close(): Promise<void> {

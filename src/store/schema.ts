@@ -38,6 +38,7 @@ export interface EngineRunsTable {
   parent_run_id: string | null;
   parent_step_key: string | null;
   started_by: string | null;
+  case_id: ColumnType<string | null, string | null | undefined, string | null>;
   wake_at: number | null;
   lease_owner: string | null;
   lease_expires_at: number | null;
@@ -339,6 +340,49 @@ export interface NotificationOutboxTable {
   updated_at: Millis;
 }
 
+export interface IntelCollectionsTable {
+  id: string;
+  api_root: string;
+  title: string;
+  description: string | null;
+  alias: string | null;
+  read_access: Json;
+  write_access: Json;
+  created_at: Millis;
+}
+
+export interface IntelObjectsTable {
+  collection: string;
+  id: string;
+  version: string;
+  version_us: Millis;
+  type: string;
+  spec_version: string;
+  date_added: Millis;
+  raw: Json;
+  confidence: number | null;
+  tlp: string | null;
+  valid_from: number | null;
+  valid_until: number | null;
+  revoked: ColumnType<number, number | undefined, number>;
+  latest: ColumnType<number, number | undefined, number>;
+}
+
+export interface IntelStatusesTable {
+  id: string;
+  api_root: string;
+  owner: string;
+  body: Json;
+  created_at: Millis;
+}
+
+export interface IntelSightingsTable {
+  indicator_id: string;
+  count: Millis;
+  first_seen: Millis;
+  last_seen: Millis;
+}
+
 export interface Database {
   settings: SettingsTable;
   integration_instances: IntegrationInstancesTable;
@@ -368,4 +412,31 @@ export interface Database {
   approval_once_keys: ApprovalOnceKeysTable;
   guarded_actions: GuardedActionsTable;
   notification_outbox: NotificationOutboxTable;
+  contained_actions: ContainedActionsTable;
+  intel_collections: IntelCollectionsTable;
+  intel_objects: IntelObjectsTable;
+  intel_statuses: IntelStatusesTable;
+  intel_sightings: IntelSightingsTable;
+}
+
+export interface ContainedActionsTable {
+  id: string;
+  run_id: string;
+  step_key: string;
+  case_id: string | null;
+  action: string;
+  target: string | null;
+  arguments: Json;
+  inverse_action: string;
+  inverse_arguments: Json;
+  expires_at: number | null;
+  status: string;
+  performed_by: string;
+  reason: string | null;
+  rollback_run_id: string | null;
+  rollback_by: string | null;
+  rollback_reason: string | null;
+  rollback_error: ColumnType<unknown, string | null | undefined, string | null>;
+  created_at: Millis;
+  updated_at: Millis;
 }

@@ -6,14 +6,17 @@ import { type ApiTokensRepository, apiTokensRepository } from './repositories/ap
 import { type ApprovalsRepository, approvalsRepository } from './repositories/approvals.ts';
 import { type AuditRepository, auditRepository } from './repositories/audit.ts';
 import { type CasesRepository, casesRepository } from './repositories/cases.ts';
+import { type ContainedActionsRepository, containedActionsRepository } from './repositories/contained-actions.ts';
 import { type EngineRepository, engineRepository } from './repositories/engine.ts';
 import { type IntegrationsRepository, integrationsRepository } from './repositories/integrations.ts';
+import { type IntelRepository, intelRepository } from './repositories/intel.ts';
 import { type NotificationOutboxRepository, notificationOutboxRepository } from './repositories/notification-outbox.ts';
 import { type ObservablesRepository, observablesRepository } from './repositories/observables.ts';
 import { type SessionsRepository, sessionsRepository } from './repositories/sessions.ts';
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
 import { type UsersRepository, usersRepository } from './repositories/users.ts';
 import type { Database } from './schema.ts';
+import type { BackupHeader, BackupLine } from './snapshot.ts';
 
 export interface MigrationState {
   name: string;
@@ -44,6 +47,10 @@ export interface Store {
   readonly integrations: IntegrationsRepository;
   /** Messages owed to chat, mail and paging services, delivered with retries (approval channels). */
   readonly notifications: NotificationOutboxRepository;
+  /** Actions with an inverse that ran (blocks, isolations), their expiry and rollback state. */
+  readonly containedActions: ContainedActionsRepository;
+  /** STIX objects by TAXII collection, collections, TAXII statuses, indicator sightings. */
+  readonly intel: IntelRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -58,11 +65,15 @@ export interface Store {
   /** Applies pending migrations; returns the names applied now. */
   migrate(): Promise<string[]>;
   migrationStatus(): Promise<MigrationState[]>;
+  /** Streams a consistent snapshot of every table in the portable backup format (see snapshot.ts). */
+  backup(emit: (line: BackupLine) => Promise<void> | void): Promise<Record<string, number>>;
+  /** Restores a backup into this store, which must be empty; run `migrate()` afterwards for newer migrations. */
+  restore(lines: AsyncIterable<unknown>): Promise<{ header: BackupHeader; rows: Record<string, number> }>;
   close(): Promise<void>;
 }
 
 /** The repositories as seen inside a transaction. */
-export type StoreTx = Omit<Store, 'transaction' | 'listenForWork' | 'ping' | 'migrate' | 'migrationStatus' | 'close' | 'location'>;
+export type StoreTx = Omit<Store, 'transaction' | 'listenForWork' | 'ping' | 'migrate' | 'migrationStatus' | 'backup' | 'restore' | 'close' | 'location'>;
 
 export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: Clock): StoreTx {
   return {
@@ -76,8 +87,10 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     users: usersRepository(db, clock),
     apiTokens: apiTokensRepository(db, clock),
     sessions: sessionsRepository(db, clock),
-    approvals: approvalsRepository(db, clock),
+    approvals: approvalsRepository(db, clock, backend),
     integrations: integrationsRepository(db, clock),
     notifications: notificationOutboxRepository(db, clock),
+    containedActions: containedActionsRepository(db, clock),
+    intel: intelRepository(db, backend, clock),
   };
 }

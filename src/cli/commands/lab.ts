@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { integrationInstanceService, masterKeyFor } from '../../app/index.ts';
 import { createLogger, usageError } from '../../core/index.ts';
 import { INTEGRATIONS } from '../../integrations/catalog.ts';
-import { SEED_IPS, SIMULATOR_API_KEY, startSimulator, THREAT_INTEL_HANDLERS, UNKNOWN_IP, type VendorSimulator } from '../../lab/index.ts';
+import { INTERNAL_HANDLERS, SEED_IPS, SIMULATOR_API_KEY, startSimulator, THREAT_INTEL_HANDLERS, UNKNOWN_IP, type VendorSimulator } from '../../lab/index.ts';
 import { openStore } from '../../store/index.ts';
 import { configFor } from '../context.ts';
 import { createOutput, formatTable } from '../output.ts';
@@ -23,7 +23,8 @@ export function registerLab(program: Command): void {
       if (!Number.isInteger(port) || port < 1 || port > 65000) throw usageError('--port must be a port number');
       if (!Number.isFinite(latency) || latency < 0) throw usageError('--latency must be a number of milliseconds');
       const sims: VendorSimulator[] = [];
-      for (const [index, handler] of THREAT_INTEL_HANDLERS.entries()) sims.push(await startSimulator(handler, { port: port + index, latencyMs: latency }));
+      for (const [index, handler] of [...THREAT_INTEL_HANDLERS, ...INTERNAL_HANDLERS].entries())
+        sims.push(await startSimulator(handler, { port: port + index, latencyMs: latency }));
       if (options.configure) {
         const config = configFor(command);
         if (!config.integrations.http_allow.includes('127.0.0.1'))
@@ -34,10 +35,13 @@ export function registerLab(program: Command): void {
         try {
           const service = integrationInstanceService({ store, config, masterKey: () => masterKeyFor(config, createLogger({ level: config.log.level })) });
           for (const sim of sims) {
-            const integration = INTEGRATIONS.find((i) => i.id === sim.vendor);
+            // The two lab MISP servers are two instances (misp_a, misp_b) of the one MISP product.
+            const product = sim.vendor.startsWith('misp_') ? 'misp' : sim.vendor;
+            const integration = INTEGRATIONS.find((i) => i.id === product);
             if (!integration) continue;
             const secrets = Object.fromEntries(Object.keys(integration.secrets).map((name) => [name, SIMULATOR_API_KEY]));
-            await service.add({ name: sim.vendor, integration: sim.vendor, config: { baseUrl: sim.url }, secrets });
+            const extra = product === 'servicenow_cmdb' ? { username: 'riposte' } : {};
+            await service.add({ name: sim.vendor, integration: product, config: { baseUrl: sim.url, ...extra }, secrets });
           }
         } finally {
           await store.close();

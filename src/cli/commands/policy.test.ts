@@ -34,7 +34,7 @@ describe('riposte policy', () => {
     const path = file('policy.yml', printed.stdout);
     const valid = await cli('policy', 'validate', path);
     assert.equal(valid.code, 0, valid.stderr);
-    assert.match(valid.stdout, /policy builtin-default v1 is valid \(7 rules/);
+    assert.match(valid.stdout, /policy builtin-default v2 is valid \(7 rules/);
     const json = JSON.parse((await cli('policy', 'validate', path, '--json')).stdout);
     assert.equal(json.valid, true);
     assert.match(json.digest, /^[0-9a-f]{64}$/);
@@ -84,7 +84,7 @@ cases:
     const result = await cli('policy', 'explain', '--input', input);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /decision: require_approval\napproval: 1 approver\(s\), roles approver, admin, expires after 240 min then reject/);
-    assert.match(result.stdout, /decided by: rule medium-confidence of policy builtin-default v1/);
+    assert.match(result.stdout, /decided by: rule medium-confidence of policy builtin-default v2/);
     const json = JSON.parse((await cli('policy', 'explain', '--input', input, '--json')).stdout);
     assert.equal(json.decision, 'require_approval');
     const bad = await cli('policy', 'explain', '--input', file('bad-input.yml', 'action: { id: x, impact: huge }\n'));

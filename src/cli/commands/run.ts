@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { buildCasesService, createEngine, Guardrails, registeredActions } from '../../app/index.ts';
+import { buildCasesService, createEngine, Guardrails, integrationInstanceService, masterKeyFor, registeredActions } from '../../app/index.ts';
 import { createLogger, usageError } from '../../core/index.ts';
 import { formatIssues, loadPlaybookDirectory, loadPlaybookFile, type Playbook, type RunnerEvent, runJson } from '../../engine/index.ts';
 import { openStore } from '../../store/index.ts';
@@ -39,8 +39,10 @@ export function registerRun(program: Command): void {
       // The same guardrails as the server: a foreground run never skips policy before a risky action.
       const logger = createLogger({ level: config.log.level });
       const cases = buildCasesService(store, config, logger);
-      const guardrails = await Guardrails.create({ store, config, cases, logger });
-      const { engine } = createEngine(store, config, { runner: { only, exclusive: false, pollMs: 50 }, guard: guardrails.guard });
+      // Configured instances: their actions run here, and the CMDB instance informs policy.
+      const instances = await integrationInstanceService({ store, config, masterKey: () => masterKeyFor(config, logger) }).load();
+      const guardrails = await Guardrails.create({ store, config, cases, logger, integrations: instances });
+      const { engine } = createEngine(store, config, { runner: { only, exclusive: false, pollMs: 50 }, guard: guardrails.guard, integrations: instances });
       guardrails.attach(engine);
       const effects: unknown[] = [];
       const started = Date.now();

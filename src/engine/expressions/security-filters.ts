@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { BlockList, isIP } from 'node:net';
 import jmespath from 'jmespath';
 import safeRegex from 'safe-regex2';
-import { parseDuration } from '../../core/index.ts';
+import { cidrContains, isIpAddress, parseCidr, parseDuration, parseIpAddress } from '../../core/index.ts';
 import { type DataValue, ExpressionError, toPlainData, toText } from './values.ts';
 
 /**
@@ -32,24 +31,15 @@ export function refang(value: DataValue): string {
     .replace(/^fxp/i, 'ftp');
 }
 
-function stripMappedV4(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  return mapped ? (mapped[1] as string) : ip;
-}
-
 export function ipInCidr(value: DataValue, cidrs: DataValue): boolean {
-  const ip = stripMappedV4(toText(value).trim());
-  const family = isIP(ip);
-  if (family === 0) return false;
-  const list = new BlockList();
-  for (const cidr of Array.isArray(cidrs) ? cidrs : [cidrs]) {
-    const [network, bitsText] = toText(cidr).trim().split('/');
-    const netFamily = isIP(network ?? '');
-    if (netFamily === 0) throw new ExpressionError(`ip_in_cidr: ${JSON.stringify(toText(cidr))} is not a CIDR`);
-    const bits = bitsText === undefined ? (netFamily === 4 ? 32 : 128) : Number(bitsText);
-    list.addSubnet(network as string, bits, netFamily === 4 ? 'ipv4' : 'ipv6');
-  }
-  return list.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+  const ranges = (Array.isArray(cidrs) ? cidrs : [cidrs]).map((cidr) => {
+    const range = parseCidr(toText(cidr));
+    if (!range) throw new ExpressionError(`ip_in_cidr: ${JSON.stringify(toText(cidr))} is not a CIDR`);
+    return range;
+  });
+  // IPv4-mapped IPv6 counts as the IPv4 address it carries, on both sides (core/net-address).
+  const address = parseIpAddress(toText(value));
+  return address !== undefined && ranges.some((range) => cidrContains(range, address));
 }
 
 const PRIVATE_RANGES = [
@@ -108,7 +98,7 @@ export function domainOf(value: DataValue): string {
 
 export function registeredDomain(value: DataValue): string {
   const host = hostOf(value);
-  if (isIP(host.replace(/^\[|\]$/g, ''))) return host;
+  if (isIpAddress(host)) return host;
   const labels = host.split('.').filter(Boolean);
   for (const width of [3, 2]) {
     if (labels.length > width && MULTI_LABEL_SUFFIXES.has(labels.slice(-width).join('.'))) return labels.slice(-(width + 1)).join('.');

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { RiposteError } from '../../core/index.ts';
 import type { IntegrationHttp } from './integration-http.ts';
 import type { SmtpSender, SmtpSettings } from './mail/index.ts';
+import type { AccessTokenSource, OAuth2ClientCredentials } from './oauth2-client-credentials.ts';
 import type { RateLimit } from './token-bucket.ts';
 
 /**
@@ -25,6 +26,8 @@ export interface ActionRunContext<I> {
   instance: string;
   /** An SMTP sender behind the same address guard as `http` (mail integrations). */
   smtp(settings: SmtpSettings): SmtpSender;
+  /** A bearer token, for integrations declaring `auth` (OAuth 2.0 client credentials). */
+  accessToken?: AccessTokenSource['token'];
 }
 
 export interface IntegrationAction<I = unknown, O = unknown> {
@@ -35,6 +38,10 @@ export interface IntegrationAction<I = unknown, O = unknown> {
   output: z.ZodType<O>;
   /** Name of this integration's action that undoes this one (block_ip ↔ unblock_ip). */
   inverse?: string;
+  /** The inverse's arguments for one call (default: the same arguments), e.g. from an id in the output. */
+  inverseInput?(input: I, output: O): Record<string, unknown>;
+  /** How long the effect lasts unless the call passes `ttl`/`expires_in` (a duration such as 24h). */
+  defaultTtl?: string | number;
   /** Read actions only: how long an answer is reused for the same instance and input (ms). */
   cacheTtl?: number;
   run(context: ActionRunContext<I>): Promise<O>;
@@ -47,6 +54,8 @@ export function action<IS extends z.ZodType, OS extends z.ZodType>(spec: {
   input: IS;
   output: OS;
   inverse?: string;
+  inverseInput?(input: z.output<IS>, output: z.output<OS>): Record<string, unknown>;
+  defaultTtl?: string | number;
   cacheTtl?: number;
   run(context: ActionRunContext<z.output<IS>>): Promise<z.input<OS>>;
 }): IntegrationAction<z.output<IS>, z.output<OS>> {
@@ -65,6 +74,8 @@ export interface IntegrationDefinition {
   rateLimit?: RateLimit;
   /** Name of the read action `integrations test` calls with `healthCheck.input` (a cheap known lookup). */
   healthCheck?: { action: string; input: unknown };
+  /** Sign-in the vendor requires before its API (tokens are fetched and cached by the instance). */
+  auth?: OAuth2ClientCredentials;
   actions: Readonly<Record<string, IntegrationAction>>;
 }
 

@@ -27,8 +27,10 @@ export {
 } from './integration-instance.ts';
 export { type JobState, type PollOptions, runJob } from './job-polling.ts';
 export * from './mail/index.ts';
+export { type AccessTokenSource, createAccessTokenSource, type OAuth2ClientCredentials } from './oauth2-client-credentials.ts';
 export { collectPages, type PageFetcher, paginate } from './pagination.ts';
 export { FIFTEEN_MINUTES, ipAddress, ReputationOutput, reliabilityConfig } from './reputation.ts';
 export { ResponseCache } from './response-cache.ts';
 export { loadMasterKey, MasterKey, openSecret, rewrapSecret, type SealedSecret, sealSecret } from './secret-box.ts';
+export { SightingsOutput, sightingsEvidence } from './sightings.ts';
 export { abortableSleep, type RateLimit, TokenBucket } from './token-bucket.ts';

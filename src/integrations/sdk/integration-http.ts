@@ -98,12 +98,13 @@ export function createIntegrationHttp(options: IntegrationHttpOptions): Integrat
     const text = response.text().slice(0, 2000);
     try {
       const body = JSON.parse(text) as Record<string, unknown>;
-      const error = body.error ?? body.errors ?? body.message ?? body.detail;
+      // VirusTotal/Elastic/ServiceNow `error`, AbuseIPDB `errors`, Splunk `messages`, MISP/OTX/GreyNoise `message`/`detail`.
+      const error = body.error ?? body.errors ?? body.messages ?? body.message ?? body.detail;
       const first = Array.isArray(error) ? error[0] : error;
       if (typeof first === 'string') return first.slice(0, 200);
       if (first && typeof first === 'object') {
         const o = first as Record<string, unknown>;
-        const m = o.message ?? o.detail ?? o.title ?? o.code;
+        const m = o.message ?? o.reason ?? o.text ?? o.detail ?? o.title ?? o.code;
         if (typeof m === 'string') return m.slice(0, 200);
       }
     } catch {

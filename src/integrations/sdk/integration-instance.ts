@@ -3,6 +3,7 @@ import type { IntegrationAction, IntegrationDefinition } from './define-integrat
 import type { GuardedHttpOptions } from './http/index.ts';
 import { createIntegrationHttp, type IntegrationHttp, type RetryPolicy } from './integration-http.ts';
 import { createSmtpSender, type SmtpSettings } from './mail/index.ts';
+import { type AccessTokenSource, createAccessTokenSource } from './oauth2-client-credentials.ts';
 import { ResponseCache } from './response-cache.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -81,6 +82,25 @@ export function createIntegrationInstance(integration: IntegrationDefinition, se
   });
   const cache = options.cache ?? new ResponseCache({ now: () => clock.now() });
   const smtp = (smtpSettings: SmtpSettings) => createSmtpSender(smtpSettings, { allow: options.guard?.allow ?? [] });
+  let tokens: AccessTokenSource | undefined;
+  const accessToken = integration.auth
+    ? (tokenOptions?: { refresh?: boolean; signal?: AbortSignal }) => {
+        tokens ??= createAccessTokenSource(
+          integration.auth as NonNullable<IntegrationDefinition['auth']>,
+          { config, secrets: settings.secrets },
+          {
+            vendor: integration.title,
+            instance: settings.name,
+            ...(options.guard ? { guard: options.guard } : {}),
+            ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+            ...(options.retry ? { retry: options.retry } : {}),
+            ...(options.random ? { random: options.random } : {}),
+          },
+          () => clock.now(),
+        );
+        return tokens.token(tokenOptions);
+      }
+    : undefined;
   const secretValues = Object.values(settings.secrets).filter((value) => value.length >= 4);
   const secrets = Object.freeze({ ...settings.secrets });
 
@@ -115,6 +135,7 @@ export function createIntegrationInstance(integration: IntegrationDefinition, se
         signal: context.signal ?? new AbortController().signal,
         instance: settings.name,
         smtp,
+        ...(accessToken ? { accessToken } : {}),
       });
       const checked = definition.output.safeParse(output);
       if (!checked.success)

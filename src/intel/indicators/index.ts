@@ -5,4 +5,13 @@
  */
 export { type AtomicKey, extractAtomicKeys } from './atomic-extraction.ts';
 export { type IndicatorHit, IndicatorIndex, type IndicatorIndexOptions, type IndicatorKind } from './indicator-index.ts';
+export {
+  formatMicros,
+  IndicatorStore,
+  type IndicatorStoreOptions,
+  type IngestResult,
+  stixTimestampMicros,
+  storedObjectOf,
+  tlpMarkingId,
+} from './indicator-store.ts';
 export { normaliseDomain, normaliseHashAlgorithm, normaliseUrl } from './normalise.ts';

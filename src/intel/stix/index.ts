@@ -8,7 +8,7 @@ export { collectObservations, type Observation, type ObservationOptions, observa
 export type { Comparison, ComparisonExpression, ComparisonOperator, Literal, ObjectPath, ObservationExpression, PathStep } from './pattern-ast.ts';
 export { type CompiledPattern, compilePattern, MATCH_STEP_BUDGET, nfc } from './pattern-matcher.ts';
 export { lineAndColumn, type ParsePatternOptions, parsePattern, parseStixTimestamp, patternError } from './pattern-parser.ts';
-export { BACKTRACKING_INPUT_LIMIT } from './safe-regex.ts';
+export { BACKTRACKING_INPUT_LIMIT, compileSafeRegex, type SafeRegex } from './safe-regex.ts';
 export {
   bundleOf,
   isStixIdentifier,

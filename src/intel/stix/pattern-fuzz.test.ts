@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { recordFigure } from '../../../test/campaign-figures.ts';
 import { isRiposteError } from '../../core/index.ts';
 import { collectObservations } from './observations.ts';
 import { compilePattern } from './pattern-matcher.ts';
@@ -75,4 +76,5 @@ test('random patterns over random observations: a boolean or a RiposteError', ()
     ),
     { numRuns: 1500 },
   );
+  recordFigure('security', 'inputs_fuzzed (STIX patterns)', 1500);
 });

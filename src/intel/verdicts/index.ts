@@ -5,4 +5,15 @@
 
 export { type CollectedEvidence, collectEvidence } from './collect-evidence.ts';
 export { type AllowListEntry, type AllowLists, DEFAULT_WARNINGLIST_DIR, type KnownGoodHit, KnownGoodLists } from './known-good.ts';
+export {
+  DEFAULT_DECAY_MODELS,
+  type DecayKind,
+  type DecayModel,
+  decayedScore,
+  decayFactor,
+  decayKindOf,
+  decayModelFor,
+  isRevoked,
+  revokeAfterMs,
+} from './score-decay.ts';
 export { scoreVerdict, THRESHOLDS, type Verdict, type VerdictInput, type VerdictResult } from './verdict-scoring.ts';

@@ -1,5 +1,6 @@
 import type { Evaluation, Evidence } from '../../core/index.ts';
 import type { KnownGoodHit } from './known-good.ts';
+import { type DecayKind, type DecayModel, decayFactor, decayModelFor } from './score-decay.ts';
 
 /**
  * Turns evidence from several sources into one explainable verdict. The rules (docs/verdicts.md):
@@ -16,6 +17,10 @@ import type { KnownGoodHit } from './known-good.ts';
  *    weight (sources that did not say unknown) that supports the verdict, and coverage = min(1, informative
  *    weight / 1.5): two reliable sources that agree are enough for full coverage. Unknown → confidence 0.
  * 6. Sources expected but absent (down, timed out, not configured) are named in the reasons.
+ * 7. Decay: evidence that says when the source last saw the observable (`observed_at`) has its weight
+ *    multiplied by the observable type's decay factor at that age (score-decay.ts); below the model's
+ *    revoke score it counts as expired (weight 0, named in the reasons). Only when `now` is given, so the
+ *    function stays pure.
  *
  * Pure and deterministic: evidence is sorted by source first, so the same evidence in any order gives the
  * same verdict, confidence and reasons.
@@ -40,6 +45,12 @@ export interface VerdictInput {
   expectedSources?: readonly string[];
   /** Why a missing source is missing (`shodan` → "integration.timeout: …"). */
   failures?: Readonly<Record<string, string>>;
+  /** Epoch ms to measure evidence age against; without it nothing decays. */
+  now?: number;
+  /** Observable type when known (otherwise detected from the value), for the decay model. */
+  observableType?: string;
+  /** Override decay models per kind, or false to switch decay off. */
+  decay?: false | Partial<Record<DecayKind, DecayModel>>;
 }
 
 export const THRESHOLDS = { malicious: 1.0, maliciousWeight: 0.7, suspicious: 0.4, benign: -0.5, fullCoverage: 1.5, allowListConfidence: 95 } as const;
@@ -55,10 +66,25 @@ export function scoreVerdict(input: VerdictInput): VerdictResult {
   const weight = { malicious: 0, suspicious: 0, benign: 0 };
   const reasons: string[] = [];
 
+  const model = input.decay === false || input.now === undefined ? undefined : decayModelFor(input.observable, input.observableType, input.decay);
   for (const item of evidence) {
-    const w = Math.min(10, Math.max(0, item.reliability)) / 10;
+    let w = Math.min(10, Math.max(0, item.reliability)) / 10;
+    let aged = '';
+    const observed = item.observed_at === undefined ? Number.NaN : Date.parse(item.observed_at);
+    if (model && input.now !== undefined && !Number.isNaN(observed)) {
+      const ageMs = input.now - observed;
+      const factor = decayFactor(model, ageMs);
+      const days = Math.max(0, Math.floor(ageMs / 86_400_000));
+      if (100 * factor < model.revokeScore) {
+        w = 0;
+        aged = ` [expired: last seen ${days} days ago, past the ${model.lifetimeDays}-day decay model's revoke score]`;
+      } else if (factor < 1) {
+        w *= factor;
+        aged = ` [last seen ${days} days ago: weight ×${round2(factor)}]`;
+      }
+    }
     if (item.evaluation !== 'unknown') weight[item.evaluation] += w;
-    reasons.push(`${item.source} (reliability ${item.reliability}/10): ${item.evaluation}${item.summary ? ` — ${item.summary}` : ''}`);
+    reasons.push(`${item.source} (reliability ${item.reliability}/10): ${item.evaluation}${item.summary ? ` — ${item.summary}` : ''}${aged}`);
   }
   const threat = round2(weight.malicious + 0.5 * weight.suspicious - weight.benign);
   const informative = weight.malicious + weight.suspicious + weight.benign;

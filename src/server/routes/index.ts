@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServerMetrics } from '../metrics.ts';
 import type { ServerServices } from '../services.ts';
+import { actionRoutes } from './actions.ts';
 import { alertRoutes } from './alerts.ts';
 import { approvalDeliveryRoutes } from './approval-deliveries.ts';
 import { approvalRoutes } from './approvals.ts';
@@ -9,8 +10,10 @@ import { authRoutes } from './auth.ts';
 import { caseRoutes } from './cases.ts';
 import { healthRoutes } from './health.ts';
 import { integrationRoutes } from './integrations.ts';
+import { intelRoutes } from './intel.ts';
 import { observableRoutes } from './observables.ts';
 import { eventRoutes, runsRoutes } from './runs.ts';
+import { TAXII_PREFIX, taxiiRoutes } from './taxii.ts';
 import { tokenRoutes } from './tokens.ts';
 import { userRoutes } from './users.ts';
 
@@ -33,5 +36,8 @@ export async function registerRoutes(app: FastifyInstance, services: ServerServi
   if (services.engine || services.approvals) await app.register(approvalRoutes, { engine: services.engine, approvals: services.approvals });
   if (services.engine) await app.register(eventRoutes, { engine: services.engine });
   if (services.integrations) await app.register(integrationRoutes, { integrations: services.integrations });
+  if (services.approvals) await app.register(actionRoutes, { containment: services.approvals.containment });
+  if (services.intel) await app.register(intelRoutes, { intel: services.intel });
+  if (services.taxii) await app.register(taxiiRoutes, { prefix: TAXII_PREFIX, services: { ...services, taxii: services.taxii } });
   if (services.approvals) await app.register(approvalDeliveryRoutes, { store: services.store });
 }

@@ -6,7 +6,10 @@ import { auth } from './0300-auth-users-tokens-sessions.ts';
 import { approvals } from './0400-approvals.ts';
 import { guardedActionHistory } from './0401-guarded-action-history.ts';
 import { integrationInstances } from './0500-integration-instances.ts';
+import { runCaseLink } from './0600-run-case-link.ts';
+import { containedActions } from './0601-contained-actions.ts';
 import { notificationOutbox } from './0610-notification-outbox.ts';
+import { intelObjects } from './0700-intel-objects.ts';
 import type { StoreMigration } from './migration.ts';
 
 export type { StoreMigration } from './migration.ts';
@@ -21,5 +24,8 @@ export const migrations: readonly StoreMigration[] = [
   approvals,
   guardedActionHistory,
   integrationInstances,
+  runCaseLink,
+  containedActions,
   notificationOutbox,
+  intelObjects,
 ];

@@ -1,6 +1,6 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Clock } from '../../core/index.ts';
-import { decodeJson, encodeJson } from '../backend.ts';
+import { type Backend, decodeJson, encodeJson } from '../backend.ts';
 import type { ApprovalsTable, Database } from '../schema.ts';
 
 /**
@@ -53,6 +53,11 @@ export interface ApprovalsRepository {
   recordGuardedAction(entry: { id: string; kind: string; at: number; runId?: string | null }): Promise<void>;
   /** Guarded actions per kind at or after `since`. */
   countGuardedActions(since: number): Promise<Record<string, number>>;
+  /**
+   * Inside a transaction: serialises blast-radius decisions for one action kind until it commits, so
+   * "count, decide, record" is atomic across workers (PostgreSQL advisory lock; SQLite has one writer).
+   */
+  lockGuardedKind(kind: string): Promise<void>;
   /** Forgets guarded actions older than `before`; returns how many. */
   pruneGuardedActions(before: number): Promise<number>;
 }
@@ -88,7 +93,7 @@ function toRow(record: ApprovalRecord, now: number) {
   };
 }
 
-export function approvalsRepository(db: Kysely<Database>, clock: Clock): ApprovalsRepository {
+export function approvalsRepository(db: Kysely<Database>, clock: Clock, backend: Backend = 'sqlite'): ApprovalsRepository {
   return {
     async insert(record) {
       const rows = await db
@@ -155,6 +160,9 @@ export function approvalsRepository(db: Kysely<Database>, clock: Clock): Approva
         .values({ id: entry.id, kind: entry.kind, at: entry.at, run_id: entry.runId ?? null })
         .onConflict((oc) => oc.column('id').doNothing())
         .execute();
+    },
+    async lockGuardedKind(kind) {
+      if (backend === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`riposte.guarded:${kind}`}))`.execute(db);
     },
     async countGuardedActions(since) {
       const rows = await db

@@ -25,6 +25,8 @@ export interface RunRow {
   parentRunId: string | null;
   parentStepKey: string | null;
   startedBy: string | null;
+  /** The case this run works for, fixed when the run is created (so a first step already knows it). */
+  caseId: string | null;
   wakeAt: number | null;
   leaseOwner: string | null;
   leaseExpiresAt: number | null;
@@ -46,6 +48,7 @@ export interface NewRun {
   parentRunId?: string | null;
   parentStepKey?: string | null;
   startedBy?: string | null;
+  caseId?: string | null;
   wakeAt: number | null;
   createdAt: number;
 }
@@ -176,6 +179,7 @@ function toRun(row: Partial<Selectable<EngineRunsTable>>): RunRow {
     parentRunId: row.parent_run_id ?? null,
     parentStepKey: row.parent_step_key ?? null,
     startedBy: row.started_by ?? null,
+    caseId: row.case_id ?? null,
     wakeAt: row.wake_at == null ? null : Number(row.wake_at),
     leaseOwner: row.lease_owner ?? null,
     leaseExpiresAt: row.lease_expires_at == null ? null : Number(row.lease_expires_at),
@@ -218,6 +222,7 @@ const LIST_COLUMNS = [
   'parent_run_id',
   'parent_step_key',
   'started_by',
+  'case_id',
   'wake_at',
   'lease_owner',
   'lease_expires_at',
@@ -277,6 +282,7 @@ export function engineRepository(db: Kysely<Database>, backend: Backend, clock: 
               parent_run_id: run.parentRunId ?? null,
               parent_step_key: run.parentStepKey ?? null,
               started_by: run.startedBy ?? null,
+              case_id: run.caseId ?? null,
               wake_at: run.wakeAt,
               lease_owner: null,
               lease_expires_at: null,

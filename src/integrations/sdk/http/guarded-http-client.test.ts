@@ -8,9 +8,14 @@ import { createGuardedHttpClient, embeddedIpv4, isBlockedAddress } from './index
 let server: Server;
 let base: string;
 let port: number;
+let connections = 0;
 
 before(async () => {
   server = createServer((req, res) => {
+    if (req.url === '/slow') {
+      setTimeout(() => res.end('{}'), 150);
+      return;
+    }
     if (req.url === '/redirect-to-metadata') {
       res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
     } else if (req.url === '/redirect-local') {
@@ -22,11 +27,18 @@ before(async () => {
       res.end(JSON.stringify({ hello: 'world', method: req.method }));
     }
   });
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
   base = `http://127.0.0.1:${port}`;
 });
-after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+after(
+  () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+);
 
 const refusedWith = (code: string) => (error: unknown) => {
   assert.ok(error instanceof RiposteError, String(error));
@@ -112,5 +124,53 @@ describe('guarded HTTP client', () => {
     const client = createGuardedHttpClient();
     await assert.rejects(client.request({ url: 'file:///etc/passwd' }), refusedWith('http.invalid_url'));
     await assert.rejects(client.request({ url: 'http://user:pw@example.com/' }), refusedWith('http.invalid_url'));
+  });
+});
+
+describe('keep-alive', () => {
+  test('sequential requests reuse one connection; keepAlive: false opens one per request', async () => {
+    const client = createGuardedHttpClient({ allow: ['127.0.0.1'] });
+    const before = connections;
+    for (let i = 0; i < 5; i++) assert.equal((await client.request({ url: `${base}/hello` })).status, 200);
+    assert.equal(connections - before, 1, 'one TCP connection for five sequential requests');
+    client.close();
+    const fresh = createGuardedHttpClient({ allow: ['127.0.0.1'], keepAlive: false });
+    const beforeFresh = connections;
+    for (let i = 0; i < 3; i++) await fresh.request({ url: `${base}/hello` });
+    assert.equal(connections - beforeFresh, 3);
+    fresh.close();
+  });
+
+  test('a live connection to an allowed host does not let a refused host or literal through', async () => {
+    // Both names resolve to the same loopback address; only one is allow-listed.
+    const client = createGuardedHttpClient({ allow: ['good.example'], resolve: async () => [{ address: '127.0.0.1', family: 4 }] });
+    assert.equal((await client.request({ url: `http://good.example:${port}/hello` })).status, 200);
+    await assert.rejects(client.request({ url: `http://evil.example:${port}/hello` }), refusedWith('http.blocked_address'));
+    await assert.rejects(client.request({ url: `${base}/hello` }), refusedWith('http.blocked_address'));
+    await assert.rejects(client.request({ url: `http://good.example:${port}/redirect-to-metadata` }), refusedWith('http.blocked_address'));
+    client.close();
+  });
+
+  test('every new connection resolves and checks again; a reused one does not need to', async () => {
+    let calls = 0;
+    const answers = ['127.0.0.1', '127.0.0.1', '169.254.169.254'];
+    const client = createGuardedHttpClient({
+      allow: ['127.0.0.1'],
+      resolve: async () => [{ address: answers[Math.min(calls++, answers.length - 1)] as string, family: 4 }],
+    });
+    const url = `http://rebind.example:${port}`;
+    await client.request({ url: `${url}/hello` });
+    await client.request({ url: `${url}/hello` });
+    assert.equal(calls, 1, 'the second request reused the checked connection');
+    // Two at once need a second connection: it resolves again (still loopback) and is checked.
+    await Promise.all([client.request({ url: `${url}/slow` }), client.request({ url: `${url}/slow` })]);
+    assert.equal(calls, 2);
+    // Three at once need a third: DNS now answers the metadata address, and that connection is refused.
+    const results = await Promise.allSettled([0, 1, 2].map(() => client.request({ url: `${url}/slow` })));
+    assert.equal(calls, 3);
+    const refused = results.filter((r) => r.status === 'rejected');
+    assert.equal(refused.length, 1);
+    refusedWith('http.blocked_address')((refused[0] as PromiseRejectedResult).reason);
+    client.close();
   });
 });
