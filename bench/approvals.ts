@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { openRuntime, serverServices } from '../src/app/index.ts';
 import { createLogger, loadConfig } from '../src/core/index.ts';
 import { defineAction } from '../src/engine/index.ts';
+import { SIMULATOR_SLACK_BOT_TOKEN, startSlackSimulator, startTeamsSimulator } from '../src/lab/index.ts';
 import { buildServer } from '../src/server/index.ts';
 import { DEFAULT_BENCH_PG_URL, emit, note, percentile } from './harness.ts';
 
@@ -18,6 +19,12 @@ import { DEFAULT_BENCH_PG_URL, emit, note, percentile } from './harness.ts';
  * is the latency of one release, not a queue.
  */
 const APPROVALS = Number(process.env.RIPOSTE_BENCH_APPROVALS ?? 200);
+/**
+ * `RIPOSTE_BENCH_APPROVALS_CHANNELS=1` measures again with the Slack and Teams channels configured (lab
+ * simulators): every decision then also writes its channel messages to the outbox in the same transaction,
+ * and the deliverer posts them while the next approvals are decided.
+ */
+const WITH_CHANNELS = process.env.RIPOSTE_BENCH_APPROVALS_CHANNELS === '1';
 
 const POLICY = `
 id: bench-two-person
@@ -41,7 +48,7 @@ steps:
   - { id: block, action: lab.block_ip, with: { ip: "{{ inputs.ip }}" } }
 `;
 
-async function measure(backend: 'sqlite' | 'postgres', pgUrl: string | undefined): Promise<void> {
+async function measure(backend: 'sqlite' | 'postgres', pgUrl: string | undefined, channels = false): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'riposte-bench-approvals-'));
   mkdirSync(join(dir, 'playbooks'));
   writeFileSync(join(dir, 'policy.yml'), POLICY);
@@ -60,11 +67,21 @@ async function measure(backend: 'sqlite' | 'postgres', pgUrl: string | undefined
       return { ok: true };
     },
   });
+  const slack = channels ? await startSlackSimulator() : undefined;
+  const teams = channels ? await startTeamsSimulator() : undefined;
   const config = loadConfig({
     env: {},
     cwd: dir,
     overrides: {
       'log.level': 'silent',
+      ...(slack && teams
+        ? {
+            'integrations.http_allow': ['127.0.0.1'],
+            'slack.bot_token': SIMULATOR_SLACK_BOT_TOKEN,
+            'slack.api_url': `${slack.url}/api`,
+            'approvals.channels': { slack: { channel: 'C0SOC' }, teams: { webhook_url: teams.webhookUrl } },
+          }
+        : {}),
       data_dir: dir,
       'engine.playbooks_dir': join(dir, 'playbooks'),
       'policy.file': join(dir, 'policy.yml'),
@@ -118,11 +135,21 @@ async function measure(backend: 'sqlite' | 'postgres', pgUrl: string | undefined
       ['click_to_action_p50', 50],
       ['click_to_action_p99', 99],
     ] as const) {
-      emit({ suite: 'approvals', metric, value: percentile(samples, p), unit: 'ms', n: samples.length, backend });
+      emit({
+        suite: 'approvals',
+        metric,
+        value: percentile(samples, p),
+        unit: 'ms',
+        n: samples.length,
+        backend,
+        ...(channels ? { channels: 'slack+teams' } : {}),
+      });
     }
   } finally {
     await app.close();
     await runtime.close();
+    await slack?.close();
+    await teams?.close();
     rmSync(dir, { recursive: true, force: true });
     if (backend === 'postgres') {
       const client = new pg.Client({ connectionString: pgUrl });
@@ -135,6 +162,7 @@ async function measure(backend: 'sqlite' | 'postgres', pgUrl: string | undefined
 
 export async function run(): Promise<void> {
   await measure('sqlite', undefined);
+  if (WITH_CHANNELS) await measure('sqlite', undefined, true);
   const url = process.env.RIPOSTE_BENCH_PG_URL || process.env.RIPOSTE_TEST_PG_URL || DEFAULT_BENCH_PG_URL;
   const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   try {
@@ -145,4 +173,5 @@ export async function run(): Promise<void> {
     return;
   }
   await measure('postgres', url);
+  if (WITH_CHANNELS) await measure('postgres', url, true);
 }

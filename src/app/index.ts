@@ -4,6 +4,7 @@
  * playbook triggers to case and alert events. Everything above `lab/` may be imported here.
  */
 
+export { ApprovalChannels, type ApprovalChannelsOptions, type ApprovalLinks } from './approval-channels.ts';
 export { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 export {
   type ContainedActionView,

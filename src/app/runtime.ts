@@ -7,6 +7,7 @@ import { createGuardedHttpClient } from '../integrations/sdk/http/index.ts';
 import { IndicatorStore, loadAttackCatalog, TaxiiFeeds, TaxiiService } from '../intel/index.ts';
 import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
+import { ApprovalChannels } from './approval-channels.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 import { createEngine } from './engine-setup.ts';
 import { Guardrails } from './guardrails.ts';
@@ -34,6 +35,8 @@ export interface Runtime {
   integrations: IntegrationInstanceService;
   /** Policy before every write/destructive action, and the approvals that release held actions. */
   guardrails: Guardrails;
+  /** Sends approval requests and on-call pages to Slack, Teams, e-mail and PagerDuty (durable outbox). */
+  approvalChannels: ApprovalChannels;
   /** Indicators: the in-memory index, loaded from and written through to the store. */
   indicators: IndicatorStore;
   /** The TAXII 2.1 server's logic behind /taxii2/. */
@@ -73,7 +76,13 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     // Loaded on first need, so a deployment without integrations never creates a key file.
     const integrations = integrationInstanceService({ store, config, masterKey: () => (masterKey ??= masterKeyFor(config, logger, options.env)) });
     const instances = await integrations.load();
-    const guardrails = await Guardrails.create({ store, config, cases, auth, logger, integrations: instances });
+    // Guardrails saves approvals through a store that also writes the messages they owe (same transaction).
+    const approvalChannels = new ApprovalChannels({ config, logger, cases });
+    const guardrails = await Guardrails.create({ store: approvalChannels.storeWithOutbox(store), config, cases, auth, logger, integrations: instances });
+    approvalChannels.attach({
+      createLink: (id, approver, decision) => guardrails.createLink(id, approver, decision),
+      reviewUrl: (id) => guardrails.reviewUrl(id),
+    });
     const { engine, playbooks } = createEngine(store, config, {
       logger,
       integrations: instances,
@@ -83,6 +92,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     });
     guardrails.attach(engine);
     guardrails.startSweeper();
+    approvalChannels.start();
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
     for (const c of config.intel.taxii.collections)
       await store.intel.putCollection({
@@ -125,6 +135,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       playbooks,
       integrations,
       guardrails,
+      approvalChannels,
       indicators,
       taxii,
       feeds,
@@ -133,6 +144,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
         unwireSightings();
         unwireTriggers();
         guardrails.stop();
+        await approvalChannels.stop();
         await engine.stop();
         await cases.drain();
         await store.close();

@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { type Config, createLogger, type Logger, newId, RiposteError } from '../core/index.ts';
 import type { ActionRegistry, Engine } from '../engine/index.ts';
 import { openStore, type Store } from '../store/index.ts';
+import { ApprovalChannels } from './approval-channels.ts';
 import { buildCasesService } from './cases.ts';
 import { createEngine } from './engine-setup.ts';
 import { Guardrails } from './guardrails.ts';
@@ -64,11 +65,18 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   let engine: Engine;
   let guardrails: Guardrails;
   const cases = buildCasesService(store, config, logger);
+  const approvalChannels = new ApprovalChannels({ config, logger, cases });
   try {
     // A worker runs guarded actions too: the same policy, approvals, containment records and expiry
     // sweeper as the server (the sweepers are safe to run in every worker at once).
     const instances = await integrationInstanceService({ store, config, masterKey: () => masterKeyFor(config, logger) }).load();
-    guardrails = await Guardrails.create({ store, config, cases, logger, integrations: instances });
+    // Approvals opened here owe their channel messages too (same outbox, delivered by any process under a lease).
+    guardrails = await Guardrails.create({ store: approvalChannels.storeWithOutbox(store), config, cases, logger, integrations: instances });
+    const opened = guardrails;
+    approvalChannels.attach({
+      createLink: (approvalId, approver, decision) => opened.createLink(approvalId, approver, decision),
+      reviewUrl: (approvalId) => opened.reviewUrl(approvalId),
+    });
     ({ engine } = createEngine(store, config, {
       logger,
       integrations: instances,
@@ -92,6 +100,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   }
   guardrails.attach(engine);
   guardrails.startSweeper();
+  approvalChannels.start();
   registerRunnerMetrics(metrics, engine, id);
   await engine.start();
   const leaseMs = options.leaseMs ?? 30_000;
@@ -107,6 +116,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       });
     } catch (error) {
       guardrails.stop();
+      await approvalChannels.stop();
       await engine.stop();
       await store.close();
       throw new RiposteError('server.port_in_use', `cannot listen for health checks on ${host}:${options.healthPort}: ${(error as Error).message}`);
@@ -122,6 +132,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     close() {
       closing ??= (async () => {
         guardrails.stop();
+        await approvalChannels.stop();
         await engine.runner.stop({ graceMs: options.graceMs ?? 30_000 });
         await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
         await cases.drain();

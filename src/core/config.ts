@@ -83,6 +83,8 @@ const trustProxy = z.union([z.boolean(), z.string(), z.array(z.string())]).trans
   return list;
 });
 
+const slackChannel = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C0123ABCD (not a #name)');
+
 const positiveInt = z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1');
 
 export const ConfigSchema = z
@@ -335,6 +337,59 @@ export const ConfigSchema = z
         link_ttl: duration.default(15 * 60_000),
         /** How often due approvals are resolved to their on_expiry outcome. */
         sweep_interval: duration.default(30_000),
+        /** Where approval requests are sent (docs/policy.md, "Approval channels"); none configured: API and UI only. */
+        channels: z
+          .object({
+            /** Post an interactive message to this Slack channel id (needs slack.bot_token). */
+            slack: z.object({ channel: slackChannel }).strict().optional(),
+            /** Post an Adaptive Card to this Teams incoming-webhook or Workflows URL. */
+            teams: z
+              .object({ webhook_url: z.url('must be an https:// webhook URL') })
+              .strict()
+              .optional(),
+            /** E-mail each listed Riposte user (name → address) with their own one-time links (needs email.smtp). */
+            email: z
+              .object({ to: z.record(z.string().min(1), z.string().min(3)) })
+              .strict()
+              .optional(),
+          })
+          .strict()
+          .prefault({}),
+        /** Who is paged when policy says page_on_call (blast radius); resolved approvals resolve PagerDuty incidents. */
+        on_call: z
+          .object({
+            slack: z.object({ channel: slackChannel }).strict().optional(),
+            teams: z
+              .object({ webhook_url: z.url('must be an https:// webhook URL') })
+              .strict()
+              .optional(),
+            email: z
+              .object({ to: z.array(z.string().min(3)).min(1, 'must list at least one address') })
+              .strict()
+              .optional(),
+            pagerduty: z
+              .object({
+                /** Events API v2 integration key of the on-call service. */
+                routing_key: z.string().regex(/^[A-Za-z0-9]{32}$/, 'must be the 32-character Events API v2 integration key'),
+                url: z.url().default('https://events.pagerduty.com'),
+              })
+              .strict()
+              .optional(),
+          })
+          .strict()
+          .prefault({}),
+        /** The outbox that sends channel messages: retries with backoff, then gives up visibly. */
+        delivery: z
+          .object({
+            /** Tries per message before it is marked failed (each failure is noted on the case or audit log). */
+            max_attempts: positiveInt.default(8),
+            /** How often due retries are looked for (new messages go at once). */
+            poll_interval: duration.default(5_000),
+            /** Per-request timeout towards Slack, Teams, PagerDuty and the SMTP relay. */
+            timeout: duration.default(10_000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -344,6 +399,33 @@ export const ConfigSchema = z
         signing_secret: z.string().min(1, 'must not be empty').optional(),
         /** Slack user id → Riposte user name: who a click in Slack decides as (their Riposte roles apply). */
         users: z.record(z.string(), z.string().min(1, 'must not be empty')).default({}),
+        /** Bot token (xoxb-…) for chat.postMessage and chat.update; set it through RIPOSTE_SLACK_BOT_TOKEN, never logged. */
+        bot_token: z
+          .string()
+          .regex(/^xox[bp]-[A-Za-z0-9-]{10,}$/, 'must be a Slack bot token (xoxb-…)')
+          .optional(),
+        /** Web API base URL (the lab simulator in tests). */
+        api_url: z.url().default('https://slack.com/api'),
+      })
+      .strict()
+      .prefault({}),
+    /** Outbound mail (approval e-mails, on-call pages); the `email` integration has its own settings. */
+    email: z
+      .object({
+        smtp: z
+          .object({
+            host: z.string().min(1, 'must not be empty'),
+            port: port.default(587),
+            /** tls (implicit, 465), starttls (required, 587), opportunistic, none (loopback relays only). */
+            security: z.enum(['tls', 'starttls', 'opportunistic', 'none']).default('starttls'),
+            username: z.string().min(1).optional(),
+            /** Set it through RIPOSTE_SMTP_PASSWORD; never logged. */
+            password: z.string().min(1).optional(),
+            from: z.string().min(3, 'must be an address such as "Riposte <soc@example.com>"'),
+            verify_certificate: z.boolean().default(true),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .prefault({}),
@@ -370,6 +452,10 @@ export const ENV_KEYS: Record<string, string[]> = {
   RIPOSTE_POLICY_FILE: ['policy', 'file'],
   RIPOSTE_APPROVALS_SIGNING_SECRET: ['approvals', 'signing_secret'],
   RIPOSTE_SLACK_SIGNING_SECRET: ['slack', 'signing_secret'],
+  RIPOSTE_SLACK_BOT_TOKEN: ['slack', 'bot_token'],
+  RIPOSTE_SMTP_PASSWORD: ['email', 'smtp', 'password'],
+  RIPOSTE_TEAMS_WEBHOOK_URL: ['approvals', 'channels', 'teams', 'webhook_url'],
+  RIPOSTE_PAGERDUTY_ROUTING_KEY: ['approvals', 'on_call', 'pagerduty', 'routing_key'],
   RIPOSTE_PLAYBOOKS_DIR: ['engine', 'playbooks_dir'],
   RIPOSTE_HTTP_ALLOW: ['engine', 'http_allow'],
   RIPOSTE_INTEGRATIONS_HTTP_ALLOW: ['integrations', 'http_allow'],

@@ -2,6 +2,7 @@ import abuseipdb from './abuseipdb/index.ts';
 import cmdb from './cmdb/index.ts';
 import defender from './defender/index.ts';
 import elastic from './elastic/index.ts';
+import email from './email/index.ts';
 import greynoise from './greynoise/index.ts';
 import ipinfo from './ipinfo/index.ts';
 import misp from './misp/index.ts';
@@ -31,6 +32,8 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
   servicenowCmdb,
   // issue #8: EDR hunting
   defender,
+  // issue #6: approval channels (and #7's reporter mail)
+  email,
 ];
 
 export function integrationById(id: string): IntegrationDefinition | undefined {

@@ -9,6 +9,21 @@ import { type SimulatorOptions, startSimulator, type VendorSimulator } from './s
 import { THREAT_INTEL_HANDLERS } from './threat-intel-simulators.ts';
 
 export {
+  type PagerDutyEvent,
+  type PagerDutySimulator,
+  SIMULATOR_PAGERDUTY_ROUTING_KEY,
+  SIMULATOR_SLACK_BOT_TOKEN,
+  SIMULATOR_SLACK_SIGNING_SECRET,
+  type SlackClick,
+  type SlackPostedMessage,
+  type SlackSimulator,
+  startPagerDutySimulator,
+  startSlackSimulator,
+  startTeamsSimulator,
+  type TeamsReceivedCard,
+  type TeamsSimulator,
+} from './chat-simulators.ts';
+export {
   defenderHandler,
   identityPlatformHandler,
   SIMULATOR_CLIENT_ID,

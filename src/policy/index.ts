@@ -49,10 +49,11 @@ export {
   verifyRelease,
 } from './approvals.ts';
 export { type ApprovalSummary, summarizeApproval } from './channels/approval-summary.ts';
-export { type ApprovalEmail, type ApprovalEmailLinks, buildApprovalEmail } from './channels/email.ts';
+export { type ApprovalEmail, type ApprovalEmailLinks, buildApprovalEmail, buildApprovalOutcomeEmail, buildOnCallPageEmail } from './channels/email.ts';
 export {
   buildSlackApprovalMessage,
   buildSlackDecisionUpdate,
+  buildSlackOnCallPage,
   escapeSlackText,
   parseSlackApprovalClick,
   SLACK_APPROVE_ACTION,
@@ -69,6 +70,7 @@ export {
   ADAPTIVE_CARD_VERSION,
   buildTeamsApprovalCard,
   buildTeamsDecisionCard,
+  buildTeamsOnCallCard,
   escapeCardText,
   type TeamsCardOptions,
   type TeamsWebhookMessage,

@@ -55,6 +55,12 @@ export type {
   IntelVersionMatch,
   SightingTally,
 } from './repositories/intel.ts';
+export type {
+  NotificationOutboxRepository,
+  OutboxEntry,
+  OutboxRecord,
+  OutboxStatus,
+} from './repositories/notification-outbox.ts';
 export { type ObservableRecord, type ObservablesRepository, observableKey } from './repositories/observables.ts';
 export type { SessionRecord, SessionsRepository } from './repositories/sessions.ts';
 export type { SettingsRepository } from './repositories/settings.ts';

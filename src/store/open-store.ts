@@ -237,6 +237,7 @@ class SqlStore implements Store {
   readonly sessions: StoreTx['sessions'];
   readonly approvals: StoreTx['approvals'];
   readonly integrations: StoreTx['integrations'];
+  readonly notifications: StoreTx['notifications'];
   readonly containedActions: StoreTx['containedActions'];
   readonly intel: StoreTx['intel'];
   readonly #db: Kysely<Database>;
@@ -274,6 +275,7 @@ class SqlStore implements Store {
     this.sessions = repositories.sessions;
     this.approvals = repositories.approvals;
     this.integrations = repositories.integrations;
+    this.notifications = repositories.notifications;
     this.containedActions = repositories.containedActions;
     this.intel = repositories.intel;
   }

@@ -319,6 +319,27 @@ export interface ApprovalOnceKeysTable {
   claimed_at: Millis;
 }
 
+export interface NotificationOutboxTable {
+  /** Deterministic: "<approval id>/<revision>/<channel>[/<recipient>]", so a repeated write is a no-op. */
+  id: string;
+  topic: string;
+  channel: string;
+  /** What the message is about (an approval id). */
+  subject: string;
+  payload: Json;
+  /** pending | sent | failed */
+  status: string;
+  attempts: number;
+  next_attempt_at: Millis;
+  /** A deliverer holds the row until then; an expired lease is taken over. */
+  lease_until: Millis | null;
+  last_error: string | null;
+  /** What the channel answered (Slack channel and ts for later updates). */
+  result: Json | null;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
 export interface IntelCollectionsTable {
   id: string;
   api_root: string;
@@ -390,6 +411,7 @@ export interface Database {
   approvals: ApprovalsTable;
   approval_once_keys: ApprovalOnceKeysTable;
   guarded_actions: GuardedActionsTable;
+  notification_outbox: NotificationOutboxTable;
   contained_actions: ContainedActionsTable;
   intel_collections: IntelCollectionsTable;
   intel_objects: IntelObjectsTable;

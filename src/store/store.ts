@@ -10,6 +10,7 @@ import { type ContainedActionsRepository, containedActionsRepository } from './r
 import { type EngineRepository, engineRepository } from './repositories/engine.ts';
 import { type IntegrationsRepository, integrationsRepository } from './repositories/integrations.ts';
 import { type IntelRepository, intelRepository } from './repositories/intel.ts';
+import { type NotificationOutboxRepository, notificationOutboxRepository } from './repositories/notification-outbox.ts';
 import { type ObservablesRepository, observablesRepository } from './repositories/observables.ts';
 import { type SessionsRepository, sessionsRepository } from './repositories/sessions.ts';
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
@@ -44,6 +45,8 @@ export interface Store {
   readonly approvals: ApprovalsRepository;
   /** Configured integration instances with sealed secrets. */
   readonly integrations: IntegrationsRepository;
+  /** Messages owed to chat, mail and paging services, delivered with retries (approval channels). */
+  readonly notifications: NotificationOutboxRepository;
   /** Actions with an inverse that ran (blocks, isolations), their expiry and rollback state. */
   readonly containedActions: ContainedActionsRepository;
   /** STIX objects by TAXII collection, collections, TAXII statuses, indicator sightings. */
@@ -86,6 +89,7 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     sessions: sessionsRepository(db, clock),
     approvals: approvalsRepository(db, clock, backend),
     integrations: integrationsRepository(db, clock),
+    notifications: notificationOutboxRepository(db, clock),
     containedActions: containedActionsRepository(db, clock),
     intel: intelRepository(db, backend, clock),
   };

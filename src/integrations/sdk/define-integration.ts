@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { RiposteError } from '../../core/index.ts';
 import type { IntegrationHttp } from './integration-http.ts';
+import type { SmtpSender, SmtpSettings } from './mail/index.ts';
 import type { AccessTokenSource, OAuth2ClientCredentials } from './oauth2-client-credentials.ts';
 import type { RateLimit } from './token-bucket.ts';
 
@@ -23,6 +24,8 @@ export interface ActionRunContext<I> {
   signal: AbortSignal;
   /** The instance's name (`virustotal`, `misp-eu` …). */
   instance: string;
+  /** An SMTP sender behind the same address guard as `http` (mail integrations). */
+  smtp(settings: SmtpSettings): SmtpSender;
   /** A bearer token, for integrations declaring `auth` (OAuth 2.0 client credentials). */
   accessToken?: AccessTokenSource['token'];
 }

@@ -26,6 +26,7 @@ export {
   scrub,
 } from './integration-instance.ts';
 export { type JobState, type PollOptions, runJob } from './job-polling.ts';
+export * from './mail/index.ts';
 export { type AccessTokenSource, createAccessTokenSource, type OAuth2ClientCredentials } from './oauth2-client-credentials.ts';
 export { collectPages, type PageFetcher, paginate } from './pagination.ts';
 export { FIFTEEN_MINUTES, ipAddress, ReputationOutput, reliabilityConfig } from './reputation.ts';

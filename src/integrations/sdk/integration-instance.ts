@@ -2,6 +2,7 @@ import { type Clock, RiposteError, systemClock } from '../../core/index.ts';
 import type { IntegrationAction, IntegrationDefinition } from './define-integration.ts';
 import type { GuardedHttpOptions } from './http/index.ts';
 import { createIntegrationHttp, type IntegrationHttp, type RetryPolicy } from './integration-http.ts';
+import { createSmtpSender, type SmtpSettings } from './mail/index.ts';
 import { type AccessTokenSource, createAccessTokenSource } from './oauth2-client-credentials.ts';
 import { ResponseCache } from './response-cache.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -80,6 +81,7 @@ export function createIntegrationInstance(integration: IntegrationDefinition, se
     ...(options.random ? { random: options.random } : {}),
   });
   const cache = options.cache ?? new ResponseCache({ now: () => clock.now() });
+  const smtp = (smtpSettings: SmtpSettings) => createSmtpSender(smtpSettings, { allow: options.guard?.allow ?? [] });
   let tokens: AccessTokenSource | undefined;
   const accessToken = integration.auth
     ? (tokenOptions?: { refresh?: boolean; signal?: AbortSignal }) => {
@@ -132,6 +134,7 @@ export function createIntegrationInstance(integration: IntegrationDefinition, se
         idempotencyKey: context.idempotencyKey,
         signal: context.signal ?? new AbortController().signal,
         instance: settings.name,
+        smtp,
         ...(accessToken ? { accessToken } : {}),
       });
       const checked = definition.output.safeParse(output);
@@ -178,6 +181,7 @@ export function createIntegrationInstance(integration: IntegrationDefinition, se
           idempotencyKey: `health-${settings.name}`,
           signal: signal ?? new AbortController().signal,
           instance: settings.name,
+          smtp,
         });
         return { ok: true, ms: Math.round(performance.now() - started), action: check.action };
       } catch (error) {

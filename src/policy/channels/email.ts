@@ -75,3 +75,52 @@ export function buildApprovalEmail(request: ApprovalRequest, links: ApprovalEmai
   ].join('\n');
   return { subject, text: lines.join('\n'), html };
 }
+
+/** The follow-up after an approval is resolved (sent in reply to the request e-mail). */
+export function buildApprovalOutcomeEmail(request: ApprovalRequest, links: { reviewUrl: string }): ApprovalEmail {
+  const s = summarizeApproval(request, 2000);
+  const last = request.decisions.at(-1);
+  const note = last?.comment ?? last?.reason;
+  const subject = `[Riposte] ${request.action.id.replace(/[\r\n]/g, ' ')}: ${s.status.replace(/[\r\n]/g, ' ')}`.slice(0, 300);
+  const lines = [
+    `${request.action.id}: ${s.status}`,
+    ...(note ? ['', `"${note}"`] : []),
+    '',
+    'Arguments:',
+    s.argumentsText,
+    '',
+    `Open in Riposte: ${links.reviewUrl}`,
+    '',
+    `approval ${request.id} · arguments ${s.argumentsHashShort} · any one-time links for it no longer work`,
+  ];
+  const html = [
+    `<p><strong>${escapeHtml(`${request.action.id}: ${s.status}`)}</strong></p>`,
+    note ? `<blockquote>${escapeHtml(note)}</blockquote>` : '',
+    `<pre>${escapeHtml(s.argumentsText)}</pre>`,
+    `<p><a href="${escapeHtml(links.reviewUrl)}">Open in Riposte</a></p>`,
+    `<p style="color:#777;font-size:small">approval ${escapeHtml(request.id)} · arguments ${s.argumentsHashShort}</p>`,
+  ].join('\n');
+  return { subject, text: lines.join('\n'), html };
+}
+
+/** The on-call page when policy says page_on_call (blast radius): short, with the way into Riposte. */
+export function buildOnCallPageEmail(request: ApprovalRequest, links: { reviewUrl: string }): ApprovalEmail {
+  const s = summarizeApproval(request, 1500);
+  const subject = `[Riposte] PAGE: ${request.action.id.replace(/[\r\n]/g, ' ')} held for ${request.required} approvers`;
+  const text = [
+    `Policy paged the on-call: ${request.action.id} is held for ${request.required} distinct approvers.`,
+    '',
+    ...s.reasons.map((r) => `  - ${r}`),
+    '',
+    `Expires: ${s.expiresAtIso} (then ${request.on_expiry})`,
+    `Review in Riposte: ${links.reviewUrl}`,
+    '',
+    `approval ${request.id}`,
+  ].join('\n');
+  const html = [
+    `<p><strong>Policy paged the on-call:</strong> ${escapeHtml(request.action.id)} is held for ${request.required} distinct approvers.</p>`,
+    `<ul>${s.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>`,
+    `<p>Expires ${escapeHtml(s.expiresAtIso)} (then ${request.on_expiry}). <a href="${escapeHtml(links.reviewUrl)}">Review in Riposte</a></p>`,
+  ].join('\n');
+  return { subject, text, html };
+}

@@ -251,3 +251,33 @@ export function buildSlackDecisionUpdate(request: ApprovalRequest, options: { re
     ],
   };
 }
+
+/** The on-call page in Slack: who is needed and why, with the way into Riposte (the approval message carries the buttons). */
+export function buildSlackOnCallPage(request: ApprovalRequest, options: { reviewUrl: string }): SlackMessage {
+  const s = summarizeApproval(request);
+  const reasons = s.reasons.map((r) => `• ${escapeSlackText(r)}`).join('\n');
+  return {
+    text: `Page: ${request.action.id} is held for ${request.required} approvers`,
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: cut(
+            `:rotating_light: *Policy paged the on-call*: \`${escapeSlackText(request.action.id)}\` is held for ${request.required} distinct approvers.\n${reasons}`,
+            3000,
+          ),
+        },
+      },
+      {
+        type: 'context',
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: `approval ${request.id} · expires ${slackDate(request.expires_at, s.expiresAtIso)} → ${request.on_expiry} · <${options.reviewUrl}|review in Riposte>`,
+          },
+        ],
+      },
+    ],
+  };
+}

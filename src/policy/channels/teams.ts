@@ -1,4 +1,4 @@
-import type { ApprovalRequest } from '../approvals.ts';
+import type { ApprovalRequest, SignedDecision } from '../approvals.ts';
 import { summarizeApproval } from './approval-summary.ts';
 
 /**
@@ -84,6 +84,13 @@ export function buildTeamsApprovalCard(request: ApprovalRequest, options: TeamsC
   });
 }
 
+const DECISION_WORDS: Record<SignedDecision['decision'], string> = {
+  approve: 'Approved',
+  reject: 'Rejected',
+  break_glass: 'Approved by break-glass',
+  expire: 'Expired; resolved',
+};
+
 /** The follow-up card after a decision (webhook cards cannot be updated in place). */
 export function buildTeamsDecisionCard(request: ApprovalRequest, options: { reviewUrl: string }): TeamsWebhookMessage {
   const s = summarizeApproval(request);
@@ -92,9 +99,38 @@ export function buildTeamsDecisionCard(request: ApprovalRequest, options: { revi
   return wrap({
     body: [
       { type: 'TextBlock', weight: 'Bolder', color, text: escapeCardText(`${request.action.id}: ${s.status}`), wrap: true },
+      ...(last
+        ? [
+            {
+              type: 'TextBlock',
+              text: escapeCardText(`${DECISION_WORDS[last.decision]} by ${last.approver}`),
+              wrap: true,
+              spacing: 'None',
+            },
+          ]
+        : []),
       ...(last?.comment || last?.reason ? [{ type: 'TextBlock', text: escapeCardText(last.comment ?? last.reason ?? ''), wrap: true, isSubtle: true }] : []),
       { type: 'TextBlock', text: `approval ${request.id} · arguments ${s.argumentsHashShort}`, isSubtle: true, size: 'Small', wrap: true },
     ],
     actions: [{ type: 'Action.OpenUrl', title: 'Open in Riposte', url: options.reviewUrl }],
+  });
+}
+
+/** The on-call page as a card (Teams on-call channel). */
+export function buildTeamsOnCallCard(request: ApprovalRequest, options: { reviewUrl: string }): TeamsWebhookMessage {
+  const s = summarizeApproval(request, 1000);
+  return wrap({
+    body: [
+      {
+        type: 'TextBlock',
+        weight: 'Bolder',
+        color: 'Attention',
+        text: escapeCardText(`Policy paged the on-call: ${request.action.id} is held for ${request.required} approvers`),
+        wrap: true,
+      },
+      ...s.reasons.map((reason) => ({ type: 'TextBlock', text: `- ${escapeCardText(reason)}`, wrap: true, spacing: 'None' })),
+      { type: 'TextBlock', text: `approval ${request.id} · expires ${s.expiresAtIso} (then ${request.on_expiry})`, isSubtle: true, size: 'Small', wrap: true },
+    ],
+    actions: [{ type: 'Action.OpenUrl', title: 'Review in Riposte', url: options.reviewUrl }],
   });
 }

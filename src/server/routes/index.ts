@@ -3,6 +3,7 @@ import type { ServerMetrics } from '../metrics.ts';
 import type { ServerServices } from '../services.ts';
 import { actionRoutes } from './actions.ts';
 import { alertRoutes } from './alerts.ts';
+import { approvalDeliveryRoutes } from './approval-deliveries.ts';
 import { approvalRoutes } from './approvals.ts';
 import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
@@ -40,4 +41,5 @@ export async function registerRoutes(app: FastifyInstance, services: ServerServi
   if (services.intel) await app.register(intelRoutes, { intel: services.intel });
   if (services.taxii) await app.register(taxiiRoutes, { prefix: TAXII_PREFIX, services: { ...services, taxii: services.taxii } });
   if (services.engine) await app.register(runGraphRoutes, { store: services.store });
+  if (services.approvals) await app.register(approvalDeliveryRoutes, { store: services.store });
 }

@@ -8,6 +8,7 @@ import { guardedActionHistory } from './0401-guarded-action-history.ts';
 import { integrationInstances } from './0500-integration-instances.ts';
 import { runCaseLink } from './0600-run-case-link.ts';
 import { containedActions } from './0601-contained-actions.ts';
+import { notificationOutbox } from './0610-notification-outbox.ts';
 import { intelObjects } from './0700-intel-objects.ts';
 import type { StoreMigration } from './migration.ts';
 
@@ -25,5 +26,6 @@ export const migrations: readonly StoreMigration[] = [
   integrationInstances,
   runCaseLink,
   containedActions,
+  notificationOutbox,
   intelObjects,
 ];
