@@ -4,7 +4,9 @@
  * playbook triggers to case and alert events. Everything above `lab/` may be imported here.
  */
 
+export { caseActions } from './case-actions.ts';
 export { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
+export { DEFAULT_EDL_LIST, type EdlEntryView, EdlService, edlActions, edlValue } from './edl.ts';
 export { createEngine, type EngineSetup, environmentSecrets, registeredActions } from './engine-setup.ts';
 export { type ApprovalView, Guardrails, type GuardrailsOptions } from './guardrails.ts';
 export { httpRequestAction } from './http-request-action.ts';

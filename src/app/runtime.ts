@@ -6,6 +6,7 @@ import type { ActionDefinition, Engine, PlaybookDirectory } from '../engine/inde
 import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
+import { EdlService } from './edl.ts';
 import { createEngine } from './engine-setup.ts';
 import { Guardrails } from './guardrails.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
@@ -30,6 +31,8 @@ export interface Runtime {
   integrations: IntegrationInstanceService;
   /** Policy before every write/destructive action, and the approvals that release held actions. */
   guardrails: Guardrails;
+  /** The External Dynamic Lists Riposte serves to firewalls (`GET /edl/:list`, `edl.*` actions). */
+  edl: EdlService;
   close(): Promise<void>;
 }
 
@@ -68,6 +71,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       logger,
       integrations: instances,
       guard: guardrails.guard,
+      cases,
       ...(options.actions ? { actions: options.actions } : {}),
       ...(options.runner ? { runner: options.runner } : {}),
     });
@@ -84,6 +88,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       playbooks,
       integrations,
       guardrails,
+      edl: new EdlService({ store, cases }),
       async close() {
         unwireTriggers();
         guardrails.stop();
@@ -129,6 +134,7 @@ export function serverServices(runtime: Runtime): ServerServices {
     playbooks: runtime.playbooks,
     integrations: runtime.integrations,
     approvals: runtime.guardrails,
+    edl: runtime.edl,
   };
 }
 

@@ -30,6 +30,7 @@ export const PERMISSIONS = [
   'integrations:write',
   'settings:admin',
   'metrics:read',
+  'edl:read',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -51,6 +52,8 @@ const VIEWER: readonly Permission[] = [
   'runs:read',
   'integrations:read',
   'metrics:read',
+  // Firewalls poll the External Dynamic Lists with a token scoped to this.
+  'edl:read',
   // Everyone may mint tokens for their own scripts; a token never exceeds its owner's permissions.
   'tokens:self',
 ];

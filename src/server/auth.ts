@@ -36,6 +36,7 @@ export function sessionCookieNames(config: Config): SessionCookieNames {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
+const BASIC = /^Basic[ \t]+([A-Za-z0-9+/=]+)[ \t]*$/i;
 const REALM = 'Bearer realm="riposte"';
 
 /** Cookie header → map (first occurrence wins, as browsers send the most specific cookie first). */
@@ -68,7 +69,10 @@ function sendAuthProblem(reply: FastifyReply, request: FastifyRequest, error: Ri
   if (error.status === 401) {
     // RFC 6750 §3: say which scheme to use, and whether the token presented was the problem.
     const tokenProblem = error.code !== 'auth.unauthenticated' && request.headers.authorization !== undefined;
-    reply.header('www-authenticate', tokenProblem ? `${REALM}, error="invalid_token"` : REALM);
+    // Basic-capable routes also challenge for Basic, which is what makes a firewall or curl send credentials.
+    const basic = (request.routeOptions.config as { basic_token?: boolean } | undefined)?.basic_token === true;
+    const bearer = tokenProblem ? `${REALM}, error="invalid_token"` : REALM;
+    reply.header('www-authenticate', basic ? [bearer, 'Basic realm="riposte-edl", charset="UTF-8"'] : bearer);
   }
   return sendProblem(reply, request, error);
 }
@@ -88,9 +92,26 @@ function sameOrigin(request: FastifyRequest, config: Config): boolean {
   }
 }
 
+/**
+ * Firewalls polling an External Dynamic List can only send HTTP Basic credentials: on routes that opt in
+ * (`config.basic_token: true`) the API token is accepted as the Basic password, with any user name.
+ */
+function basicToken(header: string): string | undefined {
+  const match = BASIC.exec(header);
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 ? decoded.slice(colon + 1) : undefined;
+}
+
 export async function authenticateRequest(request: FastifyRequest, auth: AuthService, cookies: SessionCookieNames, config: Config): Promise<Actor> {
   const header = request.headers.authorization;
   if (header !== undefined) {
+    if ((request.routeOptions.config as { basic_token?: boolean } | undefined)?.basic_token === true && /^Basic\b/i.test(header)) {
+      const token = basicToken(header);
+      if (!token) throw unauthenticated('the Authorization header must be "Basic <base64 of any-user:API token>" or "Bearer <API token>"');
+      return auth.authenticateToken(token);
+    }
     const match = BEARER.exec(header);
     if (!match?.[1]) throw unauthenticated('the Authorization header must be "Bearer <API token>"');
     return auth.authenticateToken(match[1]);

@@ -28,6 +28,13 @@ export interface ServerServices {
   auth: AuthService;
   /** Integration instances (app/integration-instances.ts); the integrations routes are registered when present. */
   integrations?: IntegrationsApi;
+  /** The External Dynamic Lists Riposte serves to firewalls (the EDL route is registered when present). */
+  edl?: EdlApi;
+}
+
+export interface EdlApi {
+  /** The list as firewalls see it: one value per line, expired entries left out. */
+  render(list: string): Promise<string>;
 }
 
 export interface IntegrationInstanceView {

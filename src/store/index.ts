@@ -21,6 +21,7 @@ export type {
   TaskRecord,
   TimelineRecord,
 } from './repositories/cases.ts';
+export type { EdlEntryRecord, EdlRepository, NewEdlEntry } from './repositories/edl.ts';
 export {
   ACTIVE_RUN_STATUSES,
   type EngineRepository,

@@ -236,6 +236,7 @@ class SqlStore implements Store {
   readonly sessions: StoreTx['sessions'];
   readonly approvals: StoreTx['approvals'];
   readonly integrations: StoreTx['integrations'];
+  readonly edl: StoreTx['edl'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -271,6 +272,7 @@ class SqlStore implements Store {
     this.sessions = repositories.sessions;
     this.approvals = repositories.approvals;
     this.integrations = repositories.integrations;
+    this.edl = repositories.edl;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

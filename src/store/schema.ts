@@ -25,6 +25,18 @@ export interface IntegrationInstancesTable {
   updated_at: Millis;
 }
 
+export interface EdlEntriesTable {
+  list: string;
+  value: string;
+  expires_at: Millis | null;
+  case_id: string | null;
+  run_id: string | null;
+  added_by: string;
+  reason: string | null;
+  added_at: Millis;
+  updated_at: Millis;
+}
+
 export interface EngineRunsTable {
   id: string;
   playbook_id: string;
@@ -346,4 +358,5 @@ export interface Database {
   approvals: ApprovalsTable;
   approval_once_keys: ApprovalOnceKeysTable;
   guarded_actions: GuardedActionsTable;
+  edl_entries: EdlEntriesTable;
 }

@@ -6,6 +6,7 @@ import { type ApiTokensRepository, apiTokensRepository } from './repositories/ap
 import { type ApprovalsRepository, approvalsRepository } from './repositories/approvals.ts';
 import { type AuditRepository, auditRepository } from './repositories/audit.ts';
 import { type CasesRepository, casesRepository } from './repositories/cases.ts';
+import { type EdlRepository, edlRepository } from './repositories/edl.ts';
 import { type EngineRepository, engineRepository } from './repositories/engine.ts';
 import { type IntegrationsRepository, integrationsRepository } from './repositories/integrations.ts';
 import { type ObservablesRepository, observablesRepository } from './repositories/observables.ts';
@@ -41,6 +42,8 @@ export interface Store {
   readonly approvals: ApprovalsRepository;
   /** Configured integration instances with sealed secrets. */
   readonly integrations: IntegrationsRepository;
+  /** External Dynamic List entries served to firewalls. */
+  readonly edl: EdlRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -75,5 +78,6 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     sessions: sessionsRepository(db, clock),
     approvals: approvalsRepository(db, clock),
     integrations: integrationsRepository(db, clock),
+    edl: edlRepository(db, clock),
   };
 }

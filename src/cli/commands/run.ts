@@ -40,7 +40,7 @@ export function registerRun(program: Command): void {
       const logger = createLogger({ level: config.log.level });
       const cases = buildCasesService(store, config, logger);
       const guardrails = await Guardrails.create({ store, config, cases, logger });
-      const { engine } = createEngine(store, config, { runner: { only, exclusive: false, pollMs: 50 }, guard: guardrails.guard });
+      const { engine } = createEngine(store, config, { runner: { only, exclusive: false, pollMs: 50 }, guard: guardrails.guard, cases });
       guardrails.attach(engine);
       const effects: unknown[] = [];
       const started = Date.now();

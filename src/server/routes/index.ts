@@ -6,6 +6,7 @@ import { approvalRoutes } from './approvals.ts';
 import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
 import { caseRoutes } from './cases.ts';
+import { edlRoutes } from './edl.ts';
 import { healthRoutes } from './health.ts';
 import { integrationRoutes } from './integrations.ts';
 import { observableRoutes } from './observables.ts';
@@ -32,4 +33,5 @@ export async function registerRoutes(app: FastifyInstance, services: ServerServi
   if (services.engine || services.approvals) await app.register(approvalRoutes, { engine: services.engine, approvals: services.approvals });
   if (services.engine) await app.register(eventRoutes, { engine: services.engine });
   if (services.integrations) await app.register(integrationRoutes, { integrations: services.integrations });
+  if (services.edl) await app.register(edlRoutes, { edl: services.edl });
 }

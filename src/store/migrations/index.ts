@@ -6,6 +6,7 @@ import { auth } from './0300-auth-users-tokens-sessions.ts';
 import { approvals } from './0400-approvals.ts';
 import { guardedActionHistory } from './0401-guarded-action-history.ts';
 import { integrationInstances } from './0500-integration-instances.ts';
+import { edlEntries } from './0630-edl-entries.ts';
 import type { StoreMigration } from './migration.ts';
 
 export type { StoreMigration } from './migration.ts';
@@ -20,4 +21,5 @@ export const migrations: readonly StoreMigration[] = [
   approvals,
   guardedActionHistory,
   integrationInstances,
+  edlEntries,
 ];
