@@ -51,6 +51,8 @@ const PolicyFacts = {
   confidence: z.number().min(0).max(100).optional(),
   verdict: z.string().optional(),
   indicator_source: z.string().optional(),
+  /** The CMDB record of the asset the block protects or affects (critical → approval); null when unknown. */
+  asset: z.record(z.string(), z.unknown()).nullable().optional(),
 };
 
 export const EdlBlockInput = z

@@ -216,6 +216,8 @@ export default defineIntegration({
           confidence: z.number().min(0).max(100).optional(),
           verdict: z.string().optional(),
           indicator_source: z.string().optional(),
+          /** CMDB record of the affected asset, read by the policy (critical → approval). */
+          asset: z.record(z.string(), z.unknown()).nullable().optional(),
         })
         .strict(),
       output: Output,
