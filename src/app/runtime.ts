@@ -7,7 +7,7 @@ import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 import { EdlService } from './edl.ts';
-import { createEngine } from './engine-setup.ts';
+import { createEngine, knownGoodLists } from './engine-setup.ts';
 import { Guardrails } from './guardrails.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
 import { wireTriggers } from './triggers.ts';
@@ -77,6 +77,8 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     });
     guardrails.attach(engine);
     guardrails.startSweeper();
+    // Compile the known-good lists now rather than inside the first alert's verdict step (seconds under load).
+    knownGoodLists(config);
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
     return {
       config,
