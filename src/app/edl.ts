@@ -130,17 +130,19 @@ export class EdlService {
   ): Promise<{ entry: EdlEntryView; created: boolean }> {
     const list = EdlListName.parse(input.list ?? DEFAULT_EDL_LIST);
     const value = edlValue(input.ip);
+    // A case named by number (an operator's `--case 42`) is stored by id, like the ones playbooks pass.
+    const caseId = input.caseId && this.#cases ? (await this.#cases.getCase(input.caseId)).id : (input.caseId ?? null);
     const { entry, created } = await this.#store.edl.put({
       list,
       value,
       expiresAt: input.ttlMs === null ? null : this.#clock.now() + input.ttlMs,
-      caseId: input.caseId ?? null,
+      caseId,
       runId: input.runId ?? null,
       addedBy: actor.name,
       reason: input.reason ?? null,
     });
     const view = edlEntryView(entry);
-    await this.#record(actor, 'edl.added', `${value} added to EDL ${list}${view.expires_at ? ` until ${view.expires_at}` : ''}`, view, input.caseId);
+    await this.#record(actor, 'edl.added', `${value} added to EDL ${list}${view.expires_at ? ` until ${view.expires_at}` : ''}`, view, caseId);
     return { entry: view, created };
   }
 

@@ -4,6 +4,7 @@ import { describeError, isRiposteError } from '../core/index.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerEdl } from './commands/edl.ts';
 import { registerIntegrations } from './commands/integrations.ts';
 import { registerLab } from './commands/lab.ts';
 import { registerPlaybook } from './commands/playbook.ts';
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
   registerStix(program);
   registerIntegrations(program);
   registerLab(program);
+  registerEdl(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.
   const harden = (command: Command) => {
