@@ -161,13 +161,13 @@ for (const backend of testBackends()) {
       );
 
       const run = await finishedRun(caseId, MALICIOUS);
-      assert.equal(run?.status, 'succeeded', JSON.stringify(run?.error));
+      assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
       if (process.env.RIPOSTE_TEST_TRACE) {
         const history = await runtime.engine.getRun(run.id, { history: true });
         const start = history.createdAt;
         t.diagnostic(JSON.stringify(history.steps?.map((s) => [s.key, s.status, s.at - (Number.isFinite(start) ? start : 0)])));
       }
-      const output = run?.output as { response: string; blocked_until: string; ticket: string };
+      const output = run.output as { response: string; blocked_until: string; ticket: string };
       assert.equal(output.response, 'blocked');
       assert.ok(Date.parse(output.blocked_until) > Date.now() + 23 * 3_600_000, 'the block carries a 24h expiry');
       assert.match(output.ticket, /^SEC-\d+$/);
@@ -188,12 +188,12 @@ for (const backend of testBackends()) {
       ] as const) {
         const caseId = await fire(ip, '10.20.30.40');
         const run = await finishedRun(caseId, ip);
-        assert.equal(run?.status, 'succeeded', JSON.stringify(run?.error));
+        assert.equal(run.status, 'succeeded', JSON.stringify(run.error));
         const enrichment = await enrichmentOf(ip);
         assert.ok(enrichment, `${ip} was not recorded`);
         assert.notEqual(enrichment.verdict, 'malicious', `${ip}: ${enrichment.reasons.join(' | ')}`);
         assert.match(enrichment.reasons.join('\n'), why);
-        assert.equal((run?.output as { response: string }).response, 'annotated');
+        assert.equal((run.output as { response: string }).response, 'annotated');
         assert.ok(!(await edl()).includes(ip), `${ip} must not be on the EDL`);
         const said = await comments(caseId);
         assert.match(said, /Annotated only/);
