@@ -68,9 +68,16 @@ export const EdlBlockInput = z
   })
   .strict();
 
-export const EdlUnblockInput = z
-  .object({ ip: IpOrRange, list: EdlListName.default(DEFAULT_EDL_LIST), reason: z.string().max(1000).optional(), case: z.string().optional() })
-  .strict();
+/**
+ * Not strict on purpose: a rollback may call the inverse with the block's own arguments (ttl, confidence …),
+ * which are ignored here.
+ */
+export const EdlUnblockInput = z.object({
+  ip: IpOrRange,
+  list: EdlListName.default(DEFAULT_EDL_LIST),
+  reason: z.string().max(1000).optional(),
+  case: z.string().optional(),
+});
 
 export interface EdlEntryView {
   list: string;

@@ -18,6 +18,8 @@ import { VERSION } from './version.ts';
  * events to playbook triggers (triggers.ts); integrations and the runner's policy check join here too. The CLI and
  * tests build a Riposte through here so that production and tests wire things identically.
  */
+const EDL_KEEP_EXPIRED_MS = 7 * 86_400_000;
+
 export interface Runtime {
   config: Config;
   logger: Logger;
@@ -79,6 +81,11 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     guardrails.startSweeper();
     // Compile the known-good lists now rather than inside the first alert's verdict step (seconds under load).
     knownGoodLists(config);
+    // Expired EDL entries are no longer served; they are kept a week for `riposte edl list`, then dropped.
+    const edlPurge = setInterval(() => {
+      store.edl.purgeExpired(Date.now() - EDL_KEEP_EXPIRED_MS).catch((error: unknown) => logger.warn({ err: error }, 'edl: purging expired entries failed'));
+    }, 3_600_000);
+    edlPurge.unref();
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
     return {
       config,
@@ -92,6 +99,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       guardrails,
       edl: new EdlService({ store, cases }),
       async close() {
+        clearInterval(edlPurge);
         unwireTriggers();
         guardrails.stop();
         await engine.stop();

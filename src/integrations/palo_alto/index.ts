@@ -243,7 +243,8 @@ export default defineIntegration({
     unblock_ip: action({
       title: 'Unblock an IP: delete its address object, commit, wait for the job',
       impact: 'write',
-      input: z.object({ ip: IpOrRange, reason: z.string().max(200).optional() }).strict(),
+      // Not strict: a rollback may pass the block's own arguments (ttl, confidence …), ignored here.
+      input: z.object({ ip: IpOrRange, reason: z.string().max(200).optional() }),
       output: Output.extend({ removed: z.boolean() }),
       async run({ input, http, config, secrets, signal, instance }) {
         const ctx = { http, config, secrets, signal, instance };
