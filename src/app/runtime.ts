@@ -3,6 +3,7 @@ import { type AuthService, authPolicyFromConfig, createAuthService } from '../au
 import type { CasesService } from '../cases/index.ts';
 import { type Config, createLogger, type Logger, RiposteError } from '../core/index.ts';
 import type { ActionDefinition, Engine, PlaybookDirectory } from '../engine/index.ts';
+import type { IntegrationInstance } from '../integrations/sdk/index.ts';
 import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
@@ -50,6 +51,8 @@ export interface RuntimeOptions {
   actions?: ActionDefinition[];
   /** Engine runner tuning (tests: a short poll interval). */
   runner?: { pollMs?: number };
+  /** Integration instances beside the stored ones, never persisted (`riposte demo` points them at the lab). */
+  instances?: IntegrationInstance[];
 }
 
 export async function openRuntime(config: Config, logger: Logger = createLogger({ level: config.log.level }), options: RuntimeOptions = {}): Promise<Runtime> {
@@ -71,7 +74,8 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     const guardrails = await Guardrails.create({ store, config, cases, auth, logger });
     const { engine, playbooks } = createEngine(store, config, {
       logger,
-      integrations: instances,
+      // Given instances replace stored ones of the same name (the demo's lab instances win over a configured one).
+      integrations: [...instances.filter((i) => !(options.instances ?? []).some((extra) => extra.name === i.name)), ...(options.instances ?? [])],
       guard: guardrails.guard,
       cases,
       ...(options.actions ? { actions: options.actions } : {}),

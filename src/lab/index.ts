@@ -9,7 +9,7 @@ import { type SimulatorOptions, startSimulator, type VendorSimulator } from './s
 import { THREAT_INTEL_HANDLERS } from './threat-intel-simulators.ts';
 
 export { PAN_OS_USER, type PanAddress, type PanOsSimulatorHandler, panOsHandler } from './firewall-simulators.ts';
-export { responseHandlers } from './response-handlers.ts';
+export { LAB_ACCOUNTS, responseHandlers } from './response-handlers.ts';
 export { type IpProfile, SEED_DOMAINS, SEED_FILES, SEED_IPS, SEED_URLS, type SeedIp, SIMULATOR_API_KEY, seedFor, UNKNOWN_IP } from './seed-data.ts';
 export { DEFAULT_ALERT_IP, type FireResult, fireIpAlert, type IpAlertOptions, splunkIpAlert } from './siem-alerts.ts';
 export {

@@ -1,4 +1,4 @@
-import { panOsHandler } from './firewall-simulators.ts';
+import { PAN_OS_USER, panOsHandler } from './firewall-simulators.ts';
 import type { VendorHandler } from './simulator-server.ts';
 import { jiraHandler, serviceNowIncidentHandler } from './ticketing-simulators.ts';
 
@@ -6,3 +6,10 @@ import { jiraHandler, serviceNowIncidentHandler } from './ticketing-simulators.t
 export function responseHandlers(): VendorHandler[] {
   return [jiraHandler(), serviceNowIncidentHandler(), panOsHandler()];
 }
+
+/** Account names the simulators expect beside the lab key (Basic-auth users, the PAN-OS API user), as instance config. */
+export const LAB_ACCOUNTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  jira: { email: 'soc@riposte.lab' },
+  servicenow_incident: { username: 'riposte.integration' },
+  palo_alto: { username: PAN_OS_USER },
+};

@@ -5,7 +5,7 @@ import { INTEGRATIONS } from '../../integrations/catalog.ts';
 import {
   DEFAULT_ALERT_IP,
   fireIpAlert,
-  PAN_OS_USER,
+  LAB_ACCOUNTS,
   responseHandlers,
   SEED_IPS,
   SIMULATOR_API_KEY,
@@ -17,13 +17,6 @@ import {
 import { openStore } from '../../store/index.ts';
 import { configFor } from '../context.ts';
 import { createOutput, formatTable } from '../output.ts';
-
-/** The account names the simulators expect beside the lab key (Basic-auth users, the PAN-OS API user). */
-const LAB_ACCOUNTS: Record<string, Record<string, string>> = {
-  jira: { email: 'soc@riposte.lab' },
-  servicenow_incident: { username: 'riposte.integration' },
-  palo_alto: { username: PAN_OS_USER },
-};
 
 /** `riposte lab start`: the vendor simulators on fixed loopback ports, optionally configured as instances. */
 export function registerLab(program: Command): void {
