@@ -35,6 +35,8 @@ export interface ServerServices {
   indicators?: IndicatorStore;
   /** ATT&CK catalog, case STIX export and coverage (the intel routes are registered when present). */
   intel?: IntelApi;
+  /** The External Dynamic Lists Riposte serves to firewalls (the EDL route is registered when present). */
+  edl?: EdlApi;
 }
 
 export interface IntelApi {
@@ -42,6 +44,11 @@ export interface IntelApi {
   /** A case (id or number) as a STIX 2.1 bundle. */
   caseBundle(ref: string): Promise<{ type: 'bundle'; id: string; objects: Array<Record<string, unknown>> }>;
   coverage(): Promise<unknown>;
+}
+
+export interface EdlApi {
+  /** The list as firewalls see it: one value per line, expired entries left out. */
+  render(list: string): Promise<string>;
 }
 
 export interface IntegrationInstanceView {
