@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Runtime } from '../../app/index.ts';
+import type { Config } from '../../core/index.ts';
+import { INTEGRATIONS } from '../../integrations/catalog.ts';
+import { createIntegrationInstance, type IntegrationInstance } from '../../integrations/sdk/index.ts';
+import { LAB_ACCOUNTS, type Lab, SIMULATOR_API_KEY } from '../../lab/index.ts';
+
+/**
+ * The simulated enterprise `riposte demo` runs against: a CMDB with ordinary and critical assets, a
+ * partner's address range on the allow-list, the vendor simulators wired as integration instances for
+ * this process only (never stored), and two sign-in accounts for the UI with fresh one-time passwords.
+ */
+export const DEMO_ASSETS = {
+  web: { ip: '10.20.30.40', name: 'web-01', hostname: 'web-01.corp.example', owner: 'Web team', criticality: 'medium', environment: 'production' },
+  critical: { ip: '10.20.1.10', name: 'dc-01', hostname: 'dc-01.corp.example', owner: 'Identity team', criticality: 'critical', environment: 'production' },
+  laptop: { ip: '10.20.40.15', name: 'lt-0415', hostname: 'lt-0415.corp.example', owner: 'Finance', criticality: 'low', environment: 'corporate' },
+  app: { ip: '10.20.30.52', name: 'fin-app-02', hostname: 'fin-app-02.corp.example', owner: 'Finance IT', criticality: 'high', environment: 'production' },
+} as const;
+
+export const DEMO_PARTNER = { cidr: '195.12.50.0/24', name: 'Northwind Traders' };
+
+/** The playbooks shipped with Riposte, used when the configured folder lacks the flagship ones. */
+const BUNDLED_PLAYBOOKS = resolve(import.meta.dirname, '../../../playbooks');
+
+export function demoConfig(config: Config, webhookToken: string): Config {
+  const allowLists = (config.policy.allow_lists ?? {}) as Record<string, unknown>;
+  const playbooks = existsSync(join(config.engine.playbooks_dir, 'ip-enrichment.yml')) ? config.engine.playbooks_dir : BUNDLED_PLAYBOOKS;
+  return {
+    ...config,
+    // The terminal shows the scenarios' progress; routine info logs would drown it (RIPOSTE_LOG_LEVEL still wins).
+    log: { ...config.log, level: process.env.RIPOSTE_LOG_LEVEL ? config.log.level : 'warn' },
+    engine: { ...config.engine, playbooks_dir: playbooks },
+    // The demo always uses the embedded store, whatever RIPOSTE_DATABASE_URL says: it must work anywhere.
+    database_url: undefined,
+    integrations: { ...config.integrations, http_allow: [...config.integrations.http_allow, '127.0.0.1'] },
+    webhooks: { ...config.webhooks, splunk: { ...config.webhooks.splunk, tokens: [...config.webhooks.splunk.tokens, webhookToken] } },
+    intel: { ...config.intel, partners: [...config.intel.partners, { value: DEMO_PARTNER.cidr, label: `${DEMO_PARTNER.name} VPN (demo partner)` }] },
+    policy: {
+      ...config.policy,
+      allow_lists: {
+        ...allowLists,
+        partners: [...((allowLists.partners as unknown[] | undefined) ?? []), { name: DEMO_PARTNER.name, cidrs: [DEMO_PARTNER.cidr] }],
+      },
+    },
+  };
+}
+
+/** Writes the demo CMDB (a CSV the `cmdb` connector reads) and returns its path. */
+export function writeDemoCmdb(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'demo-assets.csv');
+  const rows = Object.values(DEMO_ASSETS).map((a) => [a.ip, a.hostname, a.name, a.owner, a.criticality, a.environment].join(','));
+  writeFileSync(file, `ip,hostname,name,owner,criticality,environment\n${rows.join('\n')}\n`);
+  return file;
+}
+
+/** Every product with a simulator in the lab, plus the CMDB file, as instances named after the product. */
+export function labInstances(lab: Lab, cmdbFile: string): IntegrationInstance[] {
+  const instances: IntegrationInstance[] = [];
+  for (const [name, sim] of Object.entries(lab.simulators)) {
+    // The two lab MISP servers are two instances (misp_a, misp_b) of the one MISP product.
+    const product = name.startsWith('misp_') ? 'misp' : name;
+    const integration = INTEGRATIONS.find((i) => i.id === product);
+    if (!integration) continue;
+    const extra = product === 'servicenow_cmdb' ? { username: 'riposte' } : {};
+    instances.push(
+      createIntegrationInstance(
+        integration,
+        {
+          name,
+          config: { baseUrl: sim.url, ...extra, ...LAB_ACCOUNTS[name] },
+          secrets: Object.fromEntries(Object.keys(integration.secrets).map((secret) => [secret, SIMULATOR_API_KEY])),
+        },
+        { guard: { allow: ['127.0.0.1'] } },
+      ),
+    );
+  }
+  const cmdb = INTEGRATIONS.find((i) => i.id === 'cmdb');
+  if (cmdb) instances.push(createIntegrationInstance(cmdb, { name: 'cmdb', config: { file: cmdbFile }, secrets: {} }));
+  return instances;
+}
+
+export interface DemoAccount {
+  name: string;
+  password: string;
+  roles: string[];
+}
+
+/**
+ * Two people for the UI, so a two-person approval can be shown: an analyst/responder and an approver.
+ * Each demo run gives them fresh one-time passwords (re-running the demo never locks anyone out).
+ */
+export async function demoAccounts(runtime: Runtime): Promise<DemoAccount[]> {
+  const accounts: DemoAccount[] = [
+    { name: 'analyst', password: randomBytes(9).toString('base64url'), roles: ['analyst', 'responder'] },
+    { name: 'approver', password: randomBytes(9).toString('base64url'), roles: ['approver', 'viewer'] },
+  ];
+  for (const account of accounts) {
+    const exists = await runtime.auth.getUser(account.name).then(
+      () => true,
+      () => false,
+    );
+    if (exists) await runtime.auth.updateUser(account.name, { roles: account.roles, password: account.password, unlock: true, disabled: false });
+    else await runtime.auth.createUser({ name: account.name, roles: account.roles, password: account.password });
+  }
+  return accounts;
+}
