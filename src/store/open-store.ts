@@ -26,6 +26,8 @@ export interface OpenStoreOptions {
   migrate?: boolean;
   /** PostgreSQL pool size (default 10). */
   poolSize?: number;
+  /** SQLite only: the database may not grow past this many bytes (`pragma max_page_count`); writes past it fail with store.full (507). */
+  sqliteMaxBytes?: number | undefined;
   clock?: Clock;
 }
 
@@ -36,7 +38,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   const clock = options.clock ?? systemClock;
   const store = options.databaseUrl
     ? await openPostgres(options.databaseUrl, options, clock)
-    : openSqlite(options.sqliteFile ?? join(resolve(options.dataDir ?? './riposte-data'), SQLITE_FILE_NAME), clock);
+    : openSqlite(options.sqliteFile ?? join(resolve(options.dataDir ?? './riposte-data'), SQLITE_FILE_NAME), clock, options.sqliteMaxBytes);
   try {
     await store.ping();
     if (options.migrate !== false) await store.migrate();
@@ -47,7 +49,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   return store;
 }
 
-function openSqlite(file: string, clock: Clock): Store {
+function openSqlite(file: string, clock: Clock, maxBytes?: number): Store {
   if (file !== ':memory:') {
     const dir = resolve(file, '..');
     try {
@@ -80,6 +82,12 @@ function openSqlite(file: string, clock: Clock): Store {
     // Checkpoint every ~80 MB of WAL instead of every 4 MB: alert intake rewrites the same hot index pages
     // in every group commit, and a checkpoint copies each page once however often it changed.
     database.exec('pragma wal_autocheckpoint = 20000');
+    if (maxBytes !== undefined) {
+      // Per connection, not stored in the file: the cap follows the configuration on every start. A cap
+      // below the current size holds the file where it is (SQLite never shrinks it to obey).
+      const { page_size: pageSize } = database.prepare('pragma page_size').get() as { page_size: number };
+      database.exec(`pragma max_page_count = ${Math.max(1, Math.floor(maxBytes / pageSize))}`);
+    }
   } catch (error) {
     database.close();
     throw sqliteOpenError(file, error);
