@@ -54,7 +54,7 @@ steps:
     with: { value: "{{ inputs.n }}" }
 `;
 
-function runSender(plan: SenderPlan): Promise<SenderReport> {
+export function runSender(plan: SenderPlan): Promise<SenderReport> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [new URL('./overload-sender.ts', import.meta.url).pathname, JSON.stringify(plan)], {
       stdio: ['ignore', 'pipe', 'inherit'],

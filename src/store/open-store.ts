@@ -162,7 +162,7 @@ async function openPostgres(url: string, options: OpenStoreOptions, clock: Clock
   pool.on('connect', (client) => {
     client.on('error', () => {});
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: connectionLossAsUnreachable(pool, where) }) });
   return new SqlStore(
     db,
     'postgres',
@@ -172,6 +172,54 @@ async function openPostgres(url: string, options: OpenStoreOptions, clock: Clock
     (error) => postgresError(where, error),
     (onWork) => listenOnPostgres(url, schema ?? 'public', onWork),
   );
+}
+
+/** Connection-level failures (as opposed to a statement the database refused). */
+function isConnectionLoss(error: unknown): boolean {
+  if (error instanceof RiposteError) return false;
+  const code = (error as { code?: string }).code ?? '';
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08003', '08006'].includes(code))
+    return true;
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(describeError(error));
+}
+
+/**
+ * Losing PostgreSQL mid-request (network cut, failover, restart) becomes 503 store.unreachable with
+ * Retry-After rather than a 500: the caller can tell "try again shortly" from a bug. Kysely sees the
+ * same pool, only connect() and query() failures are translated.
+ */
+function connectionLossAsUnreachable(pool: pg.Pool, where: string): pg.Pool {
+  const translate = (error: unknown, what = 'lost the connection to'): unknown =>
+    isConnectionLoss(error)
+      ? new RiposteError('store.unreachable', `${what} PostgreSQL at ${where}: ${describeError(error)}`, {
+          cause: error,
+          retryable: true,
+          status: 503,
+          details: { retry_after_seconds: 2 },
+        })
+      : error;
+  const wrapped = Object.create(pool) as pg.Pool;
+  wrapped.connect = (async () => {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw translate(error, 'cannot reach');
+    }
+    const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    const guarded = Object.create(client) as pg.PoolClient;
+    (guarded as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
+      try {
+        return await query(...args);
+      } catch (error) {
+        throw translate(error);
+      }
+    };
+    guarded.release = (err?: Error | boolean) => client.release(err);
+    return guarded;
+  }) as pg.Pool['connect'];
+  wrapped.end = () => pool.end();
+  return wrapped;
 }
 
 /**
