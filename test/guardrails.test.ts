@@ -312,6 +312,51 @@ for (const backend of testBackends()) {
       assert.equal(effects.get(`${rejectedRun}:block`), undefined);
     });
 
+    test('separation of duties cannot be bypassed: second token, session plus token, renaming, blank break-glass reason', async () => {
+      const runId = await startBlock('203.0.113.14', 70, 'rita');
+      const { id, hash } = await pendingApprovalOf(runId);
+      const password = 'sod-bypass-password-0123';
+      await runtime.auth.updateUser('alice', { password });
+      await runtime.auth.updateUser('rita', { password });
+      const session = async (username: string) => {
+        const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password } });
+        assert.equal(login.statusCode, 200, login.body);
+        return { cookie: (login.headers['set-cookie'] as string[]).map((c) => c.split(';')[0]).join('; '), 'x-csrf-token': login.json().csrf_token as string };
+      };
+      const decideWith = (headers: Record<string, string>) =>
+        app.inject({ method: 'POST', url: `/api/v1/approvals/${id}/decide`, headers, payload: { decision: 'approve', arguments_hash: hash } });
+
+      assert.equal((await decide('alice', id, hash)).statusCode, 200);
+      const secondToken = `Bearer ${(await runtime.auth.createToken({ userName: 'alice', name: 'second' })).token}`;
+      const viaSecondToken = await decideWith({ authorization: secondToken });
+      assert.equal(viaSecondToken.json().code, 'approvals.duplicate_approver', viaSecondToken.body);
+      const viaSession = await decideWith(await session('alice'));
+      assert.equal(viaSession.json().code, 'approvals.duplicate_approver', viaSession.body);
+      const initiatorSession = await decideWith(await session('rita'));
+      assert.equal(initiatorSession.json().code, 'approvals.separation_of_duties', initiatorSession.body);
+      const initiatorToken = await decideWith({ authorization: `Bearer ${(await runtime.auth.createToken({ userName: 'rita', name: 'fresh' })).token}` });
+      assert.equal(initiatorToken.json().code, 'approvals.separation_of_duties');
+
+      // Names are the approver identity, so they cannot change: there is no rename, and a new user with a
+      // look-alike name is a different person who still needs approvals:decide.
+      const rename = await app.inject({ method: 'PATCH', url: '/api/v1/users/alice', headers: as('root'), payload: { name: 'alice2' } });
+      // Fastify strips unknown body properties: the request changes nothing rather than failing.
+      assert.ok(rename.statusCode === 400 || rename.json().name === 'alice', rename.body);
+      assert.equal(await runtime.auth.getUser('alice2').catch(() => 'absent'), 'absent');
+      const recreate = await app.inject({ method: 'POST', url: '/api/v1/users', headers: as('root'), payload: { name: 'alice', roles: ['approver'] } });
+      assert.equal(recreate.statusCode, 409, recreate.body);
+
+      for (const reason of ['', '   ', '\n\t', 'x']) {
+        const blank = await app.inject({ method: 'POST', url: `/api/v1/approvals/${id}/break-glass`, headers: as('root'), payload: { reason } });
+        assert.ok(blank.statusCode >= 400 && blank.statusCode < 500, `break-glass with ${JSON.stringify(reason)} → ${blank.statusCode}`);
+      }
+      assert.equal(effects.get(`${runId}:block`), undefined, 'no bypass released the action');
+      const released = await decide('bob', id, hash);
+      assert.equal(released.json().released, true, released.body);
+      await runtime.engine.waitForRun(runId, 10_000);
+      assert.equal(effects.get(`${runId}:block`)?.count, 1);
+    });
+
     test('break-glass needs an admin and a reason, and is flagged for review', async () => {
       const runId = await startBlock('203.0.113.13', 70, 'rita');
       const { id } = await pendingApprovalOf(runId);

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { type AddressInfo, connect, createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { ActionRegistry, builtinActions, defineAction, Engine, type Playbook, parsePlaybookYaml } from '../src/engine/index.ts';
 import { type TestStore, testBackends } from '../src/store/testing.ts';
+import { startProxy } from './tcp-proxy.ts';
 
 /**
  * Acceptance for scale-out on PostgreSQL: three worker processes share 1,000 five-step runs whose every
@@ -93,47 +94,6 @@ function spawnWorker(name: string, env: Record<string, string>): WorkerProcess {
   ready.catch(() => {});
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { name, child, ready, exited };
-}
-
-/** A loopback TCP proxy to PostgreSQL that can be cut (every connection dropped, new ones refused) and restored. */
-async function startProxy(target: { host: string; port: number }): Promise<{ port: number; cut(): void; restore(): void; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let cut = false;
-  const server: TcpServer = createTcpServer((client) => {
-    if (cut) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect(target.port, target.host);
-    sockets.add(client);
-    sockets.add(upstream);
-    client.pipe(upstream).pipe(client);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    cut() {
-      cut = true;
-      for (const socket of sockets) socket.destroy();
-      sockets.clear();
-    },
-    restore() {
-      cut = false;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {

@@ -69,7 +69,12 @@ export interface RuntimeOptions {
 }
 
 export async function openRuntime(config: Config, logger: Logger = createLogger({ level: config.log.level }), options: RuntimeOptions = {}): Promise<Runtime> {
-  const store = await openStore({ databaseUrl: config.database_url, schema: config.database_schema, dataDir: config.data_dir });
+  const store = await openStore({
+    databaseUrl: config.database_url,
+    schema: config.database_schema,
+    dataDir: config.data_dir,
+    sqliteMaxBytes: config.database_sqlite_max_size,
+  });
   try {
     const cases = buildCasesService(store, config, logger);
     // Sign-ins, user and token changes go on the same tamper-evident audit chain as case changes.

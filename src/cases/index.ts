@@ -4,7 +4,7 @@
  * cases with tasks, comments, evidence, SLA timers and metrics, the store-wide observable registry, and
  * the tamper-evident audit chain. It imports core and store only; ATT&CK validation is injected by app/.
  */
-export { adaptPayload, MAX_ALERTS_PER_REQUEST } from './adapters/index.ts';
+export { adaptPayload, MAX_ALERTS_PER_REQUEST, MAX_PAYLOAD_DEPTH } from './adapters/index.ts';
 export { auditHash, type ChainVerification, GENESIS_HASH, verifyChain } from './audit-chain.ts';
 export { type CorrelationRule, DEFAULT_CORRELATION_RULES, DEFAULT_CORRELATION_TYPES } from './correlation.ts';
 export {

@@ -99,6 +99,11 @@ export const ConfigSchema = z
       .string()
       .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be lower-case letters, digits and _ (at most 63), starting with a letter or _')
       .optional(),
+    /**
+     * Largest size the embedded SQLite database may grow to (bytes, or "2GB"): writes past it fail with
+     * 507 store.full instead of filling the host's disk. Unset: no cap (the disk is the limit).
+     */
+    database_sqlite_max_size: size.optional(),
     server: z
       .object({
         host: z.string().min(1, 'must not be empty').default('127.0.0.1'),
@@ -443,6 +448,7 @@ export const ENV_KEYS: Record<string, string[]> = {
   RIPOSTE_DATA_DIR: ['data_dir'],
   RIPOSTE_DATABASE_URL: ['database_url'],
   RIPOSTE_DATABASE_SCHEMA: ['database_schema'],
+  RIPOSTE_DATABASE_SQLITE_MAX_SIZE: ['database_sqlite_max_size'],
   RIPOSTE_HOST: ['server', 'host'],
   RIPOSTE_PORT: ['server', 'port'],
   RIPOSTE_BODY_LIMIT: ['server', 'body_limit'],

@@ -13,13 +13,16 @@ export interface PositionedIssue {
   column?: number;
 }
 
+/** Alias expansions allowed per document (yaml's default scales with document size; ours is fixed). */
+export const MAX_ALIAS_COUNT = 100;
+
 export type YamlParse =
-  | { ok: true; doc: Document; locate: (issues: PositionedIssue[], atKey?: (issue: PositionedIssue) => boolean) => void }
+  | { ok: true; doc: Document; value: unknown; locate: (issues: PositionedIssue[], atKey?: (issue: PositionedIssue) => boolean) => void }
   | { ok: false; issues: PositionedIssue[] };
 
 /**
  * Parses YAML keeping positions. Syntax errors come back as issues with `code` (one per error);
- * otherwise `locate` fills in line/column for issues found later by validating `doc.toJS()`.
+ * otherwise `value` is the plain data and `locate` fills in line/column for issues found by validating it.
  * With `atKey(issue)` true, an issue's last path segment points at the key rather than its value.
  */
 export function parseYamlWithPositions(text: string, syntaxErrorCode: string): YamlParse {
@@ -41,10 +44,32 @@ export function parseYamlWithPositions(text: string, syntaxErrorCode: string): Y
       }),
     };
   }
+  // Converted here, once, so an alias bomb (or any conversion failure) is an issue like a syntax error
+  // instead of an exception escaping every caller.
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    if (isCyclic(value)) throw new Error('an alias refers to a node that contains it (a cycle)');
+  } catch (error) {
+    return {
+      ok: false,
+      issues: [
+        {
+          code: syntaxErrorCode,
+          path: [],
+          message: `invalid YAML: ${(error as Error).message}`,
+          hint: `aliases (*name) may expand at most ${MAX_ALIAS_COUNT} times in one document`,
+          line: 1,
+          column: 1,
+        },
+      ],
+    };
+  }
   const root = doc.contents as YamlNode | null;
   return {
     ok: true,
     doc,
+    value,
     locate(issues, atKey = () => false) {
       for (const issue of issues) {
         const offset = offsetOf(root, issue.path, atKey(issue));
@@ -55,6 +80,17 @@ export function parseYamlWithPositions(text: string, syntaxErrorCode: string): Y
       }
     },
   };
+}
+
+/** A self-referencing alias (`&a [*a]`) converts to a cyclic value that would send validators into endless recursion. */
+function isCyclic(value: unknown, ancestors: Set<unknown> = new Set()): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (ancestors.has(value)) return true;
+  ancestors.add(value);
+  const children = value instanceof Map ? [...value.values()] : Array.isArray(value) ? value : Object.values(value);
+  const cyclic = children.some((child) => isCyclic(child, ancestors));
+  ancestors.delete(value);
+  return cyclic;
 }
 
 type Ranged = { range?: [number, number, number] } | null | undefined;

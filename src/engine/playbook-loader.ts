@@ -48,7 +48,7 @@ export function loadPlaybookFile(file: string, context: ValidationContext = {}):
 export function parsePlaybookYaml(text: string, context: ValidationContext = {}): LoadResult {
   const parsed = parseYamlWithPositions(text, 'engine.invalid_yaml');
   if (!parsed.ok) return { playbook: undefined, issues: parsed.issues };
-  const result = validatePlaybook(parsed.doc.toJS({ maxAliasCount: 100 }), context);
+  const result = validatePlaybook(parsed.value, context);
   parsed.locate(result.issues, (issue) => issue.code === 'engine.unknown_field' || issue.code === 'engine.unknown_step_kind');
   result.issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   return result;

@@ -274,7 +274,7 @@ export function compilePolicy(raw: unknown): PolicyLoadResult {
 export function parsePolicyYaml(text: string): PolicyLoadResult {
   const parsed = parseYamlWithPositions(text, 'policy.invalid_yaml');
   if (!parsed.ok) return { policy: undefined, issues: parsed.issues as PolicyIssue[] };
-  const result = compilePolicy(parsed.doc.toJS({ maxAliasCount: 100 }));
+  const result = compilePolicy(parsed.value);
   // A policy issue's last path segment names the key at fault (an unknown or misspelt field).
   parsed.locate(result.issues, () => true);
   return result;

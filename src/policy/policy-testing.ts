@@ -54,7 +54,7 @@ export interface ParsedPolicyTests {
 export function parsePolicyTestsYaml(text: string): ParsedPolicyTests {
   const yaml = parseYamlWithPositions(text, 'policy.invalid_yaml');
   if (!yaml.ok) return { tests: undefined, issues: yaml.issues };
-  const raw = yaml.doc.toJS({ maxAliasCount: 100 }) as unknown;
+  const raw = yaml.value;
   const parsed = PolicyTestFile.safeParse(raw);
   const issues: PolicyIssue[] = [];
   if (!parsed.success) {

@@ -32,6 +32,7 @@ const TITLES: Record<number, string> = {
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
+  507: 'Insufficient Storage',
 };
 
 export function problemFor(error: RiposteError, request?: FastifyRequest): Problem {
@@ -99,7 +100,7 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
   const custom = (request.routeOptions?.config as { sendError?: ErrorSender } | undefined)?.sendError;
   if (custom) return custom(reply, request, error);
   const problem = problemFor(error, request);
-  if (error.status === 429 || error.status === 503) {
+  if (error.status === 429 || error.status === 503 || error.status === 507) {
     const retryAfter = error.details?.retry_after_seconds;
     if (typeof retryAfter === 'number') reply.header('retry-after', String(Math.ceil(retryAfter)));
   }

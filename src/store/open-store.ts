@@ -26,6 +26,8 @@ export interface OpenStoreOptions {
   migrate?: boolean;
   /** PostgreSQL pool size (default 10). */
   poolSize?: number;
+  /** SQLite only: the database may not grow past this many bytes (`pragma max_page_count`); writes past it fail with store.full (507). */
+  sqliteMaxBytes?: number | undefined;
   clock?: Clock;
 }
 
@@ -36,7 +38,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   const clock = options.clock ?? systemClock;
   const store = options.databaseUrl
     ? await openPostgres(options.databaseUrl, options, clock)
-    : openSqlite(options.sqliteFile ?? join(resolve(options.dataDir ?? './riposte-data'), SQLITE_FILE_NAME), clock);
+    : openSqlite(options.sqliteFile ?? join(resolve(options.dataDir ?? './riposte-data'), SQLITE_FILE_NAME), clock, options.sqliteMaxBytes);
   try {
     await store.ping();
     if (options.migrate !== false) await store.migrate();
@@ -47,7 +49,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   return store;
 }
 
-function openSqlite(file: string, clock: Clock): Store {
+function openSqlite(file: string, clock: Clock, maxBytes?: number): Store {
   if (file !== ':memory:') {
     const dir = resolve(file, '..');
     try {
@@ -80,6 +82,12 @@ function openSqlite(file: string, clock: Clock): Store {
     // Checkpoint every ~80 MB of WAL instead of every 4 MB: alert intake rewrites the same hot index pages
     // in every group commit, and a checkpoint copies each page once however often it changed.
     database.exec('pragma wal_autocheckpoint = 20000');
+    if (maxBytes !== undefined) {
+      // Per connection, not stored in the file: the cap follows the configuration on every start. A cap
+      // below the current size holds the file where it is (SQLite never shrinks it to obey).
+      const { page_size: pageSize } = database.prepare('pragma page_size').get() as { page_size: number };
+      database.exec(`pragma max_page_count = ${Math.max(1, Math.floor(maxBytes / pageSize))}`);
+    }
   } catch (error) {
     database.close();
     throw sqliteOpenError(file, error);
@@ -154,7 +162,7 @@ async function openPostgres(url: string, options: OpenStoreOptions, clock: Clock
   pool.on('connect', (client) => {
     client.on('error', () => {});
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: connectionLossAsUnreachable(pool, where) }) });
   return new SqlStore(
     db,
     'postgres',
@@ -164,6 +172,54 @@ async function openPostgres(url: string, options: OpenStoreOptions, clock: Clock
     (error) => postgresError(where, error),
     (onWork) => listenOnPostgres(url, schema ?? 'public', onWork),
   );
+}
+
+/** Connection-level failures (as opposed to a statement the database refused). */
+function isConnectionLoss(error: unknown): boolean {
+  if (error instanceof RiposteError) return false;
+  const code = (error as { code?: string }).code ?? '';
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08003', '08006'].includes(code))
+    return true;
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(describeError(error));
+}
+
+/**
+ * Losing PostgreSQL mid-request (network cut, failover, restart) becomes 503 store.unreachable with
+ * Retry-After rather than a 500: the caller can tell "try again shortly" from a bug. Kysely sees the
+ * same pool, only connect() and query() failures are translated.
+ */
+function connectionLossAsUnreachable(pool: pg.Pool, where: string): pg.Pool {
+  const translate = (error: unknown, what = 'lost the connection to'): unknown =>
+    isConnectionLoss(error)
+      ? new RiposteError('store.unreachable', `${what} PostgreSQL at ${where}: ${describeError(error)}`, {
+          cause: error,
+          retryable: true,
+          status: 503,
+          details: { retry_after_seconds: 2 },
+        })
+      : error;
+  const wrapped = Object.create(pool) as pg.Pool;
+  wrapped.connect = (async () => {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw translate(error, 'cannot reach');
+    }
+    const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    const guarded = Object.create(client) as pg.PoolClient;
+    (guarded as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
+      try {
+        return await query(...args);
+      } catch (error) {
+        throw translate(error);
+      }
+    };
+    guarded.release = (err?: Error | boolean) => client.release(err);
+    return guarded;
+  }) as pg.Pool['connect'];
+  wrapped.end = () => pool.end();
+  return wrapped;
 }
 
 /**

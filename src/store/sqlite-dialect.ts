@@ -14,6 +14,7 @@ import {
   SqliteQueryCompiler,
   type TransactionSettings,
 } from 'kysely';
+import { RiposteError } from '../core/index.ts';
 
 /**
  * Kysely dialect over Node's built-in `node:sqlite` (no native addon to compile on install).
@@ -110,9 +111,13 @@ class NodeSqliteConnection implements DatabaseConnection {
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     const { statement, reader } = this.#prepare(compiledQuery.sql);
     const parameters = bindable(compiledQuery.parameters);
-    if (reader) return { rows: statement.all(...parameters) as R[] };
-    const { changes, lastInsertRowid } = statement.run(...parameters);
-    return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+    try {
+      if (reader) return { rows: statement.all(...parameters) as R[] };
+      const { changes, lastInsertRowid } = statement.run(...parameters);
+      return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+    } catch (error) {
+      throw storeFullError(error) ?? error;
+    }
   }
 
   // biome-ignore lint/correctness/useYield: streaming is not offered on this connection
@@ -143,4 +148,23 @@ function toSqliteValue(value: unknown): SqliteValue {
   if (value instanceof Date) return value.getTime();
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'string' || value instanceof Uint8Array) return value;
   return JSON.stringify(value);
+}
+
+/** SQLITE_FULL (13): the disk, or the configured cap (database_sqlite_max_size), is full. */
+const SQLITE_FULL = 13;
+
+/**
+ * A full database becomes one clear, retryable error (507 store.full) instead of an internal error: the
+ * transaction was rolled back, so nothing was half-written, and the caller keeps its data and retries
+ * once space returns.
+ */
+function storeFullError(error: unknown): RiposteError | undefined {
+  const e = error as { errcode?: number; message?: string };
+  if ((e.errcode ?? 0) % 256 !== SQLITE_FULL && !/database or disk is full/i.test(e.message ?? '')) return undefined;
+  return new RiposteError('store.full', 'the database is full (disk space or database_sqlite_max_size): nothing was written; free space and retry', {
+    status: 507,
+    retryable: true,
+    details: { retry_after_seconds: 30 },
+    cause: error,
+  });
 }
