@@ -28,6 +28,7 @@ export {
   type RemediationOptions,
   type WaveView,
 } from './hunt-runs.ts';
+export { type HuntRequest, HuntService, type HuntServiceOptions, huntDefinitionFrom } from './hunt-service.ts';
 export { integrationActions, verdictAction } from './integration-actions.ts';
 export { type InstanceSummary, type IntegrationInstanceService, integrationInstanceService, masterKeyFor, type NewInstance } from './integration-instances.ts';
 export { openRuntime, type RunningServer, type Runtime, type RuntimeOptions, serverServices, startServer } from './runtime.ts';

@@ -11,6 +11,7 @@ import { ApprovalChannels } from './approval-channels.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 import { createEngine } from './engine-setup.ts';
 import { Guardrails } from './guardrails.ts';
+import { HuntService } from './hunt-service.ts';
 import { wireIndicatorSightings } from './indicator-sightings.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
 import { attackCoverage, caseStixBundle } from './intel.ts';
@@ -43,6 +44,8 @@ export interface Runtime {
   taxii: TaxiiService;
   /** Scheduled TAXII feeds (intel.feeds); `startServer` starts them, like the runner. */
   feeds: TaxiiFeeds;
+  /** Hunt runs across the fleet through the configured EDR instances, and their staged remediation. */
+  hunts: HuntService;
   close(): Promise<void>;
 }
 
@@ -125,11 +128,18 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       ...(options.env ? { env: options.env } : {}),
       logger,
     });
+    const hunts = new HuntService({
+      cases,
+      logger,
+      instances: () => integrations.load(),
+      criticality: async (hostname) => (await guardrails.assetOf(hostname))?.criticality,
+    });
     return {
       config,
       logger,
       store,
       cases,
+      hunts,
       auth,
       engine,
       playbooks,
@@ -189,6 +199,7 @@ export function serverServices(runtime: Runtime): ServerServices {
     approvals: runtime.guardrails,
     taxii: runtime.taxii,
     indicators: runtime.indicators,
+    hunts: runtime.hunts,
     intel: {
       attack: loadAttackCatalog(),
       caseBundle: (ref) => caseStixBundle(runtime.cases, loadAttackCatalog(), ref),

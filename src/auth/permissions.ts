@@ -36,6 +36,8 @@ export const PERMISSIONS = [
   'intel:write',
   'taxii:read',
   'taxii:write',
+  'hunts:read',
+  'hunts:run',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -61,6 +63,7 @@ const VIEWER: readonly Permission[] = [
   'actions:read',
   'intel:read',
   'taxii:read',
+  'hunts:read',
   // Everyone may mint tokens for their own scripts; a token never exceeds its owner's permissions.
   'tokens:self',
 ];
@@ -83,7 +86,7 @@ const ANALYST: readonly Permission[] = [
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   viewer: VIEWER,
   analyst: ANALYST,
-  responder: [...ANALYST, 'runs:cancel', 'actions:rollback'],
+  responder: [...ANALYST, 'runs:cancel', 'actions:rollback', 'hunts:run'],
   approver: [...VIEWER, 'approvals:decide'],
   admin: PERMISSIONS,
 };
@@ -92,7 +95,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
 export const ROLE_SUMMARIES: Readonly<Record<Role, string>> = {
   viewer: 'reads alerts, cases, observables, playbooks, runs, integrations and metrics (not the audit log)',
   analyst: 'viewer + works cases (write, assign, close, tasks, comments, evidence, observables) and starts runs',
-  responder: 'analyst + cancels runs, rolls back containment actions',
+  responder: 'analyst + cancels runs, rolls back containment actions, runs hunts and their remediation',
   approver: 'viewer + decides approvals of high-impact actions',
   admin: 'everything, including users, tokens of others, settings, integrations and the audit log',
 };

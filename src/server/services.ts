@@ -1,4 +1,4 @@
-import type { Guardrails } from '../app/index.ts';
+import type { Guardrails, HuntService } from '../app/index.ts';
 import type { AuthService } from '../auth/index.ts';
 import type { CasesService, WebhookCredentials } from '../cases/index.ts';
 import type { Config, Logger } from '../core/index.ts';
@@ -35,6 +35,8 @@ export interface ServerServices {
   indicators?: IndicatorStore;
   /** ATT&CK catalog, case STIX export and coverage (the intel routes are registered when present). */
   intel?: IntelApi;
+  /** Hunt runs and their staged remediation (the hunts routes are registered when present). */
+  hunts?: HuntService;
 }
 
 export interface IntelApi {

@@ -9,6 +9,7 @@ import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
 import { caseRoutes } from './cases.ts';
 import { healthRoutes } from './health.ts';
+import { huntRoutes } from './hunts.ts';
 import { integrationRoutes } from './integrations.ts';
 import { intelRoutes } from './intel.ts';
 import { observableRoutes } from './observables.ts';
@@ -42,4 +43,5 @@ export async function registerRoutes(app: FastifyInstance, services: ServerServi
   if (services.taxii) await app.register(taxiiRoutes, { prefix: TAXII_PREFIX, services: { ...services, taxii: services.taxii } });
   if (services.engine) await app.register(runGraphRoutes, { store: services.store });
   if (services.approvals) await app.register(approvalDeliveryRoutes, { store: services.store });
+  if (services.hunts) await app.register(huntRoutes, { hunts: services.hunts });
 }
