@@ -83,6 +83,19 @@ export class HuntService {
     return view;
   }
 
+  /** Runs a hunt to its end (the CLI), reporting progress as hosts answer. */
+  async run(request: HuntRequest, actor: Actor, onProgress?: (view: HuntRunView) => void): Promise<HuntRunView> {
+    const definition = huntDefinitionFrom(request);
+    const edr = await this.instance(request.edr);
+    return this.runs.run(definition, {
+      edr,
+      actor,
+      ...(request.dry_run ? { dryRun: true } : {}),
+      ...(request.expires_in_ms !== undefined ? { expiresInMs: request.expires_in_ms } : {}),
+      ...(onProgress ? { onProgress } : {}),
+    });
+  }
+
   plan(id: string, options: RemediationOptions = {}): Promise<WaveView[]> {
     return this.runs.plan(id, options);
   }
