@@ -377,23 +377,32 @@ export class HuntRuns {
   }
 
   /** Staged remediation of the hunt's hosts: waves, approvals, verification, halt and rollback. */
-  async remediate(huntId: string, options: RemediationOptions = {}): Promise<HuntRunView> {
+  /** Plans the waves and records the plan on the case (once). */
+  private async begin(huntId: string, options: RemediationOptions): Promise<HuntRunView> {
     const view = this.mustGet(huntId);
-    const edr = this.instances.get(huntId) as IntegrationInstance;
     if (!view.case_id) throw new RiposteError('hunt.nothing_to_remediate', 'the hunt has no case (no sightings, or it was a dry run)', { status: 409 });
-    const caseId = view.case_id;
-    const actor = options.actor ?? SYSTEM_ACTOR;
-    const cases = this.options.cases;
-    const threshold = options.failureThreshold ?? 0.2;
-    const timeline = (kind: string, summary: string, details: Record<string, unknown> = {}) =>
-      cases.appendTimeline(caseId, { kind, summary, details: { hunt_id: huntId, ...details } }, actor);
+    if (view.remediation.waves.length > 0) return view;
     view.remediation.waves = await this.plan(huntId, options);
     view.remediation.status = 'running';
-    await timeline(
-      'hunt.remediation_planned',
-      `Remediation planned in ${view.remediation.waves.length} wave(s): ${view.remediation.waves.map((w) => `${w.name} ${w.hosts.length}`).join(', ')}`,
-      { waves: view.remediation.waves.map((w) => ({ name: w.name, hosts: w.hosts.map((h) => h.hostname) })) },
+    await this.options.cases.appendTimeline(
+      view.case_id,
+      {
+        kind: 'hunt.remediation_planned',
+        summary: `Remediation planned in ${view.remediation.waves.length} wave(s): ${view.remediation.waves.map((w) => `${w.name} ${w.hosts.length}`).join(', ')}`,
+        details: { hunt_id: huntId, waves: view.remediation.waves.map((w) => ({ name: w.name, hosts: w.hosts.map((h) => h.hostname) })) },
+      },
+      options.actor ?? SYSTEM_ACTOR,
     );
+    return view;
+  }
+
+  /** Staged remediation of the hunt's hosts: waves, approvals, verification, halt and rollback. */
+  async remediate(huntId: string, options: RemediationOptions = {}): Promise<HuntRunView> {
+    const view = await this.begin(huntId, options);
+    const caseId = view.case_id as string;
+    const actor = options.actor ?? SYSTEM_ACTOR;
+    const timeline = (kind: string, summary: string, details: Record<string, unknown> = {}) =>
+      this.options.cases.appendTimeline(caseId, { kind, summary, details: { hunt_id: huntId, ...details } }, actor);
     for (const wave of view.remediation.waves) {
       if (wave.approvals_required > wave.approved_by.length) {
         wave.status = 'waiting_approval';
@@ -409,86 +418,132 @@ export class HuntRuns {
         this.approvalWaiters.delete(`${huntId}:${wave.index}`);
         view.remediation.status = 'running';
       }
-      wave.status = 'running';
-      const completed: Array<{ host: WaveHost; action: string; input: Record<string, unknown>; output: unknown }> = [];
-      await pool(wave.hosts, options.concurrency ?? 8, async (host) => {
-        for (const s of host.sightings) {
-          const input = this.deleteInput(view.edr.kind, s);
-          try {
-            const output = await edr.run('delete_registry_value', input, { idempotencyKey: `${huntId}:${host.host_id}:${s.key}:${s.value}` });
-            completed.push({ host, action: 'delete_registry_value', input, output });
-            host.status = 'remediated';
-          } catch (error) {
-            host.status = 'failed';
-            host.error = describeError(error);
-            return;
-          }
-        }
-      });
-      await cases.recordAudit({
-        actor,
-        action: 'hunt.remediate_wave',
-        target: `case:${caseId}`,
-        details: { hunt_id: huntId, wave: wave.name, hosts: wave.hosts.map((h) => ({ host: h.hostname, status: h.status, error: h.error ?? null })) },
-      });
-      // Verify by re-query: a host whose value is still there failed, whatever the EDR said.
-      const still = await this.requery(
-        view,
-        edr,
-        wave.hosts.filter((h) => h.status === 'remediated'),
-      );
-      for (const h of wave.hosts) {
-        if (h.status !== 'remediated') continue;
-        if (still.has(h.host_id)) {
-          h.status = 'failed';
-          h.error = 're-query still finds the value';
-        } else h.status = 'verified';
-      }
-      wave.failures = wave.hosts.filter((h) => h.status === 'failed').length;
-      await timeline(
-        'hunt.wave_done',
-        `Wave ${wave.name}: ${wave.hosts.length - wave.failures} of ${wave.hosts.length} host(s) remediated and verified by re-query`,
-        { wave: wave.name, failed: wave.hosts.filter((h) => h.status === 'failed').map((h) => ({ host: h.hostname, error: h.error })) },
-      );
-      if (wave.failures / wave.hosts.length > threshold) {
-        wave.status = 'halted';
-        let rolledBack = 0;
-        const rollbackErrors: string[] = [];
-        for (const done of completed) {
-          const spec = edr.action(done.action);
-          if (!spec.inverse) continue;
-          const args = spec.inverseInput ? spec.inverseInput(spec.input.parse(done.input), done.output) : done.input;
-          try {
-            await edr.run(spec.inverse, args, { idempotencyKey: `${huntId}:rollback:${done.host.host_id}:${String(done.input.value_name)}` });
-            if (done.host.status !== 'rollback_failed') done.host.status = 'rolled_back';
-            rolledBack++;
-          } catch (error) {
-            done.host.status = 'rollback_failed';
-            done.host.error = `rollback failed: ${describeError(error)}`;
-            rollbackErrors.push(`${done.host.hostname}: ${describeError(error)}`);
-          }
-        }
-        for (const later of view.remediation.waves.slice(wave.index + 1)) {
-          later.status = 'skipped';
-          for (const h of later.hosts) h.status = 'skipped';
-        }
-        view.remediation.status = 'halted';
-        view.remediation.message = `Halted: ${wave.failures} of ${wave.hosts.length} host(s) failed in wave ${wave.name} (threshold ${Math.round(threshold * 100)}%); rolled back ${rolledBack} change(s) with their inverse${rollbackErrors.length ? `; rollback failed on ${rollbackErrors.join(', ')}` : ''}`;
-        await timeline('hunt.remediation_halted', view.remediation.message, { wave: wave.name, rolled_back: rolledBack, rollback_errors: rollbackErrors });
-        await cases.recordAudit({
-          actor,
-          action: 'hunt.rollback',
-          target: `case:${caseId}`,
-          details: { hunt_id: huntId, wave: wave.name, rolled_back: rolledBack },
-        });
-        return this.get(huntId);
-      }
-      wave.status = 'verified';
+      if (await this.executeWave(huntId, wave, options)) return this.get(huntId);
     }
+    await this.finish(huntId, actor);
+    return this.get(huntId);
+  }
+
+  /**
+   * One wave, for a playbook that stages the rollout itself (`hunt.remediate_wave`): the engine's policy has
+   * already decided approvals for the step (its `hosts` are the policy targets). A wave after a halted one
+   * is skipped; the last wave completing completes the remediation.
+   */
+  async remediateWave(
+    huntId: string,
+    index: number,
+    options: RemediationOptions = {},
+  ): Promise<{ wave: WaveView; halted: boolean; remediation: HuntRunView['remediation'] }> {
+    const view = await this.begin(huntId, options);
+    const wave = view.remediation.waves[index];
+    if (!wave) throw notFound('wave', String(index));
+    if (view.remediation.status === 'halted' || wave.status === 'skipped') {
+      return { wave: structuredClone(wave), halted: true, remediation: structuredClone(view.remediation) };
+    }
+    if (wave.status === 'verified' || wave.status === 'halted')
+      return { wave: structuredClone(wave), halted: wave.status === 'halted', remediation: structuredClone(view.remediation) };
+    const halted = await this.executeWave(huntId, wave, options);
+    if (!halted && view.remediation.waves.every((w) => w.status === 'verified')) await this.finish(huntId, options.actor ?? SYSTEM_ACTOR);
+    return { wave: structuredClone(wave), halted, remediation: structuredClone(view.remediation) };
+  }
+
+  private async finish(huntId: string, actor: Actor): Promise<void> {
+    const view = this.mustGet(huntId);
     view.remediation.status = 'completed';
     view.remediation.message = `Remediated and verified ${view.remediation.waves.reduce((n, w) => n + w.hosts.filter((h) => h.status === 'verified').length, 0)} host(s)`;
-    await timeline('hunt.remediation_completed', view.remediation.message);
-    return this.get(huntId);
+    await this.options.cases.appendTimeline(
+      view.case_id as string,
+      { kind: 'hunt.remediation_completed', summary: view.remediation.message, details: { hunt_id: huntId } },
+      actor,
+    );
+  }
+
+  /** Deletes the wave's values, verifies by re-query; past the threshold, rolls the wave back. True when halted. */
+  private async executeWave(huntId: string, wave: WaveView, options: RemediationOptions): Promise<boolean> {
+    const view = this.mustGet(huntId);
+    const edr = this.instances.get(huntId) as IntegrationInstance;
+    const caseId = view.case_id as string;
+    const actor = options.actor ?? SYSTEM_ACTOR;
+    const cases = this.options.cases;
+    const threshold = options.failureThreshold ?? 0.2;
+    const timeline = (kind: string, summary: string, details: Record<string, unknown> = {}) =>
+      cases.appendTimeline(caseId, { kind, summary, details: { hunt_id: huntId, ...details } }, actor);
+    wave.status = 'running';
+    const completed: Array<{ host: WaveHost; action: string; input: Record<string, unknown>; output: unknown }> = [];
+    await pool(wave.hosts, options.concurrency ?? 8, async (host) => {
+      for (const s of host.sightings) {
+        const input = this.deleteInput(view.edr.kind, s);
+        try {
+          const output = await edr.run('delete_registry_value', input, { idempotencyKey: `${huntId}:${host.host_id}:${s.key}:${s.value}` });
+          completed.push({ host, action: 'delete_registry_value', input, output });
+          host.status = 'remediated';
+        } catch (error) {
+          host.status = 'failed';
+          host.error = describeError(error);
+          return;
+        }
+      }
+    });
+    await cases.recordAudit({
+      actor,
+      action: 'hunt.remediate_wave',
+      target: `case:${caseId}`,
+      details: { hunt_id: huntId, wave: wave.name, hosts: wave.hosts.map((h) => ({ host: h.hostname, status: h.status, error: h.error ?? null })) },
+    });
+    // Verify by re-query: a host whose value is still there failed, whatever the EDR said.
+    const still = await this.requery(
+      view,
+      edr,
+      wave.hosts.filter((h) => h.status === 'remediated'),
+    );
+    for (const h of wave.hosts) {
+      if (h.status !== 'remediated') continue;
+      if (still.has(h.host_id)) {
+        h.status = 'failed';
+        h.error = 're-query still finds the value';
+      } else h.status = 'verified';
+    }
+    wave.failures = wave.hosts.filter((h) => h.status === 'failed').length;
+    await timeline(
+      'hunt.wave_done',
+      `Wave ${wave.name}: ${wave.hosts.length - wave.failures} of ${wave.hosts.length} host(s) remediated and verified by re-query`,
+      { wave: wave.name, failed: wave.hosts.filter((h) => h.status === 'failed').map((h) => ({ host: h.hostname, error: h.error })) },
+    );
+    if (wave.failures / wave.hosts.length > threshold) {
+      wave.status = 'halted';
+      let rolledBack = 0;
+      const rollbackErrors: string[] = [];
+      for (const done of completed) {
+        const spec = edr.action(done.action);
+        if (!spec.inverse) continue;
+        const args = spec.inverseInput ? spec.inverseInput(spec.input.parse(done.input), done.output) : done.input;
+        try {
+          await edr.run(spec.inverse, args, { idempotencyKey: `${huntId}:rollback:${done.host.host_id}:${String(done.input.value_name)}` });
+          if (done.host.status !== 'rollback_failed') done.host.status = 'rolled_back';
+          rolledBack++;
+        } catch (error) {
+          done.host.status = 'rollback_failed';
+          done.host.error = `rollback failed: ${describeError(error)}`;
+          rollbackErrors.push(`${done.host.hostname}: ${describeError(error)}`);
+        }
+      }
+      for (const later of view.remediation.waves.slice(wave.index + 1)) {
+        later.status = 'skipped';
+        for (const h of later.hosts) h.status = 'skipped';
+      }
+      view.remediation.status = 'halted';
+      view.remediation.message = `Halted: ${wave.failures} of ${wave.hosts.length} host(s) failed in wave ${wave.name} (threshold ${Math.round(threshold * 100)}%); rolled back ${rolledBack} change(s) with their inverse${rollbackErrors.length ? `; rollback failed on ${rollbackErrors.join(', ')}` : ''}`;
+      await timeline('hunt.remediation_halted', view.remediation.message, { wave: wave.name, rolled_back: rolledBack, rollback_errors: rollbackErrors });
+      await cases.recordAudit({
+        actor,
+        action: 'hunt.rollback',
+        target: `case:${caseId}`,
+        details: { hunt_id: huntId, wave: wave.name, rolled_back: rolledBack },
+      });
+      return true;
+    }
+    wave.status = 'verified';
+    return false;
   }
 
   private deleteInput(kind: EdrKind, s: HuntSighting): Record<string, unknown> {
