@@ -15,6 +15,8 @@ import { createIntegrationInstance, type IntegrationInstance } from '../integrat
 import { KnownGoodLists } from '../intel/index.ts';
 import type { Store } from '../store/index.ts';
 import { httpRequestAction } from './http-request-action.ts';
+import { huntActions } from './hunt-actions.ts';
+import type { HuntService } from './hunt-service.ts';
 import { integrationActions, verdictAction } from './integration-actions.ts';
 
 /**
@@ -22,11 +24,12 @@ import { integrationActions, verdictAction } from './integration-actions.ts';
  * SSRF-guarded client, and — as they land — each integration's actions), the playbooks folder, and the
  * secrets source. The CLI, the server and tests all build the engine through here.
  */
-export function registeredActions(config: Config, clock?: Clock, integrations: readonly IntegrationInstance[] = []): ActionRegistry {
+export function registeredActions(config: Config, clock?: Clock, integrations: readonly IntegrationInstance[] = [], hunts?: HuntService): ActionRegistry {
   const registry = builtinActions()
     .register(httpRequestAction({ allow: config.engine.http_allow, ...(clock ? { clock } : {}) }))
     .register(verdictAction(() => knownGoodLists(config)));
   for (const action of integrationActions(withDefaultInstances(integrations))) registry.register(action);
+  for (const action of huntActions(hunts)) registry.register(action);
   return registry;
 }
 
@@ -89,9 +92,11 @@ export function createEngine(
     guard?: ActionGuard;
     /** More actions beside the built-in ones (tests, demos). */
     actions?: ActionDefinition[];
+    /** Hunt runs, for the `hunt.*` actions (present in the server process). */
+    hunts?: HuntService;
   } = {},
 ): EngineSetup {
-  const actions = registeredActions(config, options.clock, options.integrations);
+  const actions = registeredActions(config, options.clock, options.integrations, options.hunts);
   for (const action of options.actions ?? []) actions.register(action);
   options.extendActions?.(actions);
   const playbooks = loadPlaybookDirectory(config.engine.playbooks_dir, actions);

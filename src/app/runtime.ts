@@ -86,9 +86,16 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       createLink: (id, approver, decision) => guardrails.createLink(id, approver, decision),
       reviewUrl: (id) => guardrails.reviewUrl(id),
     });
+    const hunts = new HuntService({
+      cases,
+      logger,
+      instances: () => integrations.load(),
+      criticality: async (hostname) => (await guardrails.assetOf(hostname))?.criticality,
+    });
     const { engine, playbooks } = createEngine(store, config, {
       logger,
       integrations: instances,
+      hunts,
       guard: guardrails.guard,
       ...(options.actions ? { actions: options.actions } : {}),
       ...(options.runner ? { runner: options.runner } : {}),
@@ -127,12 +134,6 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       http: createGuardedHttpClient({ allow: config.integrations.http_allow, timeoutMs: config.integrations.timeout }),
       ...(options.env ? { env: options.env } : {}),
       logger,
-    });
-    const hunts = new HuntService({
-      cases,
-      logger,
-      instances: () => integrations.load(),
-      criticality: async (hostname) => (await guardrails.assetOf(hostname))?.criticality,
     });
     return {
       config,
