@@ -64,6 +64,8 @@ export function huntActions(hunts?: HuntService): ActionDefinition[] {
         /** The wave's hostnames, from hunt.plan: the policy targets of this step. */
         hosts: z.array(z.string().min(1).max(255)).max(100_000),
         failure_threshold: z.number().min(0).max(1).optional(),
+        /** How sure the hunt is (0–100), for policy's confidence tiers; a hit on an exact IOC is high. */
+        confidence: z.number().min(0).max(100).optional(),
       }),
       output: WaveOut,
       describeEffect: (input) => `would remediate wave ${input.wave} of hunt ${input.hunt_id}: ${input.hosts.length} host(s): ${input.hosts.join(', ')}`,
