@@ -19,6 +19,8 @@ import { caseActions } from './case-actions.ts';
 import { buildCasesService } from './cases.ts';
 import { edlActions, type ResponseDeps } from './edl.ts';
 import { httpRequestAction } from './http-request-action.ts';
+import { huntActions } from './hunt-actions.ts';
+import type { HuntService } from './hunt-service.ts';
 import { integrationActions, verdictAction } from './integration-actions.ts';
 
 /**
@@ -31,6 +33,7 @@ export function registeredActions(
   clock?: Clock,
   integrations: readonly IntegrationInstance[] = [],
   response: () => ResponseDeps = noResponseDeps,
+  hunts?: HuntService,
 ): ActionRegistry {
   const registry = builtinActions()
     .register(httpRequestAction({ allow: config.engine.http_allow, ...(clock ? { clock } : {}) }))
@@ -38,6 +41,7 @@ export function registeredActions(
   for (const action of integrationActions(withDefaultInstances(integrations))) registry.register(action);
   // Riposte's own response and case actions (the EDL it serves, the case a run records on).
   for (const action of [...edlActions(response), ...caseActions(response)]) registry.register(action);
+  for (const action of huntActions(hunts)) registry.register(action);
   return registry;
 }
 
@@ -107,6 +111,8 @@ export function createEngine(
     actions?: ActionDefinition[];
     /** The cases service `cases.*` and `edl.*` actions record on (built from the store on first use when absent). */
     cases?: CasesService;
+    /** Hunt runs, for the `hunt.*` actions (present in the server process). */
+    hunts?: HuntService;
   } = {},
 ): EngineSetup {
   let cases = options.cases;
@@ -114,7 +120,7 @@ export function createEngine(
     cases ??= buildCasesService(store, config, options.logger ?? createLogger({ level: config.log.level }), options.clock);
     return { store, cases, ...(options.clock ? { clock: options.clock } : {}) };
   };
-  const actions = registeredActions(config, options.clock, options.integrations, response);
+  const actions = registeredActions(config, options.clock, options.integrations, response, options.hunts);
   for (const action of options.actions ?? []) actions.register(action);
   options.extendActions?.(actions);
   const playbooks = loadPlaybookDirectory(config.engine.playbooks_dir, actions);

@@ -114,6 +114,11 @@ export class Guardrails {
   readonly #allowedBecause = new Map<string, string>();
   readonly #assets: AssetLookup | undefined;
 
+  /** The CMDB's record for a hostname or address (policy.cmdb_instance), for callers that stage their own work (hunt remediation). */
+  assetOf(value: string): Promise<AssetRecord | undefined> {
+    return this.#assets ? this.#assets(value) : Promise.resolve(undefined);
+  }
+
   private constructor(options: GuardrailsOptions, keys: ApprovalKeyring, policy: CompiledPolicy, allowLists: AllowLists) {
     this.#assets = cmdbAssetLookup(options.config, options.integrations ?? [], options.logger);
     this.#store = options.store;

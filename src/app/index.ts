@@ -20,6 +20,17 @@ export { DEFAULT_EDL_LIST, type EdlEntryView, EdlService, edlActions, edlValue }
 export { createEngine, type EngineSetup, environmentSecrets, registeredActions } from './engine-setup.ts';
 export { type ApprovalView, Guardrails, type GuardrailsOptions } from './guardrails.ts';
 export { httpRequestAction } from './http-request-action.ts';
+export {
+  HuntRuns,
+  type HuntRunsOptions,
+  type HuntRunView,
+  type HuntSighting,
+  type HuntStartOptions,
+  planWaves,
+  type RemediationOptions,
+  type WaveView,
+} from './hunt-runs.ts';
+export { type HuntRequest, HuntService, type HuntServiceOptions, huntDefinitionFrom } from './hunt-service.ts';
 export { integrationActions, verdictAction } from './integration-actions.ts';
 export { type InstanceSummary, type IntegrationInstanceService, integrationInstanceService, masterKeyFor, type NewInstance } from './integration-instances.ts';
 export { openRuntime, type RunningServer, type Runtime, type RuntimeOptions, serverServices, startServer } from './runtime.ts';

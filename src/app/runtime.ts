@@ -13,6 +13,7 @@ import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from '.
 import { EdlService } from './edl.ts';
 import { createEngine, knownGoodLists } from './engine-setup.ts';
 import { Guardrails } from './guardrails.ts';
+import { HuntService } from './hunt-service.ts';
 import { wireIndicatorSightings } from './indicator-sightings.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
 import { attackCoverage, caseStixBundle } from './intel.ts';
@@ -49,6 +50,8 @@ export interface Runtime {
   feeds: TaxiiFeeds;
   /** The External Dynamic Lists Riposte serves to firewalls (`GET /edl/:list`, `edl.*` actions). */
   edl: EdlService;
+  /** Hunt runs across the fleet through the configured EDR instances, and their staged remediation. */
+  hunts: HuntService;
   close(): Promise<void>;
 }
 
@@ -96,10 +99,17 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       createLink: (id, approver, decision) => guardrails.createLink(id, approver, decision),
       reviewUrl: (id) => guardrails.reviewUrl(id),
     });
+    const hunts = new HuntService({
+      cases,
+      logger,
+      instances: () => integrations.load(),
+      criticality: async (hostname) => (await guardrails.assetOf(hostname))?.criticality,
+    });
     const { engine, playbooks } = createEngine(store, config, {
       logger,
       // Given instances replace stored ones of the same name (the demo's lab instances win over a configured one).
       integrations: [...instances.filter((i) => !(options.instances ?? []).some((extra) => extra.name === i.name)), ...(options.instances ?? [])],
+      hunts,
       guard: guardrails.guard,
       cases,
       ...(options.actions ? { actions: options.actions } : {}),
@@ -152,6 +162,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       logger,
       store,
       cases,
+      hunts,
       auth,
       engine,
       playbooks,
@@ -213,6 +224,7 @@ export function serverServices(runtime: Runtime): ServerServices {
     approvals: runtime.guardrails,
     taxii: runtime.taxii,
     indicators: runtime.indicators,
+    hunts: runtime.hunts,
     intel: {
       attack: loadAttackCatalog(),
       caseBundle: (ref) => caseStixBundle(runtime.cases, loadAttackCatalog(), ref),

@@ -37,6 +37,8 @@ export const PERMISSIONS = [
   'taxii:read',
   'taxii:write',
   'edl:read',
+  'hunts:read',
+  'hunts:run',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -64,6 +66,7 @@ const VIEWER: readonly Permission[] = [
   'taxii:read',
   // Firewalls poll the External Dynamic Lists with a token scoped to this.
   'edl:read',
+  'hunts:read',
   // Everyone may mint tokens for their own scripts; a token never exceeds its owner's permissions.
   'tokens:self',
 ];
@@ -86,7 +89,7 @@ const ANALYST: readonly Permission[] = [
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   viewer: VIEWER,
   analyst: ANALYST,
-  responder: [...ANALYST, 'runs:cancel', 'actions:rollback'],
+  responder: [...ANALYST, 'runs:cancel', 'actions:rollback', 'hunts:run'],
   approver: [...VIEWER, 'approvals:decide'],
   admin: PERMISSIONS,
 };
@@ -95,7 +98,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
 export const ROLE_SUMMARIES: Readonly<Record<Role, string>> = {
   viewer: 'reads alerts, cases, observables, playbooks, runs, integrations and metrics (not the audit log)',
   analyst: 'viewer + works cases (write, assign, close, tasks, comments, evidence, observables) and starts runs',
-  responder: 'analyst + cancels runs, rolls back containment actions',
+  responder: 'analyst + cancels runs, rolls back containment actions, runs hunts and their remediation',
   approver: 'viewer + decides approvals of high-impact actions',
   admin: 'everything, including users, tokens of others, settings, integrations and the audit log',
 };

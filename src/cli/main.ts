@@ -7,6 +7,7 @@ import { registerBackup } from './commands/backup.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerEdl } from './commands/edl.ts';
+import { registerHunt } from './commands/hunt.ts';
 import { registerIntegrations } from './commands/integrations.ts';
 import { registerLab } from './commands/lab.ts';
 import { registerPhish } from './commands/phish.ts';
@@ -74,6 +75,7 @@ export function buildProgram(): Command {
   registerPhish(program);
   registerSigma(program);
   registerEdl(program);
+  registerHunt(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.
   const harden = (command: Command) => {

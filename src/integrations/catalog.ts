@@ -1,8 +1,10 @@
 import abuseipdb from './abuseipdb/index.ts';
 import cmdb from './cmdb/index.ts';
+import crowdstrike from './crowdstrike/index.ts';
 import defender from './defender/index.ts';
 import elastic from './elastic/index.ts';
 import email from './email/index.ts';
+import fleetdm from './fleetdm/index.ts';
 import greynoise from './greynoise/index.ts';
 import ipinfo from './ipinfo/index.ts';
 import jira from './jira/index.ts';
@@ -35,6 +37,8 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
   servicenowCmdb,
   // issue #8: EDR hunting
   defender,
+  crowdstrike,
+  fleetdm,
   // issue #6: approval channels (and #7's reporter mail)
   email,
   // issue #5: tickets and firewall blocks

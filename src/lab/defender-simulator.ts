@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import type { Fleet, FleetEndpoint } from './fleet.ts';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { EdrBehaviour, fleetRegistryKey, scriptArgument } from './edr-behaviour.ts';
+import type { Fleet, FleetEndpoint, RegistryValue } from './fleet.ts';
 import { KqlError, type KqlRow, runKql } from './kql-subset.ts';
 import { headerValue, type SimAnswer, type VendorHandler } from './simulator-server.ts';
 
@@ -10,7 +11,13 @@ import { headerValue, type SimAnswer, type VendorHandler } from './simulator-ser
  *   with AADSTS error bodies;
  * - the advanced hunting API (`POST /api/advancedqueries/run` with `{"Query": …}`, Bearer token) returning
  *   `{Stats, Schema, Results}` over DeviceRegistryEvents and DeviceInfo built from the fleet's state, so a
- *   re-query after remediation shows the cleanup. Queries run on a KQL subset (kql-subset.ts).
+ *   re-query after remediation shows the cleanup. Queries run on a KQL subset (kql-subset.ts);
+ * - machine actions (`POST /api/machines/{id}/isolate|unisolate|runliveresponse|collectInvestigationPackage`,
+ *   polled with `GET /api/machineactions/{id}`): an action starts Pending, runs when its machine is online
+ *   (then Succeeded, or Failed at the behaviour's failure rate) and times out (TimeOut) when the machine stays
+ *   offline; live response runs the library scripts RemoveRegistryValue.ps1 and SetRegistryValue.ps1
+ *   (`-Key '…' -Name '…' [-Type REG_SZ -Data '…']`) against the fleet's registry;
+ * - the machine list (`GET /api/machines` with OData `$top`/`$skip` and `@odata.nextLink`).
  */
 
 export const SIMULATOR_TENANT_ID = '6f8d2c1a-1b2c-4d3e-9f00-5a6b7c8d9e0f';
@@ -145,7 +152,151 @@ const apiError = (status: number, message?: string) => ({
   },
 });
 
-export function defenderHandler(fleet: Fleet, issuer: TokenIssuer): VendorHandler {
+interface MachineAction {
+  id: string;
+  type: 'Isolate' | 'Unisolate' | 'LiveResponse' | 'CollectInvestigationPackage';
+  scope: string | null;
+  requestor: string;
+  requestorComment: string;
+  status: 'Pending' | 'InProgress' | 'Succeeded' | 'Failed' | 'TimeOut' | 'Cancelled';
+  machineId: string;
+  computerDnsName: string;
+  creationDateTimeUtc: string;
+  lastUpdateDateTimeUtc: string;
+  errorHResult: number;
+  commands: unknown[];
+  /** Simulator-only: what the action does when it runs. */
+  effect: () => string | undefined;
+  createdAt: number;
+}
+
+const ACTION_PATH = /^\/api\/machines\/([0-9a-f]{40})\/(isolate|unisolate|runliveresponse|collectInvestigationPackage)$/i;
+
+function machineJson(e: FleetEndpoint): Record<string, unknown> {
+  return {
+    id: e.id,
+    computerDnsName: e.fqdn,
+    osPlatform: e.os.replace(/ /g, ''),
+    lastIpAddress: e.ip,
+    healthStatus: e.online ? 'Active' : 'Inactive',
+    isolationState: e.isolated ? 'Isolated' : 'NotIsolated',
+    deviceValue: e.criticality === 'critical' ? 'High' : 'Normal',
+    machineTags: [e.role],
+  };
+}
+
+/** Runs a library script from a live response command; returns an error text or undefined. */
+function runScript(fleet: Fleet, endpoint: FleetEndpoint, script: string, args: string): string | undefined {
+  const key = scriptArgument(args, 'Key');
+  const name = scriptArgument(args, 'Name');
+  if (!key || !name) return `${script}: -Key and -Name are required`;
+  if (script === 'RemoveRegistryValue.ps1') {
+    return fleet.deleteValue(endpoint, fleetRegistryKey(key), name) ? undefined : `value ${name} not found under ${key}`;
+  }
+  if (script === 'SetRegistryValue.ps1') {
+    const type = (scriptArgument(args, 'Type') ?? 'REG_SZ') as RegistryValue['type'];
+    fleet.setValue(endpoint, fleetRegistryKey(key), { name, type, data: scriptArgument(args, 'Data') ?? '' });
+    return undefined;
+  }
+  return `script ${script} is not in the live response library`;
+}
+
+export function defenderHandler(fleet: Fleet, issuer: TokenIssuer, behaviour: EdrBehaviour = new EdrBehaviour()): VendorHandler {
+  const actions = new Map<string, MachineAction>();
+  const iso = () => new Date(behaviour.now()).toISOString();
+  /** An action runs when its machine is online; a machine offline past the timeout times it out. */
+  const settle = (action: MachineAction) => {
+    if (action.status !== 'Pending' && action.status !== 'InProgress') return;
+    const endpoint = fleet.endpoint(action.machineId) as FleetEndpoint;
+    if (!endpoint.online) {
+      if (behaviour.now() - action.createdAt > behaviour.offlineTimeoutMs) action.status = 'TimeOut';
+    } else if (action.type !== 'CollectInvestigationPackage' && behaviour.fails()) {
+      action.status = 'Failed';
+      action.errorHResult = -2147024891;
+    } else {
+      const error = action.effect();
+      action.status = error ? 'Failed' : 'Succeeded';
+      if (error) action.errorHResult = -2147024894;
+    }
+    action.lastUpdateDateTimeUtc = iso();
+  };
+  const publicAction = ({ effect: _e, createdAt: _c, ...rest }: MachineAction) => rest;
+
+  const machineAction = (request: { path: string; body: string }): SimAnswer | undefined => {
+    const m = ACTION_PATH.exec(request.path);
+    if (!m) return undefined;
+    const endpoint = fleet.endpoint((m[1] as string).toLowerCase());
+    if (!endpoint) return { status: 404, body: apiError(404, `Machine ${m[1]} was not found`) };
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(request.body || '{}') as Record<string, unknown>;
+    } catch {
+      return { status: 400, body: apiError(400, 'Request body is not valid JSON') };
+    }
+    if (typeof body.Comment !== 'string' || body.Comment === '') return { status: 400, body: apiError(400, "The 'Comment' field is required") };
+    const verb = (m[2] as string).toLowerCase();
+    let type: MachineAction['type'];
+    let effect: MachineAction['effect'];
+    let scope: string | null = null;
+    let commands: unknown[] = [];
+    if (verb === 'isolate') {
+      const isolationType = body.IsolationType ?? 'Full';
+      if (isolationType !== 'Full' && isolationType !== 'Selective') return { status: 400, body: apiError(400, 'IsolationType must be Full or Selective') };
+      if (endpoint.isolated) return { status: 400, body: apiError(400, 'Action is not supported: machine is already isolated') };
+      type = 'Isolate';
+      scope = String(isolationType);
+      effect = () => {
+        endpoint.isolated = true;
+        return undefined;
+      };
+    } else if (verb === 'unisolate') {
+      type = 'Unisolate';
+      effect = () => {
+        endpoint.isolated = false;
+        return undefined;
+      };
+    } else if (verb === 'collectinvestigationpackage') {
+      type = 'CollectInvestigationPackage';
+      effect = () => undefined;
+    } else {
+      const list = Array.isArray(body.Commands) ? (body.Commands as Array<{ type?: unknown; params?: Array<{ key?: unknown; value?: unknown }> }>) : [];
+      const run = list.filter((c) => c.type === 'RunScript');
+      if (run.length === 0 || run.length !== list.length) return { status: 400, body: apiError(400, 'Commands must be RunScript commands') };
+      const scripts = run.map((c) => {
+        const param = (key: string) => String(c.params?.find((p) => p.key === key)?.value ?? '');
+        return { script: param('ScriptName'), args: param('Args') };
+      });
+      if (scripts.some((s) => s.script === '')) return { status: 400, body: apiError(400, 'RunScript needs a ScriptName parameter') };
+      type = 'LiveResponse';
+      commands = run;
+      effect = () => {
+        for (const s of scripts) {
+          const error = runScript(fleet, endpoint, s.script, s.args);
+          if (error) return error;
+        }
+        return undefined;
+      };
+    }
+    const created: MachineAction = {
+      id: randomUUID(),
+      type,
+      scope,
+      requestor: SIMULATOR_CLIENT_ID,
+      requestorComment: body.Comment,
+      status: 'Pending',
+      machineId: endpoint.id,
+      computerDnsName: endpoint.fqdn,
+      creationDateTimeUtc: iso(),
+      lastUpdateDateTimeUtc: iso(),
+      errorHResult: 0,
+      commands,
+      effect,
+      createdAt: behaviour.now(),
+    };
+    actions.set(created.id, created);
+    return { status: 201, body: { '@odata.context': 'https://api.security.microsoft.com/api/$metadata#MachineActions/$entity', ...publicAction(created) } };
+  };
+
   return {
     vendor: 'defender',
     errorBody: apiError,
@@ -153,6 +304,27 @@ export function defenderHandler(fleet: Fleet, issuer: TokenIssuer): VendorHandle
       const auth = headerValue(request.headers, 'authorization') ?? '';
       const token = /^Bearer (.+)$/.exec(auth)?.[1];
       if (!token || !issuer.valid(token)) return { status: 401, body: apiError(401) };
+      if (request.method === 'POST') {
+        const answer = machineAction(request);
+        if (answer) return answer;
+      }
+      const actionId = /^\/api\/machineactions\/([0-9a-f-]{36})$/.exec(request.path)?.[1];
+      if (actionId && request.method === 'GET') {
+        const action = actions.get(actionId);
+        if (!action) return { status: 404, body: apiError(404, `MachineAction ${actionId} was not found`) };
+        settle(action);
+        return { status: 200, body: publicAction(action) };
+      }
+      if (request.path === '/api/machines' && request.method === 'GET') {
+        const top = Math.min(10_000, Number(request.query.get('$top') ?? 10_000) || 10_000);
+        const skip = Number(request.query.get('$skip') ?? 0) || 0;
+        const page = fleet.endpoints.slice(skip, skip + top).map(machineJson);
+        const next = skip + top < fleet.endpoints.length ? `/api/machines?$top=${top}&$skip=${skip + top}` : undefined;
+        return {
+          status: 200,
+          body: { '@odata.context': 'https://api.security.microsoft.com/api/$metadata#Machines', value: page, ...(next ? { '@odata.nextLink': next } : {}) },
+        };
+      }
       if (request.path !== '/api/advancedqueries/run' || request.method !== 'POST')
         return { status: 404, body: apiError(404, `No route for ${request.method} ${request.path}`) };
       let body: unknown;

@@ -24,6 +24,13 @@ export {
   type TeamsSimulator,
 } from './chat-simulators.ts';
 export {
+  crowdStrikeHandler,
+  type FalconSimulatorOptions,
+  falconAid,
+  SIMULATOR_FALCON_CLIENT_ID,
+  SIMULATOR_FALCON_CLIENT_SECRET,
+} from './crowdstrike-simulator.ts';
+export {
   defenderHandler,
   identityPlatformHandler,
   SIMULATOR_CLIENT_ID,
@@ -31,6 +38,7 @@ export {
   SIMULATOR_TENANT_ID,
   TokenIssuer,
 } from './defender-simulator.ts';
+export { EdrBehaviour, type EdrBehaviourOptions } from './edr-behaviour.ts';
 export {
   type Criticality,
   createFleet,
@@ -45,6 +53,7 @@ export {
   RUN_KEY,
   seededRandom,
 } from './fleet.ts';
+export { fleetDmHandler, SIMULATOR_FLEET_API_TOKEN } from './fleetdm-simulator.ts';
 export { elasticHandler, INTERNAL_HANDLERS, mispHandler, serviceNowCmdbHandler, splunkHandler } from './internal-simulators.ts';
 export { KqlError, type KqlRow, type KqlValue, runKql } from './kql-subset.ts';
 export {

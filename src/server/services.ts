@@ -1,4 +1,4 @@
-import type { Guardrails } from '../app/index.ts';
+import type { Guardrails, HuntService } from '../app/index.ts';
 import type { AuthService } from '../auth/index.ts';
 import type { CasesService, WebhookCredentials } from '../cases/index.ts';
 import type { Config, Logger } from '../core/index.ts';
@@ -37,6 +37,8 @@ export interface ServerServices {
   intel?: IntelApi;
   /** The External Dynamic Lists Riposte serves to firewalls (the EDL route is registered when present). */
   edl?: EdlApi;
+  /** Hunt runs and their staged remediation (the hunts routes are registered when present). */
+  hunts?: HuntService;
 }
 
 export interface IntelApi {

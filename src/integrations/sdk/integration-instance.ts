@@ -5,7 +5,7 @@ import { createIntegrationHttp, type IntegrationHttp, type RetryPolicy } from '.
 import { createSmtpSender, type SmtpSettings } from './mail/index.ts';
 import { type AccessTokenSource, createAccessTokenSource } from './oauth2-client-credentials.ts';
 import { ResponseCache } from './response-cache.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { type RateLimit, TokenBucket } from './token-bucket.ts';
 
 /**
  * One configured instance of an integration (two MISP servers are two instances). It owns the state every
@@ -27,6 +27,8 @@ export interface InstanceOptions {
   cache?: ResponseCache;
   clock?: Clock;
   random?: () => number;
+  /** Replaces the integration's declared rate limit (a tenant with a raised quota; simulators in tests and benchmarks). */
+  rateLimit?: RateLimit;
 }
 
 export interface CallContext {
@@ -73,7 +75,7 @@ export function createIntegrationInstance(integration: IntegrationDefinition, se
     vendor: integration.title,
     instance: settings.name,
     baseUrl,
-    bucket: integration.rateLimit ? new TokenBucket(integration.rateLimit) : undefined,
+    bucket: (options.rateLimit ?? integration.rateLimit) ? new TokenBucket(options.rateLimit ?? (integration.rateLimit as RateLimit)) : undefined,
     ...(options.guard ? { guard: options.guard } : {}),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(typeof config.timeoutMs === 'number' ? { timeoutMs: config.timeoutMs } : {}),

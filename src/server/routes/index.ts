@@ -10,6 +10,7 @@ import { authRoutes } from './auth.ts';
 import { caseRoutes } from './cases.ts';
 import { edlRoutes } from './edl.ts';
 import { healthRoutes } from './health.ts';
+import { huntRoutes } from './hunts.ts';
 import { integrationRoutes } from './integrations.ts';
 import { intelRoutes } from './intel.ts';
 import { observableRoutes } from './observables.ts';
@@ -44,4 +45,5 @@ export async function registerRoutes(app: FastifyInstance, services: ServerServi
   if (services.engine) await app.register(runGraphRoutes, { store: services.store });
   if (services.approvals) await app.register(approvalDeliveryRoutes, { store: services.store });
   if (services.edl) await app.register(edlRoutes, { edl: services.edl });
+  if (services.hunts) await app.register(huntRoutes, { hunts: services.hunts });
 }
