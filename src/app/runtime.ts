@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { type AuthService, authPolicyFromConfig, createAuthService } from '../auth/index.ts';
 import type { CasesService } from '../cases/index.ts';
 import { type Config, createLogger, type Logger, RiposteError } from '../core/index.ts';
-import type { ActionDefinition, Engine, PlaybookDirectory } from '../engine/index.ts';
+import { type ActionDefinition, type Engine, type LoadResult, type PlaybookDirectory, parsePlaybookYaml } from '../engine/index.ts';
 import { createGuardedHttpClient } from '../integrations/sdk/http/index.ts';
 import { IndicatorStore, loadAttackCatalog, TaxiiFeeds, TaxiiService } from '../intel/index.ts';
-import { buildServer, type ServerServices } from '../server/index.ts';
+import { buildServer, LiveHub, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { ApprovalChannels } from './approval-channels.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
@@ -14,6 +14,7 @@ import { Guardrails } from './guardrails.ts';
 import { wireIndicatorSightings } from './indicator-sightings.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
 import { attackCoverage, caseStixBundle } from './intel.ts';
+import { wireLiveUpdates } from './live-updates.ts';
 import { wireTriggers } from './triggers.ts';
 import { VERSION } from './version.ts';
 
@@ -43,6 +44,10 @@ export interface Runtime {
   taxii: TaxiiService;
   /** Scheduled TAXII feeds (intel.feeds); `startServer` starts them, like the runner. */
   feeds: TaxiiFeeds;
+  /** Run, case and approval changes for the UI's live stream. */
+  live: LiveHub;
+  /** Validates playbook YAML with this runtime's actions and playbooks (the UI's editor). */
+  validatePlaybook: (yaml: string) => LoadResult;
   close(): Promise<void>;
 }
 
@@ -83,7 +88,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       createLink: (id, approver, decision) => guardrails.createLink(id, approver, decision),
       reviewUrl: (id) => guardrails.reviewUrl(id),
     });
-    const { engine, playbooks } = createEngine(store, config, {
+    const { engine, playbooks, actions } = createEngine(store, config, {
       logger,
       integrations: instances,
       guard: guardrails.guard,
@@ -94,6 +99,8 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     guardrails.startSweeper();
     approvalChannels.start();
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
+    const live = new LiveHub();
+    const unwireLive = wireLiveUpdates({ hub: live, engine, cases });
     for (const c of config.intel.taxii.collections)
       await store.intel.putCollection({
         id: c.id,
@@ -139,7 +146,10 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       indicators,
       taxii,
       feeds,
+      live,
+      validatePlaybook: (yaml) => parsePlaybookYaml(yaml, { actions, playbooks }),
       async close() {
+        unwireLive();
         await feeds.stop();
         unwireSightings();
         unwireTriggers();
@@ -189,6 +199,8 @@ export function serverServices(runtime: Runtime): ServerServices {
     approvals: runtime.guardrails,
     taxii: runtime.taxii,
     indicators: runtime.indicators,
+    live: runtime.live,
+    validatePlaybook: runtime.validatePlaybook,
     intel: {
       attack: loadAttackCatalog(),
       caseBundle: (ref) => caseStixBundle(runtime.cases, loadAttackCatalog(), ref),
