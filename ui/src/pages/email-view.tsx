@@ -60,14 +60,19 @@ export function isEmailAnalysisEvidence(e: { name: string; content_type: string 
   return e.content_type.split(';')[0]?.trim().toLowerCase() === EMAIL_ANALYSIS_TYPE || /\.email-analysis\.json$/i.test(e.name);
 }
 
-/** `https://evil.example/x` → `hxxps://evil[.]example/x`: copyable for analysis, useless as a link. */
+/**
+ * `https://evil.example/x` → `hxxps://evil[.]example/x` (the analyzer's own style): copyable for analysis,
+ * useless as a link. Already-defanged values (the analyzer defangs what it reports) are left as they are;
+ * any other scheme (javascript:, data:, file:) gets its colon bracketed.
+ */
 export function defang(url: string): string {
-  return url
-    .replace(/^http/i, (m) => (m[0] === 'H' ? 'HXXP' : 'hxxp'))
-    .replace(/^ftp/i, 'fxp')
-    .replace(/:\/\//, '[://]')
-    .replace(/\./g, '[.]')
-    .replace(/@/g, '[@]');
+  if (/^(hxxps?|fxp):\/\//i.test(url)) return url;
+  if (/^(https?|ftp):\/\//i.test(url))
+    return url
+      .replace(/^http/i, 'hxxp')
+      .replace(/^ftp/i, 'fxp')
+      .replace(/^([a-z]+:\/\/[^/?#]*)/i, (authority) => authority.replace(/\./g, '[.]'));
+  return url.replace(/^([a-z][a-z0-9+.-]*):/i, '$1[:]');
 }
 
 /** The text of an HTML body: scripts and styles dropped, tags removed, a few entities decoded — as plain text. */
@@ -326,8 +331,11 @@ export function EmailPanel(props: { caseId: string; evidence: Array<{ id: string
     if (!source) return;
     api<unknown>(`/api/v1/cases/${props.caseId}/evidence/${source.id}`)
       .then((data) => {
-        const d = data as Partial<ReportAnalysis> & Partial<EmailAnalysis>;
+        // Either analyzeReport's shape ({reporter, analyses}) or a `phish analyze --json` line: the primary
+        // message's fields at the top, and `messages` when the file carried several (a report wrapper).
+        const d = data as Partial<ReportAnalysis> & Partial<EmailAnalysis> & { messages?: EmailAnalysis[] };
         if (Array.isArray(d.analyses)) setReport({ reporter: d.reporter ?? null, analyses: d.analyses });
+        else if (Array.isArray(d.messages) && d.messages.length > 0) setReport({ reporter: d.reporter ?? null, analyses: d.messages });
         else if (typeof d.subject === 'string') setReport({ reporter: null, analyses: [d as EmailAnalysis] });
         else setError('The email analysis file has an unknown shape.');
       })
