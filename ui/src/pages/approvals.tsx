@@ -191,6 +191,9 @@ export function ApprovalsPage(props: { me: Me; onChange: () => void }) {
   // The stream says when an approval opened or closed; without it the inbox polls every 5 seconds (and
   // every 30 with it: quorum progress on a policy approval decided elsewhere is not streamed).
   const { onChange } = props;
+  // Cards decided here stay (with their result) after a refresh drops them from the inbox.
+  const [decided, setDecided] = useState<Map<string, ApprovalItem>>(new Map());
+  const shown = items && [...items, ...[...decided.values()].filter((d) => !items.some((i) => i.id === d.id))];
   const live = useLive((event) => {
     if (event.topic === 'approvals') {
       load();
@@ -211,10 +214,18 @@ export function ApprovalsPage(props: { me: Me; onChange: () => void }) {
         </span>
       </h1>
       {error && <p className="error">{error}</p>}
-      {items && items.length === 0 && <p className="muted">Nothing waits for a decision.</p>}
+      {shown && shown.length === 0 && <p className="muted">Nothing waits for a decision.</p>}
       <ul className="approvals">
-        {items?.map((item) => (
-          <ApprovalCard key={item.id} me={props.me} item={item} onDecided={props.onChange} />
+        {shown?.map((item) => (
+          <ApprovalCard
+            key={item.id}
+            me={props.me}
+            item={item}
+            onDecided={() => {
+              setDecided((d) => new Map(d).set(item.id, item));
+              props.onChange();
+            }}
+          />
         ))}
       </ul>
     </section>
