@@ -85,6 +85,14 @@ async function openStream(url: string, authorization: string): Promise<StreamRea
   };
 }
 
+async function waitFor(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('condition never held');
+}
+
 for (const backend of testBackends()) {
   describe(`live stream (${backend.backend})`, () => {
     let testStore: TestStore;
@@ -129,7 +137,19 @@ for (const backend of testBackends()) {
       const stream = await openStream(`${base}/api/v1/stream`, casesOnly);
       await stream.until((e) => e.event === 'ready');
       assert.deepEqual(stream.events[0]?.data, { topics: ['cases'] });
+      // At most 20 open streams per user: the 21st is refused, and a closed one frees its place.
+      const more: StreamReader[] = [];
+      for (let i = 0; i < 19; i++) more.push(await openStream(`${base}/api/v1/stream?topics=cases`, casesOnly));
+      const refused = await fetch(`${base}/api/v1/stream`, { headers: { authorization: casesOnly } });
+      assert.equal(refused.status, 429);
+      assert.equal(((await refused.json()) as { code: string }).code, 'server.too_many_streams');
       stream.close();
+      for (const s of more) s.close();
+      await waitFor(async () => {
+        const again = await fetch(`${base}/api/v1/stream`, { headers: { authorization: casesOnly } });
+        await again.body?.cancel();
+        return again.status === 200;
+      });
     });
 
     test('run progress, approvals and case changes arrive; run inputs never do', async () => {

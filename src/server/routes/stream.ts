@@ -13,10 +13,16 @@ import { LIVE_TOPICS, type LiveEvent, type LiveEvents, type LiveTopic } from '..
  */
 const TOPIC_PERMISSION: Record<LiveTopic, string> = { runs: 'runs:read', cases: 'cases:read', approvals: 'runs:read' };
 
-export async function streamRoutes(app: FastifyInstance, options: { live: LiveEvents; maxAgeMs?: number; heartbeatMs?: number }): Promise<void> {
+export async function streamRoutes(
+  app: FastifyInstance,
+  options: { live: LiveEvents; maxAgeMs?: number; heartbeatMs?: number; maxPerUser?: number },
+): Promise<void> {
   const { live } = options;
   const maxAgeMs = options.maxAgeMs ?? 120_000;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
+  // One tab holds one stream; a cap per user keeps a runaway script from holding sockets without bound.
+  const maxPerUser = options.maxPerUser ?? 20;
+  const open = new Map<string, number>();
 
   app.get<{ Querystring: { topics?: string } }>(
     '/api/v1/stream',
@@ -47,6 +53,14 @@ export async function streamRoutes(app: FastifyInstance, options: { live: LiveEv
         topics = LIVE_TOPICS.filter((t) => hasPermission(actor, TOPIC_PERMISSION[t]));
       }
       const wanted = new Set<LiveTopic>(topics);
+      const holder = actor.userId;
+      if ((open.get(holder) ?? 0) >= maxPerUser)
+        throw new RiposteError('server.too_many_streams', `${maxPerUser} live streams are already open for this user; close a tab or another client`, {
+          status: 429,
+          retryable: true,
+          details: { retry_after_seconds: 30 },
+        });
+      open.set(holder, (open.get(holder) ?? 0) + 1);
 
       reply.hijack();
       const raw = reply.raw;
@@ -65,7 +79,13 @@ export async function streamRoutes(app: FastifyInstance, options: { live: LiveEv
       };
       const off = live.subscribe(send);
       const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), heartbeatMs);
+      let finished = false;
       const finish = () => {
+        if (finished) return;
+        finished = true;
+        const left = (open.get(holder) ?? 1) - 1;
+        if (left > 0) open.set(holder, left);
+        else open.delete(holder);
         off();
         clearInterval(heartbeat);
         clearTimeout(expiry);
