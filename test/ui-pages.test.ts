@@ -52,9 +52,21 @@ describe('web UI: live updates, containment, playbook editor, integrations, emai
     const ip = '45.155.205.233';
     const playbook = ui.runtime.playbooks.get('contain-ip');
     assert.ok(playbook);
-    await ui.runtime.engine.startRun(playbook, { ip }, { startedBy: 'alice' });
+    const runId = await ui.runtime.engine.startRun(playbook, { ip }, { startedBy: 'alice' });
     // The inbox polls every 30 s while the stream is up: a card within 20 s came from the stream.
-    await page.getByTestId('approval').filter({ hasText: ip }).waitFor({ timeout: 20_000 });
+    const card = page.getByTestId('approval').filter({ hasText: ip });
+    await card.waitFor({ timeout: 20_000 });
+    assert.match(await card.getByTestId('quorum').innerText(), /0 of 2 approvals/);
+    // Carol signs elsewhere (short of quorum): the run does not move, the approval does, and so does the card.
+    const item = (await ui.runtime.guardrails.inbox()).find((a) => a.kind === 'policy' && a.run_id === runId);
+    assert.ok(item);
+    const detail = await ui.runtime.guardrails.get(item.id);
+    await ui.runtime.guardrails.decide(
+      item.id,
+      { id: 'carol', roles: ['approver'], name: 'carol' },
+      { decision: 'approve', arguments_hash: detail.request?.arguments_hash ?? '' },
+    );
+    await waitUntil(async () => /1 of 2 approvals/.test(await card.getByTestId('quorum').innerText()), 'the quorum to show 1 of 2', 20_000);
     assert.deepEqual(watch.errors, []);
     await context.close();
   });

@@ -1,6 +1,7 @@
 import type { CasesService } from '../cases/index.ts';
 import type { Engine, RunnerEvent } from '../engine/index.ts';
 import type { LiveHub } from '../server/index.ts';
+import type { ApprovalRecord, Store } from '../store/index.ts';
 
 /**
  * Feeds the UI's live stream from this process: case and alert events (after commit) and the progress of
@@ -30,4 +31,40 @@ export function wireLiveUpdates(options: { hub: LiveHub; engine: Engine; cases: 
     offRuns();
     offCases();
   };
+}
+
+/**
+ * The store the approvals desk (Guardrails) writes through, telling the stream after each approval is
+ * created or changed (a decision short of quorum, a rejection, an expiry, a break-glass): the inbox's
+ * "1 of 2" moves without waiting for the run. Reads and everything else pass straight through.
+ */
+export function storeWithApprovalEvents(store: Store, hub: LiveHub): Store {
+  const tell = (record: ApprovalRecord) =>
+    hub.publish({
+      topic: 'approvals',
+      type: 'approval.changed',
+      approval_id: record.id,
+      status: record.status,
+      ...(record.runId ? { run_id: record.runId } : {}),
+    });
+  const approvals = {
+    ...store.approvals,
+    insert: async (record: ApprovalRecord) => {
+      const inserted = await store.approvals.insert(record);
+      if (inserted) tell(record);
+      return inserted;
+    },
+    update: async (record: ApprovalRecord, expectedRevision: number) => {
+      const updated = await store.approvals.update(record, expectedRevision);
+      if (updated) tell(record);
+      return updated;
+    },
+  };
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'approvals') return approvals;
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

@@ -14,7 +14,7 @@ import { Guardrails } from './guardrails.ts';
 import { wireIndicatorSightings } from './indicator-sightings.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
 import { attackCoverage, caseStixBundle } from './intel.ts';
-import { wireLiveUpdates } from './live-updates.ts';
+import { storeWithApprovalEvents, wireLiveUpdates } from './live-updates.ts';
 import { wireTriggers } from './triggers.ts';
 import { VERSION } from './version.ts';
 
@@ -83,7 +83,15 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     const instances = await integrations.load();
     // Guardrails saves approvals through a store that also writes the messages they owe (same transaction).
     const approvalChannels = new ApprovalChannels({ config, logger, cases });
-    const guardrails = await Guardrails.create({ store: approvalChannels.storeWithOutbox(store), config, cases, auth, logger, integrations: instances });
+    const live = new LiveHub();
+    const guardrails = await Guardrails.create({
+      store: storeWithApprovalEvents(approvalChannels.storeWithOutbox(store), live),
+      config,
+      cases,
+      auth,
+      logger,
+      integrations: instances,
+    });
     approvalChannels.attach({
       createLink: (id, approver, decision) => guardrails.createLink(id, approver, decision),
       reviewUrl: (id) => guardrails.reviewUrl(id),
@@ -99,7 +107,6 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     guardrails.startSweeper();
     approvalChannels.start();
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
-    const live = new LiveHub();
     const unwireLive = wireLiveUpdates({ hub: live, engine, cases });
     for (const c of config.intel.taxii.collections)
       await store.intel.putCollection({

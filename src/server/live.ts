@@ -12,6 +12,7 @@ export interface LiveEvent {
   type: string;
   run_id?: string;
   step?: string;
+  approval_id?: string;
   case_id?: string;
   status?: string;
 }

@@ -11,6 +11,7 @@ export interface LiveEvent {
   type: string;
   run_id?: string;
   step?: string;
+  approval_id?: string;
   case_id?: string;
   status?: string;
 }

@@ -189,7 +189,7 @@ export function ApprovalsPage(props: { me: Me; onChange: () => void }) {
       .catch((e) => setError((e as Error).message));
   }, []);
   // The stream says when an approval opened or closed; without it the inbox polls every 5 seconds (and
-  // every 30 with it: quorum progress on a policy approval decided elsewhere is not streamed).
+  // every 30 with it: approvals decided on another server process are not streamed).
   const { onChange } = props;
   // Cards decided here stay (with their result) after a refresh drops them from the inbox.
   const [decided, setDecided] = useState<Map<string, ApprovalItem>>(new Map());
