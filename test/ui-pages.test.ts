@@ -71,6 +71,26 @@ describe('web UI: live updates, containment, playbook editor, integrations, emai
     await context.close();
   });
 
+  test('the case queue announces new cases from the stream and shows them on request', async () => {
+    const { page, context, watch } = await newPage(browser, ui.url);
+    await signInAs(page, 'alice', '/cases');
+    await page.getByTestId('case-row').first().waitFor();
+    // The stream may still be connecting: a case created before it listens is (rightly) not announced.
+    for (let i = 0; i < 10 && (await page.getByTestId('new-cases').count()) === 0; i++) {
+      await ui.runtime.cases.createCase({ title: 'Impossible travel for j.doe', severity: 'medium' });
+      await page
+        .getByTestId('new-cases')
+        .waitFor({ timeout: 2000 })
+        .catch(() => {});
+    }
+    assert.match(await page.getByTestId('new-cases').innerText(), /^\d+ new cases? — show$/);
+    await page.getByTestId('new-cases').click();
+    await page.getByTestId('case-row').filter({ hasText: 'Impossible travel for j.doe' }).first().waitFor();
+    assert.equal(await page.getByTestId('new-cases').count(), 0);
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+
   test('containment: the block is listed with its expiry; a responder rolls it back with a reason; an analyst cannot', async () => {
     await waitUntil(async () => (await ui.runtime.guardrails.containment.list({ status: 'active' })).length > 0, 'a recorded containment action');
     await ui.runtime.auth.createUser({ name: 'rita', roles: ['responder'], password: 'correct horse battery staple' });
