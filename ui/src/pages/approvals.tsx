@@ -29,7 +29,7 @@ function Countdown(props: { until: string | null }) {
   );
 }
 
-function ApprovalCard(props: { me: Me; item: ApprovalItem; onDecided: () => void }) {
+function ApprovalCard(props: { me: Me; item: ApprovalItem; onDeciding?: () => void; onDecided: () => void }) {
   const { me, item } = props;
   const [detail, setDetail] = useState<ApprovalItem>(item);
   const [comment, setComment] = useState('');
@@ -47,6 +47,7 @@ function ApprovalCard(props: { me: Me; item: ApprovalItem; onDecided: () => void
   const alreadySigned = signed.includes(me.name);
 
   const decide = async (decision: 'approve' | 'reject') => {
+    props.onDeciding?.();
     setBusy(true);
     try {
       if (item.kind === 'policy') {
@@ -69,6 +70,7 @@ function ApprovalCard(props: { me: Me; item: ApprovalItem; onDecided: () => void
   const [glass, setGlass] = useState<string>();
   const breakGlass = async () => {
     if (!glass?.trim()) return;
+    props.onDeciding?.();
     try {
       await api(`/api/v1/approvals/${item.id}/break-glass`, { method: 'POST', body: { reason: glass.trim() } });
       setResult('Released by break-glass (flagged for review).');
@@ -221,10 +223,9 @@ export function ApprovalsPage(props: { me: Me; onChange: () => void }) {
             key={item.id}
             me={props.me}
             item={item}
-            onDecided={() => {
-              setDecided((d) => new Map(d).set(item.id, item));
-              props.onChange();
-            }}
+            // Kept from the moment the decision is sent: the live refresh it causes can land before the answer.
+            onDeciding={() => setDecided((d) => new Map(d).set(item.id, item))}
+            onDecided={props.onChange}
           />
         ))}
       </ul>
