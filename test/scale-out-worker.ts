@@ -27,7 +27,9 @@ const effect = defineAction({
 const worker = await startWorker(loadConfig(), {
   id: name,
   concurrency: Number(process.env.SCALE_WORKER_CONCURRENCY ?? 100),
-  leaseMs: Number(process.env.SCALE_WORKER_LEASE_MS ?? 2000),
+  // Long enough that a live worker starved of CPU on a loaded 2-core machine keeps its leases (heartbeats
+  // every third of it); the partition test shortens it, and a SIGKILLed worker's runs are taken over after it.
+  leaseMs: Number(process.env.SCALE_WORKER_LEASE_MS ?? 6000),
   pollMs: Number(process.env.SCALE_WORKER_POLL_MS ?? 200),
   graceMs: 10_000,
   healthPort: 0,

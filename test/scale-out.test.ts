@@ -178,7 +178,7 @@ describe('scale-out on PostgreSQL', { skip: pg === undefined ? 'RIPOSTE_TEST_PG_
   });
 
   test(`3 workers, ${RUNS} five-step runs, one SIGKILLed and one stopped gracefully: every effect exactly once, never on two workers at once`, {
-    timeout: 100_000,
+    timeout: 240_000,
   }, async () => {
     const steps = Array.from({ length: STEPS }, (_, i) => `  - { id: s${i + 1}, action: lab.effect, with: { url: "${receiver.url}" } }`).join('\n');
     const playbook = load(`id: scale-five\nversion: 1\ntitle: Five side effects\noutputs: { last: "{{ steps.s5.output.worker }}" }\nsteps:\n${steps}\n`);
@@ -189,15 +189,15 @@ describe('scale-out on PostgreSQL', { skip: pg === undefined ? 'RIPOSTE_TEST_PG_
     const [alpha, bravo, charlie] = workers as [WorkerProcess, WorkerProcess, WorkerProcess];
     await Promise.all(workers.map((w) => w.ready));
 
-    await until('a fifth of the effects', () => receiver.applied.size >= total / 5, 60_000);
+    await until('a fifth of the effects', () => receiver.applied.size >= total / 5, 100_000);
     alpha.child.kill('SIGKILL');
-    await until('half of the effects', () => receiver.applied.size >= total / 2, 60_000);
+    await until('half of the effects', () => receiver.applied.size >= total / 2, 100_000);
     bravo.child.kill('SIGTERM');
     assert.equal(await bravo.exited, 0, 'the gracefully stopped worker exits cleanly after handing its leases back');
     await until(
       'every run to finish',
       async () => (await t.store.engine.listRuns({ status: ['queued', 'running', 'waiting'], limit: 1 })).length === 0,
-      80_000,
+      150_000,
     );
 
     const runs = await t.store.engine.listRuns({ limit: 1000 });

@@ -1,4 +1,5 @@
-import type { Clock, Config, Logger } from '../core/index.ts';
+import type { CasesService } from '../cases/index.ts';
+import { type Clock, type Config, createLogger, type Logger, RiposteError } from '../core/index.ts';
 import {
   type ActionDefinition,
   type ActionGuard,
@@ -14,6 +15,9 @@ import { INTEGRATIONS } from '../integrations/catalog.ts';
 import { createIntegrationInstance, type IntegrationInstance } from '../integrations/sdk/index.ts';
 import { KnownGoodLists } from '../intel/index.ts';
 import type { Store } from '../store/index.ts';
+import { caseActions } from './case-actions.ts';
+import { buildCasesService } from './cases.ts';
+import { edlActions, type ResponseDeps } from './edl.ts';
 import { httpRequestAction } from './http-request-action.ts';
 import { integrationActions, verdictAction } from './integration-actions.ts';
 
@@ -22,12 +26,24 @@ import { integrationActions, verdictAction } from './integration-actions.ts';
  * SSRF-guarded client, and — as they land — each integration's actions), the playbooks folder, and the
  * secrets source. The CLI, the server and tests all build the engine through here.
  */
-export function registeredActions(config: Config, clock?: Clock, integrations: readonly IntegrationInstance[] = []): ActionRegistry {
+export function registeredActions(
+  config: Config,
+  clock?: Clock,
+  integrations: readonly IntegrationInstance[] = [],
+  response: () => ResponseDeps = noResponseDeps,
+): ActionRegistry {
   const registry = builtinActions()
     .register(httpRequestAction({ allow: config.engine.http_allow, ...(clock ? { clock } : {}) }))
     .register(verdictAction(() => knownGoodLists(config)));
   for (const action of integrationActions(withDefaultInstances(integrations))) registry.register(action);
+  // Riposte's own response and case actions (the EDL it serves, the case a run records on).
+  for (const action of [...edlActions(response), ...caseActions(response)]) registry.register(action);
   return registry;
+}
+
+/** Validation-only registries (playbook validate/test) know these actions but cannot run them. */
+function noResponseDeps(): ResponseDeps {
+  throw new RiposteError('engine.unavailable', 'cases and EDL actions need a store: run the playbook under riposte serve, worker or run');
 }
 
 /**
@@ -89,9 +105,16 @@ export function createEngine(
     guard?: ActionGuard;
     /** More actions beside the built-in ones (tests, demos). */
     actions?: ActionDefinition[];
+    /** The cases service `cases.*` and `edl.*` actions record on (built from the store on first use when absent). */
+    cases?: CasesService;
   } = {},
 ): EngineSetup {
-  const actions = registeredActions(config, options.clock, options.integrations);
+  let cases = options.cases;
+  const response = (): ResponseDeps => {
+    cases ??= buildCasesService(store, config, options.logger ?? createLogger({ level: config.log.level }), options.clock);
+    return { store, cases, ...(options.clock ? { clock: options.clock } : {}) };
+  };
+  const actions = registeredActions(config, options.clock, options.integrations, response);
   for (const action of options.actions ?? []) actions.register(action);
   options.extendActions?.(actions);
   const playbooks = loadPlaybookDirectory(config.engine.playbooks_dir, actions);

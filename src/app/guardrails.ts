@@ -20,6 +20,8 @@ import {
   approvalStorageRecord,
   buildSlackDecisionUpdate,
   type CompiledPolicy,
+  CRITICALITIES,
+  type Criticality,
   createApprovalLinkToken,
   type DecideResult,
   defaultPolicy,
@@ -210,9 +212,10 @@ export class Guardrails {
     const confidence = typeof raw.confidence === 'number' ? raw.confidence : typeof raw.confidence === 'string' ? Number(raw.confidence) : undefined;
     const verdict = typeof raw.verdict === 'string' && (VERDICTS as readonly string[]).includes(raw.verdict) ? raw.verdict : undefined;
     const source = typeof raw.indicator_source === 'string' && raw.indicator_source !== '' ? raw.indicator_source : undefined;
+    const asset = assetFact(raw.asset);
     return {
       action: { id: request.action.id, impact: request.action.impact, arguments: request.arguments },
-      targets: targetsFromArguments(request.arguments),
+      targets: [...targetsFromArguments(request.arguments), ...(asset ? [asset] : [])],
       ...(confidence !== undefined && Number.isFinite(confidence) && confidence >= 0 && confidence <= 100
         ? { indicator: { confidence, verdict: (verdict ?? 'unknown') as Verdict, ...(source ? { source } : {}) } }
         : {}),
@@ -671,6 +674,26 @@ function cmdbAssetLookup(config: Config, instances: readonly IntegrationInstance
       return { name: `unknown (CMDB ${name} did not answer)`, criticality: 'critical' };
     }
   };
+}
+
+/**
+ * The asset an action affects, when the step passes its CMDB record as `asset` (e.g. the internal server an
+ * alerting external IP talks to): it becomes a target, so critical-asset rules see it. Null fields from
+ * the CMDB are dropped; anything without a known criticality is ignored.
+ */
+function assetFact(value: unknown): PolicyTarget | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const record = value as Record<string, unknown>;
+  const criticality = record.criticality;
+  if (typeof criticality !== 'string' || !(CRITICALITIES as readonly string[]).includes(criticality)) return undefined;
+  const text = (key: string) => (typeof record[key] === 'string' && record[key] !== '' ? (record[key] as string) : undefined);
+  const asset: NonNullable<PolicyTarget['asset']> = { criticality: criticality as Criticality };
+  for (const key of ['id', 'name', 'owner', 'environment'] as const) {
+    const v = text(key);
+    if (v !== undefined) asset[key] = v;
+  }
+  const label = text('hostname') ?? text('name') ?? text('ip') ?? text('id') ?? 'asset';
+  return { type: 'host', value: label, asset };
 }
 
 function loadPolicy(config: Config): CompiledPolicy {

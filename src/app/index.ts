@@ -5,6 +5,7 @@
  */
 
 export { ApprovalChannels, type ApprovalChannelsOptions, type ApprovalLinks } from './approval-channels.ts';
+export { caseActions } from './case-actions.ts';
 export { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 export {
   type ContainedActionView,
@@ -15,6 +16,7 @@ export {
   rollbackPlaybook,
   ttlOf,
 } from './containment.ts';
+export { DEFAULT_EDL_LIST, type EdlEntryView, EdlService, edlActions, edlValue } from './edl.ts';
 export { createEngine, type EngineSetup, environmentSecrets, registeredActions } from './engine-setup.ts';
 export { type ApprovalView, Guardrails, type GuardrailsOptions } from './guardrails.ts';
 export { httpRequestAction } from './http-request-action.ts';

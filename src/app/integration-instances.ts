@@ -119,7 +119,7 @@ export function integrationInstanceService(options: {
           `name: ${JSON.stringify(input.name)} must be snake_case letters, digits and _ (it prefixes the actions: ${input.name}.ip_report)`,
           { status: 400 },
         );
-      if (input.name === 'core' || input.name === 'intel')
+      if (['core', 'intel', 'cases', 'edl'].includes(input.name))
         throw new RiposteError('input.invalid', `name: ${input.name} is reserved for built-in actions`, { status: 400 });
       const integration = definitionOf(input.integration);
       const existing = await store.integrations.get(input.name);

@@ -17,10 +17,10 @@ export function wireLiveUpdates(options: { hub: LiveHub; engine: Engine; cases: 
     if (event.type === 'effect') return;
     const base = { run_id: event.runId, status: event.status, ...(event.key ? { step: event.key } : {}) };
     hub.publish({ topic: 'runs', type: `${event.type}.status`, ...base });
-    const detailKind = (event.detail as { kind?: unknown } | null | undefined)?.kind;
+    // A step's "waiting" is told before the wait is committed; the run's own "waiting" comes after the
+    // commit (the run parked), so that is when a refetching inbox is sure to see the new approval.
     const approvalChanged =
-      (event.type === 'step' && ((event.status === 'waiting' && detailKind === 'approval') || event.status === 'released')) ||
-      (event.type === 'run' && RUN_ENDED.has(event.status));
+      (event.type === 'step' && event.status === 'released') || (event.type === 'run' && (event.status === 'waiting' || RUN_ENDED.has(event.status)));
     if (approvalChanged) hub.publish({ topic: 'approvals', type: 'approval.changed', ...base });
   });
   const offCases = cases.subscribe((event) => {

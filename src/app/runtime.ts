@@ -4,12 +4,14 @@ import type { CasesService } from '../cases/index.ts';
 import { type Config, createLogger, type Logger, RiposteError } from '../core/index.ts';
 import { type ActionDefinition, type Engine, type LoadResult, type PlaybookDirectory, parsePlaybookYaml } from '../engine/index.ts';
 import { createGuardedHttpClient } from '../integrations/sdk/http/index.ts';
+import type { IntegrationInstance } from '../integrations/sdk/index.ts';
 import { IndicatorStore, loadAttackCatalog, TaxiiFeeds, TaxiiService } from '../intel/index.ts';
 import { buildServer, LiveHub, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { ApprovalChannels } from './approval-channels.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
-import { createEngine } from './engine-setup.ts';
+import { EdlService } from './edl.ts';
+import { createEngine, knownGoodLists } from './engine-setup.ts';
 import { Guardrails } from './guardrails.ts';
 import { wireIndicatorSightings } from './indicator-sightings.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
@@ -23,6 +25,8 @@ import { VERSION } from './version.ts';
  * events to playbook triggers (triggers.ts); integrations and the runner's policy check join here too. The CLI and
  * tests build a Riposte through here so that production and tests wire things identically.
  */
+const EDL_KEEP_EXPIRED_MS = 7 * 86_400_000;
+
 export interface Runtime {
   config: Config;
   logger: Logger;
@@ -48,6 +52,8 @@ export interface Runtime {
   live: LiveHub;
   /** Validates playbook YAML with this runtime's actions and playbooks (the UI's editor). */
   validatePlaybook: (yaml: string) => LoadResult;
+  /** The External Dynamic Lists Riposte serves to firewalls (`GET /edl/:list`, `edl.*` actions). */
+  edl: EdlService;
   close(): Promise<void>;
 }
 
@@ -63,6 +69,8 @@ export interface RuntimeOptions {
   actions?: ActionDefinition[];
   /** Engine runner tuning (tests: a short poll interval). */
   runner?: { pollMs?: number };
+  /** Integration instances beside the stored ones, never persisted (`riposte demo` points them at the lab). */
+  instances?: IntegrationInstance[];
 }
 
 export async function openRuntime(config: Config, logger: Logger = createLogger({ level: config.log.level }), options: RuntimeOptions = {}): Promise<Runtime> {
@@ -98,14 +106,23 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     });
     const { engine, playbooks, actions } = createEngine(store, config, {
       logger,
-      integrations: instances,
+      // Given instances replace stored ones of the same name (the demo's lab instances win over a configured one).
+      integrations: [...instances.filter((i) => !(options.instances ?? []).some((extra) => extra.name === i.name)), ...(options.instances ?? [])],
       guard: guardrails.guard,
+      cases,
       ...(options.actions ? { actions: options.actions } : {}),
       ...(options.runner ? { runner: options.runner } : {}),
     });
     guardrails.attach(engine);
     guardrails.startSweeper();
     approvalChannels.start();
+    // Compile the known-good lists now rather than inside the first alert's verdict step (seconds under load).
+    knownGoodLists(config);
+    // Expired EDL entries are no longer served; they are kept a week for `riposte edl list`, then dropped.
+    const edlPurge = setInterval(() => {
+      store.edl.purgeExpired(Date.now() - EDL_KEEP_EXPIRED_MS).catch((error: unknown) => logger.warn({ err: error }, 'edl: purging expired entries failed'));
+    }, 3_600_000);
+    edlPurge.unref();
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
     const unwireLive = wireLiveUpdates({ hub: live, engine, cases });
     for (const c of config.intel.taxii.collections)
@@ -155,10 +172,12 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       feeds,
       live,
       validatePlaybook: (yaml) => parsePlaybookYaml(yaml, { actions, playbooks }),
+      edl: new EdlService({ store, cases }),
       async close() {
         unwireLive();
         await feeds.stop();
         unwireSightings();
+        clearInterval(edlPurge);
         unwireTriggers();
         guardrails.stop();
         await approvalChannels.stop();
@@ -213,6 +232,7 @@ export function serverServices(runtime: Runtime): ServerServices {
       caseBundle: (ref) => caseStixBundle(runtime.cases, loadAttackCatalog(), ref),
       coverage: () => attackCoverage(runtime.store, loadAttackCatalog(), runtime.playbooks),
     },
+    edl: runtime.edl,
   };
 }
 

@@ -36,6 +36,7 @@ export const PERMISSIONS = [
   'intel:write',
   'taxii:read',
   'taxii:write',
+  'edl:read',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -61,6 +62,8 @@ const VIEWER: readonly Permission[] = [
   'actions:read',
   'intel:read',
   'taxii:read',
+  // Firewalls poll the External Dynamic Lists with a token scoped to this.
+  'edl:read',
   // Everyone may mint tokens for their own scripts; a token never exceeds its owner's permissions.
   'tokens:self',
 ];

@@ -6,6 +6,7 @@ import { registerAudit } from './commands/audit.ts';
 import { registerBackup } from './commands/backup.ts';
 import { registerDb } from './commands/db.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerEdl } from './commands/edl.ts';
 import { registerIntegrations } from './commands/integrations.ts';
 import { registerLab } from './commands/lab.ts';
 import { registerPhish } from './commands/phish.ts';
@@ -72,6 +73,7 @@ export function buildProgram(): Command {
   registerActions(program);
   registerPhish(program);
   registerSigma(program);
+  registerEdl(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.
   const harden = (command: Command) => {

@@ -5,10 +5,13 @@ import elastic from './elastic/index.ts';
 import email from './email/index.ts';
 import greynoise from './greynoise/index.ts';
 import ipinfo from './ipinfo/index.ts';
+import jira from './jira/index.ts';
 import misp from './misp/index.ts';
 import otx from './otx/index.ts';
+import paloAlto from './palo_alto/index.ts';
 import type { IntegrationDefinition } from './sdk/index.ts';
 import servicenowCmdb from './servicenow_cmdb/index.ts';
+import servicenowIncident from './servicenow_incident/index.ts';
 import shodan from './shodan/index.ts';
 import splunk from './splunk/index.ts';
 import virustotal from './virustotal/index.ts';
@@ -34,6 +37,10 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
   defender,
   // issue #6: approval channels (and #7's reporter mail)
   email,
+  // issue #5: tickets and firewall blocks
+  jira,
+  servicenowIncident,
+  paloAlto,
 ];
 
 export function integrationById(id: string): IntegrationDefinition | undefined {

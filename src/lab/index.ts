@@ -65,6 +65,12 @@ export {
   seedLogEvents,
   UNKNOWN_IP,
 } from './seed-data.ts';
+
+import { responseHandlers } from './response-handlers.ts';
+
+export { PAN_OS_USER, type PanAddress, type PanOsSimulatorHandler, panOsHandler } from './firewall-simulators.ts';
+export { LAB_ACCOUNTS, responseHandlers } from './response-handlers.ts';
+export { DEFAULT_ALERT_IP, type FireResult, fireIpAlert, type IpAlertOptions, splunkIpAlert } from './siem-alerts.ts';
 export {
   type Fault,
   type SimAnswer,
@@ -83,6 +89,13 @@ export {
   THREAT_INTEL_HANDLERS,
   virusTotalHandler,
 } from './threat-intel-simulators.ts';
+export {
+  type JiraIssue,
+  type JiraSimulatorHandler,
+  jiraHandler,
+  type ServiceNowSimulatorHandler,
+  serviceNowIncidentHandler,
+} from './ticketing-simulators.ts';
 
 export interface Lab {
   simulators: Record<string, VendorSimulator>;
@@ -92,8 +105,8 @@ export interface Lab {
 /** Starts every simulator on its own loopback port. */
 export async function startLab(options: SimulatorOptions = {}): Promise<Lab> {
   const simulators: Record<string, VendorSimulator> = {};
-  for (const handler of THREAT_INTEL_HANDLERS) simulators[handler.vendor] = await startSimulator(handler, { ...options, port: undefined });
-  for (const handler of INTERNAL_HANDLERS) simulators[handler.vendor] = await startSimulator(handler, { ...options, port: undefined });
+  for (const handler of [...THREAT_INTEL_HANDLERS, ...INTERNAL_HANDLERS, ...responseHandlers()])
+    simulators[handler.vendor] = await startSimulator(handler, { ...options, port: undefined });
   return {
     simulators,
     close: async () => {

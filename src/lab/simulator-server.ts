@@ -48,6 +48,8 @@ export interface VendorSimulator {
 
 export interface VendorHandler {
   vendor: string;
+  /** Content type of answers (default application/json). */
+  contentType?: string;
   /** The vendor's own error body for a status (401, 404, 429 …). */
   errorBody(status: number, message?: string): unknown;
   handle(request: SimRequest): SimAnswer;
@@ -64,9 +66,11 @@ export async function startSimulator(handler: VendorHandler, options: SimulatorO
   const connectionIds = new WeakMap<object, number>();
 
   const send = (res: ServerResponse, answer: SimAnswer) => {
-    const headers = { 'content-type': 'application/json', ...answer.headers };
+    // Vendors that answer XML (PAN-OS) give their error bodies as text: send those as is.
+    const text = typeof answer.body === 'string' ? answer.body : undefined;
+    const headers = { 'content-type': handler.contentType ?? 'application/json', ...answer.headers };
     res.writeHead(answer.status, headers);
-    res.end(answer.raw ?? (answer.body === undefined ? '' : JSON.stringify(answer.body)));
+    res.end(answer.raw ?? text ?? (answer.body === undefined ? '' : JSON.stringify(answer.body)));
   };
 
   const server: Server = createServer((req, res) => {

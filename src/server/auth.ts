@@ -40,7 +40,10 @@ const BASIC = /^Basic[ \t]+([A-Za-z0-9+/=]+)[ \t]*$/i;
 const REALM = 'Bearer realm="riposte"';
 const BASIC_REALM = 'Basic realm="riposte", charset="UTF-8"';
 
-/** Routes for clients that only speak HTTP Basic (TAXII) set `config.basicAuth`: user name + API token as password. */
+/**
+ * Routes for clients that only speak HTTP Basic (TAXII clients, firewalls polling an External Dynamic List)
+ * set `config.basicAuth`: the user name and one of that user's API tokens as the password.
+ */
 function acceptsBasic(request: FastifyRequest): boolean {
   return (request.routeOptions.config as { basicAuth?: boolean } | undefined)?.basicAuth === true;
 }

@@ -40,6 +40,8 @@ export interface ServerServices {
   live?: LiveEvents;
   /** Validates playbook YAML against the registered actions and the loaded playbooks (the UI's editor). */
   validatePlaybook?: (yaml: string) => LoadResult;
+  /** The External Dynamic Lists Riposte serves to firewalls (the EDL route is registered when present). */
+  edl?: EdlApi;
 }
 
 export interface IntelApi {
@@ -47,6 +49,11 @@ export interface IntelApi {
   /** A case (id or number) as a STIX 2.1 bundle. */
   caseBundle(ref: string): Promise<{ type: 'bundle'; id: string; objects: Array<Record<string, unknown>> }>;
   coverage(): Promise<unknown>;
+}
+
+export interface EdlApi {
+  /** The list as firewalls see it: one value per line, expired entries left out. */
+  render(list: string): Promise<string>;
 }
 
 export interface IntegrationInstanceView {

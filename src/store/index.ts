@@ -30,6 +30,7 @@ export {
   type ContainedActionsRepository,
   type NewContainedAction,
 } from './repositories/contained-actions.ts';
+export type { EdlEntryRecord, EdlRepository, NewEdlEntry } from './repositories/edl.ts';
 export {
   ACTIVE_RUN_STATUSES,
   type EngineRepository,

@@ -25,6 +25,18 @@ export interface IntegrationInstancesTable {
   updated_at: Millis;
 }
 
+export interface EdlEntriesTable {
+  list: string;
+  value: string;
+  expires_at: Millis | null;
+  case_id: string | null;
+  run_id: string | null;
+  added_by: string;
+  reason: string | null;
+  added_at: Millis;
+  updated_at: Millis;
+}
+
 export interface EngineRunsTable {
   id: string;
   playbook_id: string;
@@ -417,6 +429,7 @@ export interface Database {
   intel_objects: IntelObjectsTable;
   intel_statuses: IntelStatusesTable;
   intel_sightings: IntelSightingsTable;
+  edl_entries: EdlEntriesTable;
 }
 
 export interface ContainedActionsTable {

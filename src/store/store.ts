@@ -7,6 +7,7 @@ import { type ApprovalsRepository, approvalsRepository } from './repositories/ap
 import { type AuditRepository, auditRepository } from './repositories/audit.ts';
 import { type CasesRepository, casesRepository } from './repositories/cases.ts';
 import { type ContainedActionsRepository, containedActionsRepository } from './repositories/contained-actions.ts';
+import { type EdlRepository, edlRepository } from './repositories/edl.ts';
 import { type EngineRepository, engineRepository } from './repositories/engine.ts';
 import { type IntegrationsRepository, integrationsRepository } from './repositories/integrations.ts';
 import { type IntelRepository, intelRepository } from './repositories/intel.ts';
@@ -51,6 +52,8 @@ export interface Store {
   readonly containedActions: ContainedActionsRepository;
   /** STIX objects by TAXII collection, collections, TAXII statuses, indicator sightings. */
   readonly intel: IntelRepository;
+  /** External Dynamic List entries served to firewalls. */
+  readonly edl: EdlRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -92,5 +95,6 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     notifications: notificationOutboxRepository(db, clock),
     containedActions: containedActionsRepository(db, clock),
     intel: intelRepository(db, backend, clock),
+    edl: edlRepository(db, clock),
   };
 }

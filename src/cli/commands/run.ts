@@ -42,7 +42,12 @@ export function registerRun(program: Command): void {
       // Configured instances: their actions run here, and the CMDB instance informs policy.
       const instances = await integrationInstanceService({ store, config, masterKey: () => masterKeyFor(config, logger) }).load();
       const guardrails = await Guardrails.create({ store, config, cases, logger, integrations: instances });
-      const { engine } = createEngine(store, config, { runner: { only, exclusive: false, pollMs: 50 }, guard: guardrails.guard, integrations: instances });
+      const { engine } = createEngine(store, config, {
+        runner: { only, exclusive: false, pollMs: 50 },
+        guard: guardrails.guard,
+        integrations: instances,
+        cases,
+      });
       guardrails.attach(engine);
       const effects: unknown[] = [];
       const started = Date.now();

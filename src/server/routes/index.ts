@@ -8,6 +8,7 @@ import { approvalRoutes } from './approvals.ts';
 import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
 import { caseRoutes } from './cases.ts';
+import { edlRoutes } from './edl.ts';
 import { healthRoutes } from './health.ts';
 import { integrationRoutes } from './integrations.ts';
 import { intelRoutes } from './intel.ts';
@@ -47,4 +48,5 @@ export async function registerRoutes(app: FastifyInstance, services: ServerServi
   if (services.live) await app.register(streamRoutes, { live: services.live });
   if (services.playbooks && services.validatePlaybook)
     await app.register(playbookEditorRoutes, { playbooks: services.playbooks, validate: services.validatePlaybook });
+  if (services.edl) await app.register(edlRoutes, { edl: services.edl });
 }

@@ -9,6 +9,7 @@ import { integrationInstances } from './0500-integration-instances.ts';
 import { runCaseLink } from './0600-run-case-link.ts';
 import { containedActions } from './0601-contained-actions.ts';
 import { notificationOutbox } from './0610-notification-outbox.ts';
+import { edlEntries } from './0630-edl-entries.ts';
 import { intelObjects } from './0700-intel-objects.ts';
 import type { StoreMigration } from './migration.ts';
 
@@ -27,5 +28,6 @@ export const migrations: readonly StoreMigration[] = [
   runCaseLink,
   containedActions,
   notificationOutbox,
+  edlEntries,
   intelObjects,
 ];
