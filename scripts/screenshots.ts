@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SEED_IPS } from '../src/lab/index.ts';
 import { testBackends } from '../src/store/testing.ts';
 import { chromiumMissing, newPage, openUi, signInAs } from '../test/ui-browser.ts';
-import { seedQueue, seedScenario } from '../test/ui-harness.ts';
+import { PHISH_FIXTURE, seedEmailCase, seedQueue, seedScenario } from '../test/ui-harness.ts';
 
 /**
  * `npm run screenshots`: regenerates docs/screenshots/*.png from demo-like data — the suspicious-IP case with
@@ -54,8 +54,39 @@ try {
   await page.goto('/dashboard');
   await page.getByTestId('kpis').waitFor();
   await shot('dashboard');
+  // The second approval releases the block, which is recorded as containment (with its undo and expiry).
+  const approval = await ui.runtime.guardrails.get(scenario.approvalId);
+  await ui.runtime.guardrails.decide(
+    scenario.approvalId,
+    { id: 'carol', roles: ['approver'], name: 'carol' },
+    { decision: 'approve', arguments_hash: approval.request?.arguments_hash ?? '' },
+  );
+  await ui.runtime.engine.waitForRun(scenario.runId, 30_000);
+  await page.goto('/containment');
+  await page.getByTestId('action-row').first().waitFor();
+  await page.getByTestId('action-row').first().click();
+  await shot('containment');
+  await page.goto('/playbooks/contain-ip');
+  await page.getByTestId('playbook-graph').getByTestId('node-verdict').waitFor();
+  const yaml = await page.getByTestId('yaml').inputValue();
+  await page.getByTestId('yaml').fill(yaml.replace('action: core.log', 'action: core.logg'));
+  await page.getByTestId('issue').first().waitFor();
+  await shot('playbook-editor');
+  const email = await seedEmailCase(ui, PHISH_FIXTURE, {
+    text: 'You received a voicemail. Open the attachment to listen.',
+  });
+  await page.goto(`/cases/${email.caseNumber}`);
+  await page.getByTestId('email-view').waitFor();
+  await shot('email-case');
+  await page.goto('/intel');
+  await page.getByTestId('technique-cell').first().waitFor();
+  await shot('intel');
   await page.context().clearCookies();
-  await signInAs(page, 'admin', '/audit');
+  await signInAs(page, 'admin', '/integrations');
+  await page.getByTestId('test-connection').first().click();
+  await page.getByTestId('test-result').first().waitFor();
+  await shot('integrations');
+  await page.goto('/audit');
   await page.getByTestId('chain-status').waitFor();
   await shot('audit');
 } finally {

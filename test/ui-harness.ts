@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { analyzeReport, DEFAULT_EMAIL_LIMITS } from '../src/analyzers/email/index.ts';
 import { openRuntime, type RunningServer, type Runtime, startServer } from '../src/app/index.ts';
 import type { Role } from '../src/auth/index.ts';
 import { adaptPayload } from '../src/cases/index.ts';
+import { reportLine } from '../src/cli/commands/phish.ts';
 import { type Config, createLogger, loadConfig, newId } from '../src/core/index.ts';
 import { defineAction } from '../src/engine/index.ts';
 import { INTEGRATIONS } from '../src/integrations/catalog.ts';
@@ -90,14 +92,29 @@ steps:
 
 /** Loopback firewall: records what was blocked (the demo's stand-in for a firewall integration). */
 export const blocked: string[] = [];
+export const unblocked: string[] = [];
 const blockIp = defineAction({
   id: 'lab.block_ip',
   title: 'Block an IP at the (loopback) firewall',
   impact: 'destructive',
+  // Recorded as containment (the Containment page): undone by lab.unblock_ip, after a day at the latest.
+  inverse: 'lab.unblock_ip',
+  defaultTtl: '24h',
   input: z.object({ ip: z.string(), ttl_hours: z.number().optional(), confidence: z.number().optional(), verdict: z.string().optional() }),
   run(input) {
     blocked.push(input.ip);
     return { blocked: input.ip, ttl_hours: input.ttl_hours ?? 24 };
+  },
+});
+
+const unblockIp = defineAction({
+  id: 'lab.unblock_ip',
+  title: 'Unblock an IP at the (loopback) firewall',
+  impact: 'write',
+  input: z.object({ ip: z.string() }).passthrough(),
+  run(input) {
+    unblocked.push(input.ip);
+    return { unblocked: input.ip };
   },
 });
 
@@ -149,7 +166,7 @@ async function openUiRuntime(dir: string, playbooks: string, lab: Lab, testStore
   const options = {
     env: { RIPOSTE_ADMIN_PASSWORD: PASSWORD, RIPOSTE_MASTER_KEY: randomBytes(32).toString('hex') },
     announce: () => {},
-    actions: [blockIp],
+    actions: [blockIp, unblockIp],
     runner: { pollMs: 20 },
   };
   // Instances are loaded when the runtime opens: configure them once, then open the runtime that serves.
@@ -293,3 +310,28 @@ export async function seedQueue(store: Store, count: number): Promise<void> {
   }
   await store.cases.refreshStatistics();
 }
+
+/**
+ * An email case as the phishing flow leaves it: the case, and the analysis `riposte phish analyze --json`
+ * prints for the message, stored as evidence the UI's email view reads. `extra` adds the optional fields
+ * a producer may keep (headers in order, the plain-text or HTML body).
+ */
+export async function seedEmailCase(
+  ui: UiServer,
+  eml: string | Uint8Array,
+  extra: { headers?: Array<{ name: string; value: string }>; text?: string; html?: string } = {},
+  title = 'Reported phishing: voicemail lure',
+): Promise<{ caseId: string; caseNumber: number }> {
+  const bytes = typeof eml === 'string' ? new Uint8Array(readFileSync(eml)) : eml;
+  const report = await analyzeReport(bytes, { limits: DEFAULT_EMAIL_LIMITS });
+  const line = { ...reportLine('reported.eml', report), ...extra };
+  const kase = await ui.runtime.cases.createCase({ title, severity: 'high', tags: ['phishing'], techniques: ['T1566.001'] });
+  await ui.runtime.cases.addEvidence(kase.id, {
+    name: 'reported.email-analysis.json',
+    contentType: 'application/vnd.riposte.email-analysis+json',
+    content: new TextEncoder().encode(JSON.stringify(line)),
+  });
+  return { caseId: kase.id, caseNumber: kase.number };
+}
+
+export const PHISH_FIXTURE = join(import.meta.dirname, 'fixtures', 'email', 'corpus', 'phish', 'html-credential-page.eml');

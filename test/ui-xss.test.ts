@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { adaptPayload } from '../src/cases/index.ts';
 import { chromiumMissing, newPage, openUi, type PageWatch, signInAs, uiBackend } from './ui-browser.ts';
-import type { UiServer } from './ui-harness.ts';
+import { seedEmailCase, type UiServer } from './ui-harness.ts';
 
 /**
  * Hostile content is text, everywhere: alert fields, case titles, tags, observables, comments (Markdown)
@@ -28,6 +28,7 @@ describe('XSS: hostile content shows as text', { skip: chromiumMissing || !backe
   let ui: UiServer;
   let browser: Browser;
   let caseNumber: number;
+  let emailCaseNumber: number;
 
   before(async () => {
     if (!backend) return;
@@ -53,6 +54,34 @@ describe('XSS: hostile content shows as text', { skip: chromiumMissing || !backe
     caseNumber = (await ui.runtime.cases.getCase(caseId)).number;
     await ui.runtime.cases.addComment(caseId, { body: `${SCRIPT}\n\n${IMG}\n\n${LINK}\n\n**bold** <a href="javascript:alert(2)">x</a>` });
     await ui.runtime.cases.addTask(caseId, { title: `Task ${IMG}` });
+
+    // A hostile email: subject, display name and HTML body carry script and handler payloads.
+    const html = `<html><body><h1>Invoice</h1>${SCRIPT}${IMG}${SVG}<a href="javascript:alert('xss-mail-link')">pay now</a><a href="https://evil-pay.example/login">login</a></body></html>`;
+    const eml = [
+      `From: "${IMG} Payroll" <payroll@evil-pay.example>`,
+      'To: alex@examplecorp.com',
+      `Subject: Invoice ${SCRIPT}`,
+      'Date: Tue, 14 Oct 2025 09:12:40 +0000',
+      'Message-ID: <xss-mail@evil-pay.example>',
+      'MIME-Version: 1.0',
+      'Content-Type: text/html; charset=utf-8',
+      '',
+      html,
+      '',
+    ].join('\r\n');
+    const email = await seedEmailCase(
+      ui,
+      new TextEncoder().encode(eml),
+      {
+        html,
+        headers: [
+          { name: 'From', value: `"${IMG} Payroll" <payroll@evil-pay.example>` },
+          { name: 'X-Evil', value: `${SVG}${SCRIPT}` },
+        ],
+      },
+      `Mail ${SCRIPT}`,
+    );
+    emailCaseNumber = email.caseNumber;
   });
   after(async () => {
     await browser?.close();
@@ -77,6 +106,22 @@ describe('XSS: hostile content shows as text', { skip: chromiumMissing || !backe
     assert.match(await comment.innerHTML(), /<strong>bold<\/strong>/, 'Markdown still renders');
     assert.match(await page.locator('.tags').innerText(), /<b>tag<\/b>/);
     assert.match(await page.getByTestId('observable-row').filter({ hasText: 'evil.example/' }).innerText(), /onerror=alert\(1\)/);
+    await assertInert(page, watch);
+
+    await page.goto(`/cases/${emailCaseNumber}`);
+    const view = page.getByTestId('email-view');
+    await view.waitFor();
+    assert.equal(await view.getByTestId('email-subject').innerText(), `Invoice ${SCRIPT}`);
+    const body = await view.getByTestId('email-body').innerText();
+    assert.match(body, /Invoice/);
+    assert.match(body, /pay now/);
+    assert.doesNotMatch(body, /alert\("xss-script"\)/, 'script content is dropped from the body text');
+    await view.getByText(/^Headers/).click();
+    const headers = await view.getByTestId('email-headers').innerText();
+    assert.match(headers, /<svg onload=/);
+    assert.match(headers, /"<img src=x onerror=.*Payroll"/, 'the display name is text');
+    assert.equal(await view.locator('a').count(), 0, 'nothing in the email view is a link');
+    assert.match(await view.getByTestId('email-links').innerText(), /hxxps:\/\/evil-pay\[\.\]example\/login/);
     await assertInert(page, watch);
 
     await page.goto('/audit');

@@ -2,11 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { type AuthService, authPolicyFromConfig, createAuthService } from '../auth/index.ts';
 import type { CasesService } from '../cases/index.ts';
 import { type Config, createLogger, type Logger, RiposteError } from '../core/index.ts';
-import type { ActionDefinition, Engine, PlaybookDirectory } from '../engine/index.ts';
+import { type ActionDefinition, type Engine, type LoadResult, type PlaybookDirectory, parsePlaybookYaml } from '../engine/index.ts';
 import { createGuardedHttpClient } from '../integrations/sdk/http/index.ts';
 import type { IntegrationInstance } from '../integrations/sdk/index.ts';
 import { IndicatorStore, loadAttackCatalog, TaxiiFeeds, TaxiiService } from '../intel/index.ts';
-import { buildServer, type ServerServices } from '../server/index.ts';
+import { buildServer, LiveHub, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { ApprovalChannels } from './approval-channels.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
@@ -17,6 +17,7 @@ import { HuntService } from './hunt-service.ts';
 import { wireIndicatorSightings } from './indicator-sightings.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
 import { attackCoverage, caseStixBundle } from './intel.ts';
+import { storeWithApprovalEvents, wireLiveUpdates } from './live-updates.ts';
 import { wireTriggers } from './triggers.ts';
 import { VERSION } from './version.ts';
 
@@ -48,6 +49,10 @@ export interface Runtime {
   taxii: TaxiiService;
   /** Scheduled TAXII feeds (intel.feeds); `startServer` starts them, like the runner. */
   feeds: TaxiiFeeds;
+  /** Run, case and approval changes for the UI's live stream. */
+  live: LiveHub;
+  /** Validates playbook YAML with this runtime's actions and playbooks (the UI's editor). */
+  validatePlaybook: (yaml: string) => LoadResult;
   /** The External Dynamic Lists Riposte serves to firewalls (`GET /edl/:list`, `edl.*` actions). */
   edl: EdlService;
   /** Hunt runs across the fleet through the configured EDR instances, and their staged remediation. */
@@ -94,7 +99,15 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     const instances = await integrations.load();
     // Guardrails saves approvals through a store that also writes the messages they owe (same transaction).
     const approvalChannels = new ApprovalChannels({ config, logger, cases });
-    const guardrails = await Guardrails.create({ store: approvalChannels.storeWithOutbox(store), config, cases, auth, logger, integrations: instances });
+    const live = new LiveHub();
+    const guardrails = await Guardrails.create({
+      store: storeWithApprovalEvents(approvalChannels.storeWithOutbox(store), live),
+      config,
+      cases,
+      auth,
+      logger,
+      integrations: instances,
+    });
     approvalChannels.attach({
       createLink: (id, approver, decision) => guardrails.createLink(id, approver, decision),
       reviewUrl: (id) => guardrails.reviewUrl(id),
@@ -102,10 +115,14 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     const hunts = new HuntService({
       cases,
       logger,
-      instances: () => integrations.load(),
+      // Stored instances, with the ones given to this process (the demo's lab) in place of same-named ones.
+      instances: async () => [
+        ...(await integrations.load()).filter((i) => !(options.instances ?? []).some((extra) => extra.name === i.name)),
+        ...(options.instances ?? []),
+      ],
       criticality: async (hostname) => (await guardrails.assetOf(hostname))?.criticality,
     });
-    const { engine, playbooks } = createEngine(store, config, {
+    const { engine, playbooks, actions } = createEngine(store, config, {
       logger,
       // Given instances replace stored ones of the same name (the demo's lab instances win over a configured one).
       integrations: [...instances.filter((i) => !(options.instances ?? []).some((extra) => extra.name === i.name)), ...(options.instances ?? [])],
@@ -126,6 +143,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     }, 3_600_000);
     edlPurge.unref();
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
+    const unwireLive = wireLiveUpdates({ hub: live, engine, cases });
     for (const c of config.intel.taxii.collections)
       await store.intel.putCollection({
         id: c.id,
@@ -172,8 +190,11 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       indicators,
       taxii,
       feeds,
+      live,
+      validatePlaybook: (yaml) => parsePlaybookYaml(yaml, { actions, playbooks }),
       edl: new EdlService({ store, cases }),
       async close() {
+        unwireLive();
         await feeds.stop();
         unwireSightings();
         clearInterval(edlPurge);
@@ -225,6 +246,8 @@ export function serverServices(runtime: Runtime): ServerServices {
     taxii: runtime.taxii,
     indicators: runtime.indicators,
     hunts: runtime.hunts,
+    live: runtime.live,
+    validatePlaybook: runtime.validatePlaybook,
     intel: {
       attack: loadAttackCatalog(),
       caseBundle: (ref) => caseStixBundle(runtime.cases, loadAttackCatalog(), ref),

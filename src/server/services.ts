@@ -2,9 +2,10 @@ import type { Guardrails, HuntService } from '../app/index.ts';
 import type { AuthService } from '../auth/index.ts';
 import type { CasesService, WebhookCredentials } from '../cases/index.ts';
 import type { Config, Logger } from '../core/index.ts';
-import type { Engine, PlaybookDirectory } from '../engine/index.ts';
+import type { Engine, LoadResult, PlaybookDirectory } from '../engine/index.ts';
 import type { AttackCatalog, IndicatorStore, TaxiiService } from '../intel/index.ts';
 import type { Store } from '../store/index.ts';
+import type { LiveEvents } from './live.ts';
 
 /**
  * What the HTTP layer is handed by the composition root (`app/`). Each module adds its service here as
@@ -35,6 +36,10 @@ export interface ServerServices {
   indicators?: IndicatorStore;
   /** ATT&CK catalog, case STIX export and coverage (the intel routes are registered when present). */
   intel?: IntelApi;
+  /** Run, case and approval changes for the UI's server-sent events stream (`GET /api/v1/stream`). */
+  live?: LiveEvents;
+  /** Validates playbook YAML against the registered actions and the loaded playbooks (the UI's editor). */
+  validatePlaybook?: (yaml: string) => LoadResult;
   /** The External Dynamic Lists Riposte serves to firewalls (the EDL route is registered when present). */
   edl?: EdlApi;
   /** Hunt runs and their staged remediation (the hunts routes are registered when present). */

@@ -1,11 +1,15 @@
 import { type FormEvent, type ReactElement, useCallback, useEffect, useState } from 'react';
 import { ApiError, api, can, type Me, onSignedOut, signIn, signOut } from './api.ts';
+import { useLive } from './live.ts';
 import { ApprovalsPage } from './pages/approvals.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { CaseQueue } from './pages/case-queue.tsx';
 import { CasePage } from './pages/case-view.tsx';
+import { ContainmentPage } from './pages/containment.tsx';
 import { DashboardPage } from './pages/dashboard.tsx';
 import { IntegrationsPage } from './pages/integrations.tsx';
+import { IntelPage } from './pages/intel.tsx';
+import { PlaybookEditor } from './pages/playbook-editor.tsx';
 import { PlaybooksPage } from './pages/playbooks.tsx';
 import { RunPage } from './pages/run-view.tsx';
 import { RunsPage } from './pages/runs.tsx';
@@ -76,6 +80,10 @@ function Shell(props: { me: Me; onSignedOut: () => void }) {
       .then((r) => setPending(r.items.length))
       .catch(() => {});
   }, [me]);
+  // The badge follows the live stream; the 10-second poll stays for when the stream is down.
+  useLive((event) => {
+    if (event.topic === 'approvals') refreshInbox();
+  });
   useEffect(() => {
     refreshInbox();
     const timer = setInterval(refreshInbox, 10_000);
@@ -89,8 +97,10 @@ function Shell(props: { me: Me; onSignedOut: () => void }) {
     ['/cases', 'Cases', can(me, 'cases:read')],
     ['/approvals', 'Approvals', can(me, 'runs:read')],
     ['/runs', 'Runs', can(me, 'runs:read')],
+    ['/containment', 'Containment', can(me, 'actions:read')],
     ['/playbooks', 'Playbooks', can(me, 'playbooks:read')],
     ['/integrations', 'Integrations', can(me, 'integrations:read')],
+    ['/intel', 'Intel', can(me, 'intel:read')],
     ['/dashboard', 'Dashboard', can(me, 'metrics:read')],
     ['/audit', 'Audit', can(me, 'audit:read')],
   ];
@@ -98,12 +108,16 @@ function Shell(props: { me: Me; onSignedOut: () => void }) {
   let page: ReactElement;
   const caseMatch = /^\/cases\/([^/]+)$/.exec(path);
   const runMatch = /^\/runs\/([^/]+)$/.exec(path);
+  const playbookMatch = /^\/playbooks\/([^/]+)$/.exec(path);
   if (caseMatch?.[1]) page = <CasePage me={me} id={decodeURIComponent(caseMatch[1])} />;
   else if (runMatch?.[1]) page = <RunPage me={me} id={decodeURIComponent(runMatch[1])} onChange={refreshInbox} />;
+  else if (playbookMatch?.[1]) page = <PlaybookEditor me={me} id={decodeURIComponent(playbookMatch[1])} />;
   else if (section === '/approvals') page = <ApprovalsPage me={me} onChange={refreshInbox} />;
   else if (section === '/runs') page = <RunsPage />;
   else if (section === '/playbooks') page = <PlaybooksPage me={me} />;
-  else if (section === '/integrations') page = <IntegrationsPage />;
+  else if (section === '/integrations') page = <IntegrationsPage me={me} />;
+  else if (section === '/containment') page = <ContainmentPage me={me} />;
+  else if (section === '/intel') page = <IntelPage me={me} />;
   else if (section === '/dashboard') page = <DashboardPage />;
   else if (section === '/audit') page = <AuditPage />;
   else page = <CaseQueue me={me} />;

@@ -14,8 +14,10 @@ import { huntRoutes } from './hunts.ts';
 import { integrationRoutes } from './integrations.ts';
 import { intelRoutes } from './intel.ts';
 import { observableRoutes } from './observables.ts';
+import { playbookEditorRoutes } from './playbook-editor.ts';
 import { runGraphRoutes } from './run-graph.ts';
 import { eventRoutes, runsRoutes } from './runs.ts';
+import { streamRoutes } from './stream.ts';
 import { TAXII_PREFIX, taxiiRoutes } from './taxii.ts';
 import { tokenRoutes } from './tokens.ts';
 import { userRoutes } from './users.ts';
@@ -44,6 +46,9 @@ export async function registerRoutes(app: FastifyInstance, services: ServerServi
   if (services.taxii) await app.register(taxiiRoutes, { prefix: TAXII_PREFIX, services: { ...services, taxii: services.taxii } });
   if (services.engine) await app.register(runGraphRoutes, { store: services.store });
   if (services.approvals) await app.register(approvalDeliveryRoutes, { store: services.store });
+  if (services.live) await app.register(streamRoutes, { live: services.live });
+  if (services.playbooks && services.validatePlaybook)
+    await app.register(playbookEditorRoutes, { playbooks: services.playbooks, validate: services.validatePlaybook });
   if (services.edl) await app.register(edlRoutes, { edl: services.edl });
   if (services.hunts) await app.register(huntRoutes, { hunts: services.hunts });
 }

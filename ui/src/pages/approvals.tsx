@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { type ApprovalItem, api, can, type Me } from '../api.ts';
 import { Json } from '../format.tsx';
+import { liveLabel, useLive } from '../live.ts';
 import { Link } from '../router.tsx';
 
 /**
@@ -28,7 +29,7 @@ function Countdown(props: { until: string | null }) {
   );
 }
 
-function ApprovalCard(props: { me: Me; item: ApprovalItem; onDecided: () => void }) {
+function ApprovalCard(props: { me: Me; item: ApprovalItem; onDeciding?: () => void; onDecided: () => void }) {
   const { me, item } = props;
   const [detail, setDetail] = useState<ApprovalItem>(item);
   const [comment, setComment] = useState('');
@@ -46,6 +47,7 @@ function ApprovalCard(props: { me: Me; item: ApprovalItem; onDecided: () => void
   const alreadySigned = signed.includes(me.name);
 
   const decide = async (decision: 'approve' | 'reject') => {
+    props.onDeciding?.();
     setBusy(true);
     try {
       if (item.kind === 'policy') {
@@ -68,6 +70,7 @@ function ApprovalCard(props: { me: Me; item: ApprovalItem; onDecided: () => void
   const [glass, setGlass] = useState<string>();
   const breakGlass = async () => {
     if (!glass?.trim()) return;
+    props.onDeciding?.();
     try {
       await api(`/api/v1/approvals/${item.id}/break-glass`, { method: 'POST', body: { reason: glass.trim() } });
       setResult('Released by break-glass (flagged for review).');
@@ -187,17 +190,43 @@ export function ApprovalsPage(props: { me: Me; onChange: () => void }) {
       .then((r) => setItems(r.items))
       .catch((e) => setError((e as Error).message));
   }, []);
+  // The stream says when an approval opened or closed; without it the inbox polls every 5 seconds (and
+  // every 30 with it: approvals decided on another server process are not streamed).
+  const { onChange } = props;
+  // Cards decided here stay (with their result) after a refresh drops them from the inbox.
+  const [decided, setDecided] = useState<Map<string, ApprovalItem>>(new Map());
+  const shown = items && [...items, ...[...decided.values()].filter((d) => !items.some((i) => i.id === d.id))];
+  const live = useLive((event) => {
+    if (event.topic === 'approvals') {
+      load();
+      onChange();
+    }
+  });
   useEffect(() => {
     load();
-  }, [load]);
+    const timer = setInterval(load, live ? 30_000 : 5000);
+    return () => clearInterval(timer);
+  }, [load, live]);
   return (
     <section data-testid="approvals">
-      <h1>Approvals</h1>
+      <h1>
+        Approvals{' '}
+        <span className={`live-badge${live ? ' live-on' : ''}`} data-testid="live-status" data-live={live ? 'on' : 'off'}>
+          {liveLabel(live)}
+        </span>
+      </h1>
       {error && <p className="error">{error}</p>}
-      {items && items.length === 0 && <p className="muted">Nothing waits for a decision.</p>}
+      {shown && shown.length === 0 && <p className="muted">Nothing waits for a decision.</p>}
       <ul className="approvals">
-        {items?.map((item) => (
-          <ApprovalCard key={item.id} me={props.me} item={item} onDecided={props.onChange} />
+        {shown?.map((item) => (
+          <ApprovalCard
+            key={item.id}
+            me={props.me}
+            item={item}
+            // Kept from the moment the decision is sent: the live refresh it causes can land before the answer.
+            onDeciding={() => setDecided((d) => new Map(d).set(item.id, item))}
+            onDecided={props.onChange}
+          />
         ))}
       </ul>
     </section>

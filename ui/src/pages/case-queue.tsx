@@ -1,6 +1,7 @@
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { api, type CaseItem, can, type Me, type Page } from '../api.ts';
 import { ago, SeverityChip, SlaBadge, StatusChip } from '../format.tsx';
+import { useLive } from '../live.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
 
 /**
@@ -52,8 +53,14 @@ export function CaseQueue(props: { me: Me }) {
     }
   }, [filterKey, cursor]);
 
+  // New cases are announced, not inserted: a table that moves under the analyst's j/k would lose their place.
+  const [fresh, setFresh] = useState(0);
+  useLive((event) => {
+    if (event.topic === 'cases' && event.type === 'case.created') setFresh((n) => n + 1);
+  });
   useEffect(() => {
     load();
+    setFresh(0);
   }, [load]);
   // A new filter starts from the first page with nothing selected.
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the filters change
@@ -123,6 +130,20 @@ export function CaseQueue(props: { me: Me }) {
     <section className="queue" data-testid="case-queue">
       <div className="toolbar">
         <h1>Cases</h1>
+        {fresh > 0 && (
+          <button
+            type="button"
+            className="new-cases"
+            data-testid="new-cases"
+            onClick={() => {
+              setFresh(0);
+              if (cursor === undefined) load();
+              else setCursors([undefined]);
+            }}
+          >
+            {fresh} new case{fresh === 1 ? '' : 's'} — show
+          </button>
+        )}
         <form onSubmit={onSearch} className="search" aria-label="Search cases">
           <input
             ref={search}

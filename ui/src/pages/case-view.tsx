@@ -3,6 +3,7 @@ import { ApiError, api, type CaseItem, can, type Me, type Observable, type Run }
 import { ago, label, SeverityChip, SlaBadge, StatusChip, VerdictChip } from '../format.tsx';
 import { Markdown } from '../markdown.tsx';
 import { Link } from '../router.tsx';
+import { EmailPanel } from './email-view.tsx';
 
 /**
  * One case: header (severity, status, NIST phase, TLP/PAP, assignee, SLA), the observables with their verdict
@@ -240,6 +241,7 @@ export function CasePage(props: { me: Me; id: string }) {
 
       <div className="columns">
         <div className="main-column">
+          <EmailPanel caseId={kase.id} evidence={evidence} />
           <section>
             <h2>Observables</h2>
             <table className="observables">

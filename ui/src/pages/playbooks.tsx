@@ -46,7 +46,7 @@ export function PlaybooksPage(props: { me: Me }) {
             const last = p.id ? lastRuns.get(p.id) : undefined;
             return (
               <tr key={p.file} data-testid="playbook-row">
-                <td className="mono">{p.id ?? '—'}</td>
+                <td className="mono">{p.id && p.valid ? <Link to={`/playbooks/${encodeURIComponent(p.id)}`}>{p.id}</Link> : (p.id ?? '—')}</td>
                 <td>{p.version ?? '—'}</td>
                 <td>
                   {p.title}

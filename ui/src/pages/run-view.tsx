@@ -3,6 +3,7 @@ import { Background, type Edge, type Node, ReactFlow } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { type ApprovalItem, api, can, type Me, type Run, type StepRecord } from '../api.ts';
 import { ago, duration, Json, StatusChip } from '../format.tsx';
+import { liveLabel, useLive } from '../live.ts';
 import { Link, navigate } from '../router.tsx';
 
 /**
@@ -10,14 +11,14 @@ import { Link, navigate } from '../router.tsx';
  * refreshed every second while the run is live. Selecting a node shows the step's inputs, outputs and error
  * (secret-looking keys masked) and, for a step held by policy, the decision and its approval.
  */
-interface GraphNode {
+export interface GraphNode {
   key: string;
   kind: string;
   title: string | null;
   action: string | null;
   parent: string | null;
 }
-interface Graph {
+export interface Graph {
   playbook: { id: string; version: number; title: string | null };
   nodes: GraphNode[];
   edges: Array<{ from: string; to: string; label: string | null }>;
@@ -27,7 +28,7 @@ const FINISHED = ['succeeded', 'failed', 'cancelled'];
 const NODE_WIDTH = 200;
 const NODE_HEIGHT = 54;
 
-function layout(graph: Graph, steps: Map<string, StepRecord>, selected: string | undefined): { nodes: Node[]; edges: Edge[] } {
+export function layout(graph: Graph, steps: Map<string, StepRecord>, selected: string | undefined): { nodes: Node[]; edges: Edge[] } {
   const g = new dagre.graphlib.Graph();
   g.setGraph({ rankdir: 'TB', nodesep: 24, ranksep: 42 });
   g.setDefaultEdgeLabel(() => ({}));
@@ -94,19 +95,25 @@ export function RunPage(props: { me: Me; id: string; onChange: () => void }) {
       .then(setGraph)
       .catch((e) => setError((e as Error).message));
   }, [id]);
+  // Live: the stream says when this run moved and the page refetches it. Polling stays as the fallback,
+  // every second without the stream and every 10 seconds with it (a run on another worker is not streamed).
+  const live = useLive((event) => {
+    if (event.run_id === id && (event.topic === 'runs' || event.topic === 'approvals')) void load();
+  });
   useEffect(() => {
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const tick = async () => {
       const r = await load();
-      if (!stopped && (!r || !FINISHED.includes(r.status))) timer = setTimeout(tick, 1000);
+      const done = r !== undefined && FINISHED.includes(r.status);
+      if (!stopped && !done) timer = setTimeout(tick, live ? 10_000 : 1000);
     };
     tick();
     return () => {
       stopped = true;
       if (timer) clearTimeout(timer);
     };
-  }, [load]);
+  }, [load, live]);
 
   const steps = useMemo(() => new Map((run?.steps ?? []).map((s) => [s.key, s])), [run]);
   const flow = useMemo(() => (graph ? layout(graph, steps, selected) : { nodes: [], edges: [] }), [graph, steps, selected]);
@@ -154,6 +161,9 @@ export function RunPage(props: { me: Me; id: string; onChange: () => void }) {
           <div>
             <span data-testid="run-status" data-status={run.status}>
               <StatusChip status={run.status} />
+            </span>{' '}
+            <span className={`live-badge${live ? ' live-on' : ''}`} data-testid="live-status" data-live={live ? 'on' : 'off'}>
+              {liveLabel(live)}
             </span>{' '}
             <span className="muted">
               started by {run.started_by ?? '—'} {ago(run.created_at)} · {finished ? 'took' : 'running for'} {duration(total)}
