@@ -96,7 +96,11 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     let masterKey: ReturnType<typeof masterKeyFor> | undefined;
     // Loaded on first need, so a deployment without integrations never creates a key file.
     const integrations = integrationInstanceService({ store, config, masterKey: () => (masterKey ??= masterKeyFor(config, logger, options.env)) });
-    const instances = await integrations.load();
+    // Given instances replace stored ones of the same name (the demo's lab instances win over a configured one),
+    // for every consumer alike: the engine's actions, the guardrails' CMDB lookup and the hunts' EDRs.
+    const given = options.instances ?? [];
+    const withGiven = (stored: readonly IntegrationInstance[]) => [...stored.filter((i) => !given.some((extra) => extra.name === i.name)), ...given];
+    const activeInstances = withGiven(await integrations.load());
     // Guardrails saves approvals through a store that also writes the messages they owe (same transaction).
     const approvalChannels = new ApprovalChannels({ config, logger, cases });
     const live = new LiveHub();
@@ -106,7 +110,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       cases,
       auth,
       logger,
-      integrations: instances,
+      integrations: activeInstances,
     });
     approvalChannels.attach({
       createLink: (id, approver, decision) => guardrails.createLink(id, approver, decision),
@@ -115,17 +119,12 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     const hunts = new HuntService({
       cases,
       logger,
-      // Stored instances, with the ones given to this process (the demo's lab) in place of same-named ones.
-      instances: async () => [
-        ...(await integrations.load()).filter((i) => !(options.instances ?? []).some((extra) => extra.name === i.name)),
-        ...(options.instances ?? []),
-      ],
+      instances: async () => withGiven(await integrations.load()),
       criticality: async (hostname) => (await guardrails.assetOf(hostname))?.criticality,
     });
     const { engine, playbooks, actions } = createEngine(store, config, {
       logger,
-      // Given instances replace stored ones of the same name (the demo's lab instances win over a configured one).
-      integrations: [...instances.filter((i) => !(options.instances ?? []).some((extra) => extra.name === i.name)), ...(options.instances ?? [])],
+      integrations: activeInstances,
       hunts,
       guard: guardrails.guard,
       cases,

@@ -3,9 +3,10 @@ import type { Command } from 'commander';
 import { openRuntime, type Runtime, startServer } from '../../app/index.ts';
 import { type Lab, startLab } from '../../lab/index.ts';
 import { configFor } from '../context.ts';
+import { huntScenario } from '../demo/hunt-scenario.ts';
 import { ipScenario } from '../demo/ip-scenario.ts';
 import { type DemoScenario, formatDuration, type ScenarioReport } from '../demo/scenario.ts';
-import { type DemoAccount, demoAccounts, demoConfig, labInstances, writeDemoCmdb } from '../demo/world.ts';
+import { type DemoAccount, type DemoFleet, demoAccounts, demoConfig, labInstances, startDemoFleet, writeDemoCmdb } from '../demo/world.ts';
 import { formatTable } from '../output.ts';
 import { parsePort } from '../parse.ts';
 import { waitForShutdown } from '../shutdown.ts';
@@ -17,7 +18,7 @@ import { waitForShutdown } from '../shutdown.ts';
  * one-time credentials. `--no-server` plays the scenarios and exits. Re-running finds the earlier cases
  * and runs instead of duplicating them.
  */
-export const DEMO_SCENARIOS: readonly DemoScenario[] = [ipScenario];
+export const DEMO_SCENARIOS: readonly DemoScenario[] = [ipScenario, huntScenario];
 
 export function registerDemo(program: Command): void {
   program
@@ -37,14 +38,20 @@ export function registerDemo(program: Command): void {
       const config = demoConfig(base, webhookToken);
       const latency = Number(options.latency);
       const say = (line: string) => process.stderr.write(`${line}\n`);
-      const lab: Lab = await startLab({ latencyMs: Number.isFinite(latency) && latency >= 0 ? latency : 50 });
+      const latencyMs = Number.isFinite(latency) && latency >= 0 ? latency : 50;
+      const lab: Lab = await startLab({ latencyMs });
+      const fleet: DemoFleet = await startDemoFleet(Math.min(latencyMs, 20));
+      const closeLab = async () => {
+        await fleet.simulator.close();
+        await lab.close();
+      };
       let runtime: Runtime;
       try {
-        const cmdbFile = writeDemoCmdb(config.data_dir);
+        const cmdbFile = writeDemoCmdb(config.data_dir, fleet.fleet);
         // The first-start admin password is not needed: the demo prints its own accounts below.
-        runtime = await openRuntime(config, undefined, { instances: labInstances(lab, cmdbFile), announce: () => {} });
+        runtime = await openRuntime(config, undefined, { instances: labInstances(lab, cmdbFile, fleet), announce: () => {} });
       } catch (error) {
-        await lab.close();
+        await closeLab();
         throw error;
       }
       say(`riposte demo: embedded store ${runtime.store.location}; ${Object.keys(lab.simulators).length} vendor simulators on loopback`);
@@ -68,12 +75,12 @@ export function registerDemo(program: Command): void {
       process.stdout.write(`\n${summary(reports, performance.now() - started)}\n`);
       if (!options.server) {
         await server.close();
-        await lab.close();
+        await closeLab();
         return;
       }
       process.stdout.write(`\n${signIn(server.url, accounts)}\nPress Ctrl-C to stop.\n`);
       await waitForShutdown(server, runtime.logger);
-      await lab.close();
+      await closeLab();
     });
 }
 
@@ -95,7 +102,7 @@ function summary(reports: ScenarioReport[], totalMs: number): string {
   return [
     'Summary',
     formatTable(['scenario', 'subject', 'decided', 'done', 'took', 'by hand'], rows),
-    `${reports.length} scenario(s) in ${formatDuration(totalMs)}; ${waiting === 0 ? 'nothing waits for a person' : `${waiting} action(s) wait for an approver in the UI (Approvals)`}.`,
+    `${reports.length} scenario(s) in ${formatDuration(totalMs)}; ${waiting === 0 ? 'nothing waits for a person' : `${waiting} action(s) wait for an approver (policy approvals in the UI's Approvals page)`}.`,
   ].join('\n');
 }
 

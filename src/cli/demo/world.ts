@@ -5,7 +5,18 @@ import type { Runtime } from '../../app/index.ts';
 import type { Config } from '../../core/index.ts';
 import { INTEGRATIONS } from '../../integrations/catalog.ts';
 import { createIntegrationInstance, type IntegrationInstance } from '../../integrations/sdk/index.ts';
-import { LAB_ACCOUNTS, type Lab, SIMULATOR_API_KEY } from '../../lab/index.ts';
+import {
+  createFleet,
+  EdrBehaviour,
+  type Fleet,
+  fleetDmHandler,
+  LAB_ACCOUNTS,
+  type Lab,
+  SIMULATOR_API_KEY,
+  SIMULATOR_FLEET_API_TOKEN,
+  startSimulator,
+  type VendorSimulator,
+} from '../../lab/index.ts';
 
 /**
  * The simulated enterprise `riposte demo` runs against: a CMDB with ordinary and critical assets, a
@@ -47,18 +58,49 @@ export function demoConfig(config: Config, webhookToken: string): Config {
   };
 }
 
-/** Writes the demo CMDB (a CSV the `cmdb` connector reads) and returns its path. */
-export function writeDemoCmdb(dataDir: string): string {
+/**
+ * The endpoint fleet the hunt scenario sweeps: 200 Windows hosts (servers and workstations, a few offline)
+ * behind a Fleet/osquery server, a handful carrying a Run-key implant — one of them a critical server.
+ */
+export interface DemoFleet {
+  fleet: Fleet;
+  simulator: VendorSimulator;
+}
+
+export async function startDemoFleet(latencyMs: number): Promise<DemoFleet> {
+  const fleet = createFleet({ size: 200, seed: 1547, infected: 6, infectCriticalServer: true });
+  const simulator = await startSimulator(fleetDmHandler(fleet, new EdrBehaviour({ seed: 1547, offlineTimeoutMs: 3000 })), { latencyMs });
+  return { fleet, simulator };
+}
+
+/** Writes the demo CMDB (a CSV the `cmdb` connector reads: the named assets and every fleet endpoint) and returns its path. */
+export function writeDemoCmdb(dataDir: string, fleet?: Fleet): string {
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, 'demo-assets.csv');
   const rows = Object.values(DEMO_ASSETS).map((a) => [a.ip, a.hostname, a.name, a.owner, a.criticality, a.environment].join(','));
+  for (const e of fleet?.endpoints ?? [])
+    rows.push([e.ip, e.hostname, e.hostname, e.role === 'server' ? 'Infrastructure' : 'Workplace', e.criticality, 'production'].join(','));
   writeFileSync(file, `ip,hostname,name,owner,criticality,environment\n${rows.join('\n')}\n`);
   return file;
 }
 
 /** Every product with a simulator in the lab, plus the CMDB file, as instances named after the product. */
-export function labInstances(lab: Lab, cmdbFile: string): IntegrationInstance[] {
+export function labInstances(lab: Lab, cmdbFile: string, fleet?: DemoFleet): IntegrationInstance[] {
   const instances: IntegrationInstance[] = [];
+  const fleetdm = INTEGRATIONS.find((i) => i.id === 'fleetdm');
+  if (fleet && fleetdm) {
+    instances.push(
+      createIntegrationInstance(
+        fleetdm,
+        {
+          name: 'fleet',
+          config: { baseUrl: fleet.simulator.url, pollIntervalMs: 20, scriptTimeoutMs: 5000 },
+          secrets: { apiToken: SIMULATOR_FLEET_API_TOKEN },
+        },
+        { guard: { allow: ['127.0.0.1'] } },
+      ),
+    );
+  }
   for (const [name, sim] of Object.entries(lab.simulators)) {
     // The two lab MISP servers are two instances (misp_a, misp_b) of the one MISP product.
     const product = name.startsWith('misp_') ? 'misp' : name;
