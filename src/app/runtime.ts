@@ -14,7 +14,8 @@ import { Guardrails } from './guardrails.ts';
 import { wireIndicatorSightings } from './indicator-sightings.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
 import { attackCoverage, caseStixBundle } from './intel.ts';
-import { wireTriggers } from './triggers.ts';
+import { MAX_REPORT_BYTES, PhishingIntake, phishingSettings } from './phishing-intake.ts';
+import { wirePhishingTriggers, wireTriggers } from './triggers.ts';
 import { VERSION } from './version.ts';
 
 /**
@@ -43,6 +44,8 @@ export interface Runtime {
   taxii: TaxiiService;
   /** Scheduled TAXII feeds (intel.feeds); `startServer` starts them, like the runner. */
   feeds: TaxiiFeeds;
+  /** Reported phishing: stored, analysed, clustered into cases; each analysis starts `phishing.reported` playbooks. */
+  phishing: PhishingIntake;
   close(): Promise<void>;
 }
 
@@ -94,6 +97,8 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     guardrails.startSweeper();
     approvalChannels.start();
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
+    const phishing = new PhishingIntake({ store, cases, logger, analyze: { settings: phishingSettings(config) } });
+    const unwirePhishing = wirePhishingTriggers({ intake: phishing, cases, engine, playbooks, logger });
     for (const c of config.intel.taxii.collections)
       await store.intel.putCollection({
         id: c.id,
@@ -139,8 +144,10 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       indicators,
       taxii,
       feeds,
+      phishing,
       async close() {
         await feeds.stop();
+        unwirePhishing();
         unwireSightings();
         unwireTriggers();
         guardrails.stop();
@@ -189,6 +196,7 @@ export function serverServices(runtime: Runtime): ServerServices {
     approvals: runtime.guardrails,
     taxii: runtime.taxii,
     indicators: runtime.indicators,
+    phishing: { maxBytes: MAX_REPORT_BYTES, submit: (report, actor) => runtime.phishing.submit(report, actor) },
     intel: {
       attack: loadAttackCatalog(),
       caseBundle: (ref) => caseStixBundle(runtime.cases, loadAttackCatalog(), ref),

@@ -36,6 +36,7 @@ export const PERMISSIONS = [
   'intel:write',
   'taxii:read',
   'taxii:write',
+  'phishing:submit',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -77,6 +78,7 @@ const ANALYST: readonly Permission[] = [
   'runs:start',
   'intel:write',
   'taxii:write',
+  'phishing:submit',
 ];
 
 /** Role → permissions. Roles are additive: a user with several roles holds the union. */

@@ -240,6 +240,7 @@ class SqlStore implements Store {
   readonly notifications: StoreTx['notifications'];
   readonly containedActions: StoreTx['containedActions'];
   readonly intel: StoreTx['intel'];
+  readonly phishing: StoreTx['phishing'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -278,6 +279,7 @@ class SqlStore implements Store {
     this.notifications = repositories.notifications;
     this.containedActions = repositories.containedActions;
     this.intel = repositories.intel;
+    this.phishing = repositories.phishing;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

@@ -12,6 +12,7 @@ import { healthRoutes } from './health.ts';
 import { integrationRoutes } from './integrations.ts';
 import { intelRoutes } from './intel.ts';
 import { observableRoutes } from './observables.ts';
+import { phishingRoutes } from './phishing.ts';
 import { runGraphRoutes } from './run-graph.ts';
 import { eventRoutes, runsRoutes } from './runs.ts';
 import { TAXII_PREFIX, taxiiRoutes } from './taxii.ts';
@@ -42,4 +43,5 @@ export async function registerRoutes(app: FastifyInstance, services: ServerServi
   if (services.taxii) await app.register(taxiiRoutes, { prefix: TAXII_PREFIX, services: { ...services, taxii: services.taxii } });
   if (services.engine) await app.register(runGraphRoutes, { store: services.store });
   if (services.approvals) await app.register(approvalDeliveryRoutes, { store: services.store });
+  if (services.phishing) await app.register(phishingRoutes, { phishing: services.phishing });
 }

@@ -10,6 +10,7 @@ import { runCaseLink } from './0600-run-case-link.ts';
 import { containedActions } from './0601-contained-actions.ts';
 import { notificationOutbox } from './0610-notification-outbox.ts';
 import { intelObjects } from './0700-intel-objects.ts';
+import { phishingReports } from './0860-phishing-reports.ts';
 import type { StoreMigration } from './migration.ts';
 
 export type { StoreMigration } from './migration.ts';
@@ -28,4 +29,5 @@ export const migrations: readonly StoreMigration[] = [
   containedActions,
   notificationOutbox,
   intelObjects,
+  phishingReports,
 ];
