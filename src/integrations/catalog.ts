@@ -6,6 +6,7 @@ import email from './email/index.ts';
 import greynoise from './greynoise/index.ts';
 import ipinfo from './ipinfo/index.ts';
 import misp from './misp/index.ts';
+import msgraphMail from './msgraph_mail/index.ts';
 import otx from './otx/index.ts';
 import type { IntegrationDefinition } from './sdk/index.ts';
 import servicenowCmdb from './servicenow_cmdb/index.ts';
@@ -34,6 +35,8 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
   defender,
   // issue #6: approval channels (and #7's reporter mail)
   email,
+  // issue #7: reporting mailbox and campaign purge
+  msgraphMail,
 ];
 
 export function integrationById(id: string): IntegrationDefinition | undefined {

@@ -45,6 +45,7 @@ export {
   RUN_KEY,
   seededRandom,
 } from './fleet.ts';
+export { GRAPH_SCOPE, GraphMailTenant, graphMailHandler, type SimMailbox, type SimMessage } from './graph-mail-simulator.ts';
 export { elasticHandler, INTERNAL_HANDLERS, mispHandler, serviceNowCmdbHandler, splunkHandler } from './internal-simulators.ts';
 export { KqlError, type KqlRow, type KqlValue, runKql } from './kql-subset.ts';
 export {
