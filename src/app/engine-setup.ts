@@ -16,16 +16,24 @@ import { KnownGoodLists } from '../intel/index.ts';
 import type { Store } from '../store/index.ts';
 import { httpRequestAction } from './http-request-action.ts';
 import { integrationActions, verdictAction } from './integration-actions.ts';
+import { type PhishingActionBinding, phishingActions } from './phishing-actions.ts';
 
 /**
  * Wires the engine: every action Riposte offers (the engine's built-ins, `core.http_request` over the
  * SSRF-guarded client, and — as they land — each integration's actions), the playbooks folder, and the
  * secrets source. The CLI, the server and tests all build the engine through here.
  */
-export function registeredActions(config: Config, clock?: Clock, integrations: readonly IntegrationInstance[] = []): ActionRegistry {
+export function registeredActions(
+  config: Config,
+  clock?: Clock,
+  integrations: readonly IntegrationInstance[] = [],
+  phishing: PhishingActionBinding = {},
+): ActionRegistry {
   const registry = builtinActions()
     .register(httpRequestAction({ allow: config.engine.http_allow, ...(clock ? { clock } : {}) }))
     .register(verdictAction(() => knownGoodLists(config)));
+  // The phishing.* actions validate everywhere and act where the runtime binds the store and cases.
+  for (const action of phishingActions(phishing)) registry.register(action);
   for (const action of integrationActions(withDefaultInstances(integrations))) registry.register(action);
   return registry;
 }
@@ -89,9 +97,11 @@ export function createEngine(
     guard?: ActionGuard;
     /** More actions beside the built-in ones (tests, demos). */
     actions?: ActionDefinition[];
+    /** Binds the phishing.* actions to the store and cases (the runtime sets it). */
+    phishing?: PhishingActionBinding;
   } = {},
 ): EngineSetup {
-  const actions = registeredActions(config, options.clock, options.integrations);
+  const actions = registeredActions(config, options.clock, options.integrations, options.phishing);
   for (const action of options.actions ?? []) actions.register(action);
   options.extendActions?.(actions);
   const playbooks = loadPlaybookDirectory(config.engine.playbooks_dir, actions);

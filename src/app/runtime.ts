@@ -15,6 +15,7 @@ import { wireIndicatorSightings } from './indicator-sightings.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
 import { attackCoverage, caseStixBundle } from './intel.ts';
 import { MAX_REPORT_BYTES, PhishingIntake, phishingSettings } from './phishing-intake.ts';
+import { PhishingMailboxPoller } from './phishing-mailbox-poller.ts';
 import { wirePhishingTriggers, wireTriggers } from './triggers.ts';
 import { VERSION } from './version.ts';
 
@@ -46,6 +47,8 @@ export interface Runtime {
   feeds: TaxiiFeeds;
   /** Reported phishing: stored, analysed, clustered into cases; each analysis starts `phishing.reported` playbooks. */
   phishing: PhishingIntake;
+  /** Polls the reporting mailboxes (phishing.mailboxes); `startServer` starts it, like the runner. */
+  phishingPoller: PhishingMailboxPoller;
   close(): Promise<void>;
 }
 
@@ -90,6 +93,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       logger,
       integrations: instances,
       guard: guardrails.guard,
+      phishing: { deps: { store, cases } },
       ...(options.actions ? { actions: options.actions } : {}),
       ...(options.runner ? { runner: options.runner } : {}),
     });
@@ -99,6 +103,14 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
     const phishing = new PhishingIntake({ store, cases, logger, analyze: { settings: phishingSettings(config) } });
     const unwirePhishing = wirePhishingTriggers({ intake: phishing, cases, engine, playbooks, logger });
+    const phishingPoller = new PhishingMailboxPoller({
+      sources: config.phishing.mailboxes,
+      instances: async () => instances,
+      intake: phishing,
+      store,
+      logger,
+      intervalMs: config.phishing.poll_interval,
+    });
     for (const c of config.intel.taxii.collections)
       await store.intel.putCollection({
         id: c.id,
@@ -145,8 +157,10 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       taxii,
       feeds,
       phishing,
+      phishingPoller,
       async close() {
         await feeds.stop();
+        await phishingPoller.stop();
         unwirePhishing();
         unwireSightings();
         unwireTriggers();
@@ -228,6 +242,7 @@ export async function startServer(runtime: Runtime, listen: { host?: string; por
   }
   if (runtime.config.engine.runner) await runtime.engine.start();
   if (runtime.config.intel.feeds.length > 0) runtime.feeds.start();
+  runtime.phishingPoller.start();
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;

@@ -234,6 +234,21 @@ export const ConfigSchema = z
         simulation_headers: z.array(z.object({ name: z.string().min(1, 'must not be empty'), value: z.string().optional() }).strict()).default([]),
         /** Free-mail domains added to the built-in list. */
         freemail_domains: z.array(z.string().min(1, 'must not be empty')).default([]),
+        /** Reporting mailboxes polled through an msgraph_mail integration instance (docs/phishing.md). */
+        mailboxes: z
+          .array(
+            z
+              .object({
+                integration: z.string().min(1, 'must name an msgraph_mail integration instance'),
+                mailbox: z.string().min(3, 'must be a mailbox address or user id'),
+                folder: z.string().min(1).default('inbox'),
+                move_to: z.string().min(1).optional(),
+              })
+              .strict(),
+          )
+          .default([]),
+        /** How often the reporting mailboxes are polled. */
+        poll_interval: duration.default(30_000),
       })
       .strict()
       .prefault({}),
