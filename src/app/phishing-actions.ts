@@ -35,12 +35,9 @@ export function headerSafe(text: string, max = 200): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
-/** Body text: line breaks kept, other control characters dropped, links defanged so nobody clicks them. */
+/** A reason line for the body (already one safe line): links defanged so nobody clicks them. */
 function bodySafe(text: string, max = 500): string {
-  const clean = text
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ' ')
-    .replace(/\bhttp(s?):\/\//gi, 'hxxp$1://')
-    .trim();
+  const clean = text.replace(/\bhttp(s?):\/\//gi, 'hxxp$1://').trim();
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 
