@@ -35,6 +35,7 @@ const CAMPAIGN_ID = '<html-credential-page@corpus.riposte.test>';
 const NEWSLETTER = readFileSync(join(CORPUS, 'legit/newsletter-tracking.eml'));
 const NEWSLETTER_ID = '<newsletter-tracking@corpus.riposte.test>';
 const MAILBOXES = 6;
+const MASTER_KEY = '5a'.repeat(32);
 
 const POLICY = `id: phishing-scenario
 version: 1
@@ -126,7 +127,7 @@ for (const backend of testBackends()) {
         },
       });
       // Integration instances are registered with the engine when the runtime opens: configure them first.
-      const setup = await openRuntime(config, createLogger({ level: 'silent' }), { env: {}, announce: () => {} });
+      const setup = await openRuntime(config, createLogger({ level: 'silent' }), { env: { RIPOSTE_MASTER_KEY: MASTER_KEY }, announce: () => {} });
       await setup.integrations.add({
         name: 'email',
         integration: 'email',
@@ -140,8 +141,8 @@ for (const backend of testBackends()) {
         secrets: { clientSecret: SIMULATOR_CLIENT_SECRET },
       });
       await setup.close();
-      runtime = await openRuntime(config, createLogger({ level: process.env.PHISH_DEBUG ? 'warn' : 'silent' }), {
-        env: {},
+      runtime = await openRuntime(config, createLogger({ level: 'silent' }), {
+        env: { RIPOSTE_MASTER_KEY: MASTER_KEY },
         announce: () => {},
         runner: { pollMs: 20 },
       });
