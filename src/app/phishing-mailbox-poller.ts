@@ -1,5 +1,6 @@
 import { type Clock, describeError, type Logger, SYSTEM_ACTOR, systemClock } from '../core/index.ts';
 import type { IntegrationInstance } from '../integrations/sdk/index.ts';
+import { createImapReader, type ImapReader } from '../integrations/sdk/mail/index.ts';
 import type { Store } from '../store/index.ts';
 import { type PhishingIntake, reporterAddress, type SubmittedReport } from './phishing-intake.ts';
 
@@ -18,6 +19,18 @@ export interface MailboxSource {
   move_to?: string | undefined;
 }
 
+/** A reporting mailbox read over IMAP (config `phishing.imap`). */
+export interface ImapSource {
+  host: string;
+  port: number;
+  security: 'tls' | 'starttls' | 'none';
+  username: string;
+  password_secret: string;
+  mailbox: string;
+  move_to?: string | undefined;
+  verify_certificate: boolean;
+}
+
 export interface PollResult {
   taken: number;
   skipped: number;
@@ -27,6 +40,9 @@ export interface PollResult {
 
 export class PhishingMailboxPoller {
   readonly #sources: MailboxSource[];
+  readonly #imap: ImapSource[];
+  readonly #secret: (name: string) => Promise<string | undefined>;
+  readonly #allow: readonly string[];
   readonly #instances: () => Promise<readonly IntegrationInstance[]>;
   readonly #intake: PhishingIntake;
   readonly #store: Store;
@@ -38,6 +54,11 @@ export class PhishingMailboxPoller {
 
   constructor(options: {
     sources: MailboxSource[];
+    imap?: ImapSource[];
+    /** Resolves `password_secret` names (RIPOSTE_SECRET_<NAME>). */
+    secret?: (name: string) => Promise<string | undefined>;
+    /** Private hosts the IMAP servers may be on (integrations.http_allow). */
+    allow?: readonly string[];
     instances: () => Promise<readonly IntegrationInstance[]>;
     intake: PhishingIntake;
     store: Store;
@@ -46,6 +67,9 @@ export class PhishingMailboxPoller {
     clock?: Clock;
   }) {
     this.#sources = options.sources;
+    this.#imap = options.imap ?? [];
+    this.#secret = options.secret ?? (async () => undefined);
+    this.#allow = options.allow ?? [];
     this.#instances = options.instances;
     this.#intake = options.intake;
     this.#store = options.store;
@@ -55,7 +79,7 @@ export class PhishingMailboxPoller {
   }
 
   start(): void {
-    if (this.#timer || this.#sources.length === 0) return;
+    if (this.#timer || this.#sources.length + this.#imap.length === 0) return;
     const tick = () => {
       this.#running = this.pollOnce()
         .catch((error) => this.#logger.warn({ err: describeError(error) }, 'reporting mailbox poll failed'))
@@ -84,7 +108,64 @@ export class PhishingMailboxPoller {
       }
       await this.#pollMailbox(instance, source, result);
     }
+    for (const source of this.#imap) {
+      try {
+        await this.#pollImap(source, result);
+      } catch (error) {
+        this.#logger.warn({ host: source.host, mailbox: source.mailbox, err: describeError(error) }, 'reporting mailbox (IMAP) poll failed');
+      }
+    }
     return result;
+  }
+
+  async #pollImap(source: ImapSource, result: PollResult): Promise<void> {
+    const password = await this.#secret(source.password_secret);
+    if (password === undefined) {
+      this.#logger.warn({ host: source.host, secret: source.password_secret }, 'reporting mailbox (IMAP): password secret is not set');
+      return;
+    }
+    const reader: ImapReader = createImapReader(
+      {
+        host: source.host,
+        port: source.port,
+        security: source.security,
+        username: source.username,
+        password,
+        mailbox: source.mailbox,
+        verifyCertificate: source.verify_certificate,
+      },
+      { allow: this.#allow },
+    );
+    const where = `${source.username}@${source.host}/${source.mailbox}`.toLowerCase();
+    const done: number[] = [];
+    for (const message of await reader.unseen()) {
+      const externalId = `${where}:${message.messageId ?? `uid-${message.uid}`}`;
+      try {
+        if (await this.#store.phishing.hasExternal('imap', externalId)) result.skipped++;
+        else {
+          let reporter: string;
+          try {
+            reporter = reporterAddress(message.from ?? '');
+          } catch {
+            reporter = reporterAddress(source.username.includes('@') ? source.username : `${source.username}@${source.host}`);
+          }
+          const report = await this.#intake.submit(
+            { content: message.source, filename: 'reported.eml', reporter, source: 'imap', externalId },
+            { ...SYSTEM_ACTOR, id: `mailbox:${where}`, name: `reporting mailbox ${where}` },
+          );
+          result.reports.push(report);
+          result.taken++;
+        }
+        done.push(message.uid);
+      } catch (error) {
+        result.failed++;
+        this.#logger.warn(
+          { mailbox: where, uid: message.uid, err: describeError(error) },
+          'reporting mailbox (IMAP): message not taken; tried again next poll',
+        );
+      }
+    }
+    await reader.markProcessed(done, source.move_to);
   }
 
   async #pollMailbox(instance: IntegrationInstance, source: MailboxSource, result: PollResult): Promise<void> {

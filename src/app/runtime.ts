@@ -9,7 +9,7 @@ import { buildServer, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { ApprovalChannels } from './approval-channels.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
-import { createEngine } from './engine-setup.ts';
+import { createEngine, environmentSecrets } from './engine-setup.ts';
 import { Guardrails } from './guardrails.ts';
 import { wireIndicatorSightings } from './indicator-sightings.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
@@ -105,6 +105,9 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     const unwirePhishing = wirePhishingTriggers({ intake: phishing, cases, engine, playbooks, logger });
     const phishingPoller = new PhishingMailboxPoller({
       sources: config.phishing.mailboxes,
+      imap: config.phishing.imap,
+      secret: (name) => environmentSecrets(options.env ?? process.env).resolve(name),
+      allow: config.integrations.http_allow,
       instances: async () => instances,
       intake: phishing,
       store,

@@ -247,6 +247,23 @@ export const ConfigSchema = z
               .strict(),
           )
           .default([]),
+        /** Reporting mailboxes read over IMAP; the password comes from RIPOSTE_SECRET_<password_secret>. */
+        imap: z
+          .array(
+            z
+              .object({
+                host: z.string().min(1, 'must name the IMAP server'),
+                port: z.coerce.number().int().min(1).max(65535).default(993),
+                security: z.enum(['tls', 'starttls', 'none']).default('tls'),
+                username: z.string().min(1, 'must not be empty'),
+                password_secret: z.string().min(1, 'must name a secret (RIPOSTE_SECRET_<NAME>)'),
+                mailbox: z.string().min(1).default('INBOX'),
+                move_to: z.string().min(1).optional(),
+                verify_certificate: z.boolean().default(true),
+              })
+              .strict(),
+          )
+          .default([]),
         /** How often the reporting mailboxes are polled. */
         poll_interval: duration.default(30_000),
       })
