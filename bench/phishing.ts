@@ -6,6 +6,7 @@ import { runInNewContext } from 'node:vm';
 import { zipSync } from 'fflate';
 import { analyzeReport, type PhishingSettings } from '../src/analyzers/index.ts';
 import { emit, note, percentile } from './harness.ts';
+import { run as runEndToEnd } from './phishing-e2e.ts';
 
 /**
  * Offline email analysis (issue #7): emails/s on one core over the labelled corpus, heap per email, and
@@ -155,4 +156,6 @@ async function worstCase(settings: Partial<PhishingSettings>): Promise<void> {
     n: 1,
     rss_before: rssBefore,
   });
+  // End to end: report → reporter told the verdict (bench/phishing-e2e.ts).
+  await runEndToEnd();
 }

@@ -35,7 +35,7 @@ describe('riposte playbook and run commands', () => {
   test('playbook test runs the example tests and fails a case whose expectation is wrong', () => {
     const ok = riposte(['playbook', 'test']);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-    assert.match(ok.stdout, /14 passed, 0 failed/);
+    assert.match(ok.stdout, /18 passed, 0 failed/);
     const wrong = join(dir, 'wrong.test.yml');
     writeFileSync(
       wrong,

@@ -22,6 +22,7 @@ import { httpRequestAction } from './http-request-action.ts';
 import { huntActions } from './hunt-actions.ts';
 import type { HuntService } from './hunt-service.ts';
 import { integrationActions, verdictAction } from './integration-actions.ts';
+import { type PhishingActionBinding, phishingActions } from './phishing-actions.ts';
 
 /**
  * Wires the engine: every action Riposte offers (the engine's built-ins, `core.http_request` over the
@@ -34,10 +35,13 @@ export function registeredActions(
   integrations: readonly IntegrationInstance[] = [],
   response: () => ResponseDeps = noResponseDeps,
   hunts?: HuntService,
+  phishing: PhishingActionBinding = {},
 ): ActionRegistry {
   const registry = builtinActions()
     .register(httpRequestAction({ allow: config.engine.http_allow, ...(clock ? { clock } : {}) }))
     .register(verdictAction(() => knownGoodLists(config)));
+  // The phishing.* actions validate everywhere and act where the runtime binds the store and cases.
+  for (const action of phishingActions(phishing)) registry.register(action);
   for (const action of integrationActions(withDefaultInstances(integrations))) registry.register(action);
   // Riposte's own response and case actions (the EDL it serves, the case a run records on).
   for (const action of [...edlActions(response), ...caseActions(response)]) registry.register(action);
@@ -113,6 +117,8 @@ export function createEngine(
     cases?: CasesService;
     /** Hunt runs, for the `hunt.*` actions (present in the server process). */
     hunts?: HuntService;
+    /** Binds the phishing.* actions to the store and cases (the runtime sets it). */
+    phishing?: PhishingActionBinding;
   } = {},
 ): EngineSetup {
   let cases = options.cases;
@@ -120,7 +126,7 @@ export function createEngine(
     cases ??= buildCasesService(store, config, options.logger ?? createLogger({ level: config.log.level }), options.clock);
     return { store, cases, ...(options.clock ? { clock: options.clock } : {}) };
   };
-  const actions = registeredActions(config, options.clock, options.integrations, response, options.hunts);
+  const actions = registeredActions(config, options.clock, options.integrations, response, options.hunts, options.phishing);
   for (const action of options.actions ?? []) actions.register(action);
   options.extendActions?.(actions);
   const playbooks = loadPlaybookDirectory(config.engine.playbooks_dir, actions);

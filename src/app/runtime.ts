@@ -11,14 +11,16 @@ import { openStore, type Store } from '../store/index.ts';
 import { ApprovalChannels } from './approval-channels.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 import { EdlService } from './edl.ts';
-import { createEngine, knownGoodLists } from './engine-setup.ts';
+import { createEngine, environmentSecrets, knownGoodLists } from './engine-setup.ts';
 import { Guardrails } from './guardrails.ts';
 import { HuntService } from './hunt-service.ts';
 import { wireIndicatorSightings } from './indicator-sightings.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
 import { attackCoverage, caseStixBundle } from './intel.ts';
 import { storeWithApprovalEvents, wireLiveUpdates } from './live-updates.ts';
-import { wireTriggers } from './triggers.ts';
+import { MAX_REPORT_BYTES, PhishingIntake, phishingSettings } from './phishing-intake.ts';
+import { PhishingMailboxPoller } from './phishing-mailbox-poller.ts';
+import { wirePhishingTriggers, wireTriggers } from './triggers.ts';
 import { VERSION } from './version.ts';
 
 /**
@@ -57,6 +59,10 @@ export interface Runtime {
   edl: EdlService;
   /** Hunt runs across the fleet through the configured EDR instances, and their staged remediation. */
   hunts: HuntService;
+  /** Reported phishing: stored, analysed, clustered into cases; each analysis starts `phishing.reported` playbooks. */
+  phishing: PhishingIntake;
+  /** Polls the reporting mailboxes (phishing.mailboxes); `startServer` starts it, like the runner. */
+  phishingPoller: PhishingMailboxPoller;
   close(): Promise<void>;
 }
 
@@ -128,6 +134,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       hunts,
       guard: guardrails.guard,
       cases,
+      phishing: { deps: { store, cases } },
       ...(options.actions ? { actions: options.actions } : {}),
       ...(options.runner ? { runner: options.runner } : {}),
     });
@@ -143,6 +150,19 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     edlPurge.unref();
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
     const unwireLive = wireLiveUpdates({ hub: live, engine, cases });
+    const phishing = new PhishingIntake({ store, cases, logger, analyze: { settings: phishingSettings(config) } });
+    const unwirePhishing = wirePhishingTriggers({ intake: phishing, cases, engine, playbooks, logger });
+    const phishingPoller = new PhishingMailboxPoller({
+      sources: config.phishing.mailboxes,
+      imap: config.phishing.imap,
+      secret: (name) => environmentSecrets(options.env ?? process.env).resolve(name),
+      allow: config.integrations.http_allow,
+      instances: async () => activeInstances,
+      intake: phishing,
+      store,
+      logger,
+      intervalMs: config.phishing.poll_interval,
+    });
     for (const c of config.intel.taxii.collections)
       await store.intel.putCollection({
         id: c.id,
@@ -192,9 +212,13 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       live,
       validatePlaybook: (yaml) => parsePlaybookYaml(yaml, { actions, playbooks }),
       edl: new EdlService({ store, cases }),
+      phishing,
+      phishingPoller,
       async close() {
         unwireLive();
         await feeds.stop();
+        await phishingPoller.stop();
+        unwirePhishing();
         unwireSightings();
         clearInterval(edlPurge);
         unwireTriggers();
@@ -247,6 +271,7 @@ export function serverServices(runtime: Runtime): ServerServices {
     hunts: runtime.hunts,
     live: runtime.live,
     validatePlaybook: runtime.validatePlaybook,
+    phishing: { maxBytes: MAX_REPORT_BYTES, submit: (report, actor) => runtime.phishing.submit(report, actor) },
     intel: {
       attack: loadAttackCatalog(),
       caseBundle: (ref) => caseStixBundle(runtime.cases, loadAttackCatalog(), ref),
@@ -279,6 +304,7 @@ export async function startServer(runtime: Runtime, listen: { host?: string; por
   }
   if (runtime.config.engine.runner) await runtime.engine.start();
   if (runtime.config.intel.feeds.length > 0) runtime.feeds.start();
+  runtime.phishingPoller.start();
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;

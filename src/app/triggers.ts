@@ -1,6 +1,7 @@
 import type { CaseEvent, CasesService } from '../cases/index.ts';
 import { describeError, type Logger } from '../core/index.ts';
 import { compileTemplate, type DataValue, type Engine, isTruthy, type Playbook, type PlaybookDirectory, toData } from '../engine/index.ts';
+import type { PhishingIntake } from './phishing-intake.ts';
 
 /**
  * Playbook triggers: the meeting point of cases and the engine, which know nothing of each other.
@@ -10,6 +11,8 @@ import { compileTemplate, type DataValue, type Engine, isTruthy, type Playbook, 
  *   and `result`. Repeats of an alert do not start runs again: the first delivery already did.
  * - `trigger.event` with `name: case.created | case.updated | alert.ingested` runs on that case event,
  *   with `event` in the template context.
+ * - `trigger.event` with `name: phishing.reported` runs for each analysis of a user-reported e-mail, with
+ *   `event` (report_id, analysis_id, case_id, reporter, verdict, subject…) in the template context.
  * Each run started here is linked to its case, so it shows on the case's timeline.
  */
 export interface TriggerWiring {
@@ -92,4 +95,35 @@ async function startTriggeredRuns(matches: TriggerMatch[], engine: Engine, cases
       logger.warn({ playbook: match.playbook.id, case_id: match.caseId, err: describeError(error) }, 'trigger could not start a run');
     }
   }
+}
+
+/** Starts `trigger.event: { name: phishing.reported }` playbooks for each analysis the intake stores. */
+export function wirePhishingTriggers({
+  intake,
+  cases,
+  engine,
+  playbooks,
+  logger,
+}: Omit<TriggerWiring, 'cases'> & { intake: PhishingIntake; cases: CasesService }): () => void {
+  return intake.subscribe((event) => {
+    const context: Record<string, DataValue> = { event: toData(event) ?? null, case: { id: event.case_id, number: event.case_number } };
+    const matches: TriggerMatch[] = [];
+    for (const file of playbooks.files()) {
+      const playbook = file.playbook;
+      const spec = playbook?.trigger?.event;
+      if (!playbook || !spec || spec.name !== event.name) continue;
+      try {
+        if (spec.where !== undefined && !isTruthy(compileTemplate(spec.where).evaluate(context))) continue;
+        const inputs: Record<string, DataValue> = {};
+        for (const [name, template] of Object.entries(spec.inputs ?? {})) {
+          const value = typeof template === 'string' ? compileTemplate(template).evaluate(context) : toData(template);
+          if (value !== undefined && value !== null) inputs[name] = value;
+        }
+        matches.push({ playbook, inputs, caseId: event.case_id });
+      } catch (error) {
+        logger.warn({ playbook: playbook.id, event: event.name, err: describeError(error) }, 'trigger condition failed; playbook not started');
+      }
+    }
+    if (matches.length > 0) void startTriggeredRuns(matches, engine, cases, logger);
+  });
 }

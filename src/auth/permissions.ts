@@ -39,6 +39,7 @@ export const PERMISSIONS = [
   'edl:read',
   'hunts:read',
   'hunts:run',
+  'phishing:submit',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -83,6 +84,7 @@ const ANALYST: readonly Permission[] = [
   'runs:start',
   'intel:write',
   'taxii:write',
+  'phishing:submit',
 ];
 
 /** Role → permissions. Roles are additive: a user with several roles holds the union. */

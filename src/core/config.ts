@@ -239,6 +239,38 @@ export const ConfigSchema = z
         simulation_headers: z.array(z.object({ name: z.string().min(1, 'must not be empty'), value: z.string().optional() }).strict()).default([]),
         /** Free-mail domains added to the built-in list. */
         freemail_domains: z.array(z.string().min(1, 'must not be empty')).default([]),
+        /** Reporting mailboxes polled through an msgraph_mail integration instance (docs/phishing.md). */
+        mailboxes: z
+          .array(
+            z
+              .object({
+                integration: z.string().min(1, 'must name an msgraph_mail integration instance'),
+                mailbox: z.string().min(3, 'must be a mailbox address or user id'),
+                folder: z.string().min(1).default('inbox'),
+                move_to: z.string().min(1).optional(),
+              })
+              .strict(),
+          )
+          .default([]),
+        /** Reporting mailboxes read over IMAP; the password comes from RIPOSTE_SECRET_<password_secret>. */
+        imap: z
+          .array(
+            z
+              .object({
+                host: z.string().min(1, 'must name the IMAP server'),
+                port: z.coerce.number().int().min(1).max(65535).default(993),
+                security: z.enum(['tls', 'starttls', 'none']).default('tls'),
+                username: z.string().min(1, 'must not be empty'),
+                password_secret: z.string().min(1, 'must name a secret (RIPOSTE_SECRET_<NAME>)'),
+                mailbox: z.string().min(1).default('INBOX'),
+                move_to: z.string().min(1).optional(),
+                verify_certificate: z.boolean().default(true),
+              })
+              .strict(),
+          )
+          .default([]),
+        /** How often the reporting mailboxes are polled. */
+        poll_interval: duration.default(30_000),
       })
       .strict()
       .prefault({}),

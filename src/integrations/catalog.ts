@@ -9,6 +9,7 @@ import greynoise from './greynoise/index.ts';
 import ipinfo from './ipinfo/index.ts';
 import jira from './jira/index.ts';
 import misp from './misp/index.ts';
+import msgraphMail from './msgraph_mail/index.ts';
 import otx from './otx/index.ts';
 import paloAlto from './palo_alto/index.ts';
 import type { IntegrationDefinition } from './sdk/index.ts';
@@ -45,6 +46,8 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
   jira,
   servicenowIncident,
   paloAlto,
+  // issue #7: reporting mailbox and campaign purge
+  msgraphMail,
 ];
 
 export function integrationById(id: string): IntegrationDefinition | undefined {

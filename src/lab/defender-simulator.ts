@@ -66,7 +66,8 @@ function aadError(status: number, error: string, code: number, description: stri
   };
 }
 
-export function identityPlatformHandler(issuer: TokenIssuer): VendorHandler {
+/** `scopes`: the v2.0 scopes it issues tokens for (Defender's by default; Graph's for the mail simulator). */
+export function identityPlatformHandler(issuer: TokenIssuer, scopes: readonly string[] = [SCOPE]): VendorHandler {
   return {
     vendor: 'microsoft-identity',
     errorBody: (status, message) => aadError(status, status === 429 ? 'temporarily_unavailable' : 'server_error', 90033, message ?? 'error').body,
@@ -81,7 +82,7 @@ export function identityPlatformHandler(issuer: TokenIssuer): VendorHandler {
         return aadError(400, 'unauthorized_client', 700016, `Application with identifier '${form.get('client_id')}' was not found in the directory.`);
       if (form.get('client_secret') !== SIMULATOR_CLIENT_SECRET) return aadError(401, 'invalid_client', 7000215, 'Invalid client secret provided.');
       const v2 = Boolean(m[2]);
-      if (v2 ? form.get('scope') !== SCOPE : form.get('resource') !== RESOURCE) {
+      if (v2 ? !scopes.includes(form.get('scope') ?? '') : form.get('resource') !== RESOURCE) {
         return aadError(400, 'invalid_scope', 1002012, v2 ? `The provided value for scope ${form.get('scope')} is not valid.` : 'Resource not valid.');
       }
       return { status: 200, body: { token_type: 'Bearer', expires_in: TOKEN_LIFETIME_S, ext_expires_in: TOKEN_LIFETIME_S, access_token: issuer.issue() } };

@@ -54,6 +54,7 @@ export {
   seededRandom,
 } from './fleet.ts';
 export { fleetDmHandler, SIMULATOR_FLEET_API_TOKEN } from './fleetdm-simulator.ts';
+export { GRAPH_SCOPE, GraphMailTenant, graphMailHandler, type SimMailbox, type SimMessage } from './graph-mail-simulator.ts';
 export { elasticHandler, INTERNAL_HANDLERS, mispHandler, serviceNowCmdbHandler, splunkHandler } from './internal-simulators.ts';
 export { KqlError, type KqlRow, type KqlValue, runKql } from './kql-subset.ts';
 export {

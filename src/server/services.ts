@@ -1,7 +1,7 @@
 import type { Guardrails, HuntService } from '../app/index.ts';
 import type { AuthService } from '../auth/index.ts';
 import type { CasesService, WebhookCredentials } from '../cases/index.ts';
-import type { Config, Logger } from '../core/index.ts';
+import type { Actor, Config, Logger } from '../core/index.ts';
 import type { Engine, LoadResult, PlaybookDirectory } from '../engine/index.ts';
 import type { AttackCatalog, IndicatorStore, TaxiiService } from '../intel/index.ts';
 import type { Store } from '../store/index.ts';
@@ -44,6 +44,17 @@ export interface ServerServices {
   edl?: EdlApi;
   /** Hunt runs and their staged remediation (the hunts routes are registered when present). */
   hunts?: HuntService;
+  /** Reported-phishing intake (app/phishing-intake.ts); the phishing routes are registered when present. */
+  phishing?: PhishingApi;
+}
+
+export interface PhishingApi {
+  /** Largest report accepted, in bytes. */
+  maxBytes: number;
+  submit(
+    report: { content: Uint8Array; filename: string; reporter: string; source: string },
+    actor: Actor,
+  ): Promise<{ report_id: string; status: 'analysed' | 'failed'; error?: { code: string; message: string }; analyses: unknown[] }>;
 }
 
 export interface IntelApi {

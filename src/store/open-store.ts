@@ -297,6 +297,7 @@ class SqlStore implements Store {
   readonly containedActions: StoreTx['containedActions'];
   readonly intel: StoreTx['intel'];
   readonly edl: StoreTx['edl'];
+  readonly phishing: StoreTx['phishing'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -336,6 +337,7 @@ class SqlStore implements Store {
     this.containedActions = repositories.containedActions;
     this.intel = repositories.intel;
     this.edl = repositories.edl;
+    this.phishing = repositories.phishing;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

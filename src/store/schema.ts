@@ -430,6 +430,10 @@ export interface Database {
   intel_statuses: IntelStatusesTable;
   intel_sightings: IntelSightingsTable;
   edl_entries: EdlEntriesTable;
+  phishing_reports: PhishingReportsTable;
+  phishing_analyses: PhishingAnalysesTable;
+  phishing_cluster_keys: PhishingClusterKeysTable;
+  phishing_reporters: PhishingReportersTable;
 }
 
 export interface ContainedActionsTable {
@@ -452,4 +456,43 @@ export interface ContainedActionsTable {
   rollback_error: ColumnType<unknown, string | null | undefined, string | null>;
   created_at: Millis;
   updated_at: Millis;
+}
+
+export interface PhishingReportsTable {
+  id: string;
+  source: string;
+  reporter: string;
+  filename: string;
+  size: Millis;
+  sha256: string;
+  content: Bytes;
+  status: string;
+  error: ColumnType<unknown, string | null, string | null>;
+  external_id: string | null;
+  received_at: Millis;
+}
+
+export interface PhishingAnalysesTable {
+  id: string;
+  report_id: string;
+  case_id: string;
+  location: string;
+  verdict: string;
+  score: number;
+  result: Json;
+  created_at: Millis;
+}
+
+export interface PhishingClusterKeysTable {
+  key: string;
+  case_id: string;
+  created_at: Millis;
+}
+
+export interface PhishingReportersTable {
+  case_id: string;
+  reporter: string;
+  reports: number;
+  first_reported_at: Millis;
+  last_reported_at: Millis;
 }

@@ -13,6 +13,7 @@ import { type IntegrationsRepository, integrationsRepository } from './repositor
 import { type IntelRepository, intelRepository } from './repositories/intel.ts';
 import { type NotificationOutboxRepository, notificationOutboxRepository } from './repositories/notification-outbox.ts';
 import { type ObservablesRepository, observablesRepository } from './repositories/observables.ts';
+import { type PhishingRepository, phishingRepository } from './repositories/phishing.ts';
 import { type SessionsRepository, sessionsRepository } from './repositories/sessions.ts';
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
 import { type UsersRepository, usersRepository } from './repositories/users.ts';
@@ -54,6 +55,8 @@ export interface Store {
   readonly intel: IntelRepository;
   /** External Dynamic List entries served to firewalls. */
   readonly edl: EdlRepository;
+  /** User-reported phishing: reports, their analyses, cluster keys and reporters per case. */
+  readonly phishing: PhishingRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -96,5 +99,6 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     containedActions: containedActionsRepository(db, clock),
     intel: intelRepository(db, backend, clock),
     edl: edlRepository(db, clock),
+    phishing: phishingRepository(db, clock),
   };
 }

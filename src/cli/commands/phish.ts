@@ -1,4 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import {
   type AnalyzeOptions,
@@ -13,9 +15,10 @@ import {
   type PhishingSettings,
   type ReportAnalysis,
 } from '../../analyzers/index.ts';
+import { openRuntime } from '../../app/index.ts';
 import { type Config, describeError, invalidInput } from '../../core/index.ts';
 import { configFor } from '../context.ts';
-import { cliStreams } from '../output.ts';
+import { cliStreams, createOutput } from '../output.ts';
 
 /**
  * `riposte phish analyze FILE…`: offline phishing analysis of .eml/.msg files (docs/phishing.md). One
@@ -146,4 +149,68 @@ Exit code 1 when any file could not be analysed (its line says why); the others 
       }
       if (failures > 0) process.exitCode = 1;
     });
+  registerPhishSubmit(phish);
+}
+
+/**
+ * `riposte phish submit FILE… --reporter ADDR`: the same intake as POST /api/v1/phishing/reports, against
+ * this installation's store. Each file is kept, analysed, clustered into a case, and starts the
+ * `phishing.reported` playbooks (run by the server or workers, which pick the queued runs up).
+ */
+function registerPhishSubmit(phish: Command): void {
+  phish
+    .command('submit')
+    .description('take in user-reported e-mails: store, analyse, open or join a case, start the triage playbook')
+    .argument('<files...>', 'reported e-mails: .eml, .msg, or a report with e-mails attached')
+    .requiredOption('--reporter <address>', 'who reported it (gets the acknowledgement and the verdict)')
+    .option('--json', 'one JSON object per file: {"report_id","status","analyses":[{"case_id","verdict",…}]}')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  riposte phish submit suspicious.eml --reporter ann@example.com
+  riposte phish submit --json --reporter bob@example.com a.msg b.eml | jq -c '.analyses[] | {case_number, verdict}'
+
+Exit code 1 when any file could not be taken in or read as e-mail (an unreadable one is still stored).`,
+    )
+    .action(async (files: string[], options: { reporter: string; json?: boolean }, command: Command) => {
+      const out = createOutput(Boolean(options.json));
+      const runtime = await openRuntime(configFor(command));
+      let failures = 0;
+      try {
+        const actor = { kind: 'user' as const, id: `cli:${operatorName()}`, name: operatorName() };
+        for (const file of files) {
+          try {
+            const info = await stat(file);
+            if (!info.isFile()) throw invalidInput(`${file} is not a file`);
+            const content = new Uint8Array(await readFile(file));
+            const report = await runtime.phishing.submit({ content, filename: basename(file), reporter: options.reporter, source: 'cli' }, actor);
+            if (report.status === 'failed') failures++;
+            out.data({ file, ...report }, () =>
+              report.status === 'failed'
+                ? `${file}: stored as report ${report.report_id} but not readable as e-mail: ${report.error?.message ?? ''}`
+                : report.analyses
+                    .map((a) => `${file}: ${a.verdict} (score ${a.score}) → case #${a.case_number}${a.joined ? ' (joined)' : ' (new)'}: ${a.subject}`)
+                    .join('\n'),
+            );
+          } catch (error) {
+            failures++;
+            const code = (error as NodeJS.ErrnoException)?.code;
+            const message = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : describeError(error);
+            out.data({ file, error: message }, () => `${file}: error: ${message}`);
+          }
+        }
+      } finally {
+        await runtime.close();
+      }
+      if (failures > 0) process.exitCode = 1;
+    });
+}
+
+function operatorName(): string {
+  try {
+    return userInfo().username || 'operator';
+  } catch {
+    return 'operator';
+  }
 }

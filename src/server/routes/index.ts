@@ -14,6 +14,7 @@ import { huntRoutes } from './hunts.ts';
 import { integrationRoutes } from './integrations.ts';
 import { intelRoutes } from './intel.ts';
 import { observableRoutes } from './observables.ts';
+import { phishingRoutes } from './phishing.ts';
 import { playbookEditorRoutes } from './playbook-editor.ts';
 import { runGraphRoutes } from './run-graph.ts';
 import { eventRoutes, runsRoutes } from './runs.ts';
@@ -51,4 +52,5 @@ export async function registerRoutes(app: FastifyInstance, services: ServerServi
     await app.register(playbookEditorRoutes, { playbooks: services.playbooks, validate: services.validatePlaybook });
   if (services.edl) await app.register(edlRoutes, { edl: services.edl });
   if (services.hunts) await app.register(huntRoutes, { hunts: services.hunts });
+  if (services.phishing) await app.register(phishingRoutes, { phishing: services.phishing });
 }

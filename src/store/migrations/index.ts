@@ -11,6 +11,7 @@ import { containedActions } from './0601-contained-actions.ts';
 import { notificationOutbox } from './0610-notification-outbox.ts';
 import { edlEntries } from './0630-edl-entries.ts';
 import { intelObjects } from './0700-intel-objects.ts';
+import { phishingReports } from './0860-phishing-reports.ts';
 import type { StoreMigration } from './migration.ts';
 
 export type { StoreMigration } from './migration.ts';
@@ -30,4 +31,5 @@ export const migrations: readonly StoreMigration[] = [
   notificationOutbox,
   edlEntries,
   intelObjects,
+  phishingReports,
 ];
