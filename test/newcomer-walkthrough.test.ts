@@ -63,6 +63,10 @@ describe('newcomer walk-through (README quick start)', () => {
       const url = ready;
       assert.match(out, /Summary/);
       assert.match(out, /Suspicious IP from a SIEM alert/);
+      assert.match(out, /User-reported phishing/);
+      assert.match(out, /told the verdict by e-mail/);
+      assert.match(out, /Hunt a new TTP across the fleet/);
+      assert.match(out, /host\(s\) cleaned and verified/);
       assert.match(out, /blocked on the EDL/);
       assert.match(out, /WAITING/);
       const password = /^\s*approver\s+(\S+)/m.exec(out)?.[1];
@@ -86,8 +90,10 @@ describe('newcomer walk-through (README quick start)', () => {
         .join('; ');
       const { csrf_token: csrf } = (await login.json()) as { csrf_token: string };
       const headers = { cookie: cookies, 'x-csrf-token': csrf, 'content-type': 'application/json', origin: url };
-      const inbox = (await (await fetch(`${url}/api/v1/approvals`, { headers })).json()) as { items: Array<{ id: string; kind: string; run_id: string }> };
-      const held = inbox.items.find((a) => a.kind === 'policy');
+      const inbox = (await (await fetch(`${url}/api/v1/approvals`, { headers })).json()) as {
+        items: Array<{ id: string; kind: string; run_id: string; action: string | null }>;
+      };
+      const held = inbox.items.find((a) => a.kind === 'policy' && a.action === 'edl.block_ip');
       assert.ok(held, `a held block in the inbox: ${JSON.stringify(inbox)}`);
       // The approver sees the exact arguments and decides on their hash: what was reviewed is what runs.
       const detail = (await (await fetch(`${url}/api/v1/approvals/${held.id}`, { headers })).json()) as { approval: { request: { arguments_hash: string } } };

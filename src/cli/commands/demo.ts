@@ -1,12 +1,24 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { openRuntime, type Runtime, startServer } from '../../app/index.ts';
 import { type Lab, startLab } from '../../lab/index.ts';
 import { configFor } from '../context.ts';
 import { huntScenario } from '../demo/hunt-scenario.ts';
 import { ipScenario } from '../demo/ip-scenario.ts';
+import { CAMPAIGN_FILE, phishingScenario } from '../demo/phishing-scenario.ts';
 import { type DemoScenario, formatDuration, type ScenarioReport } from '../demo/scenario.ts';
-import { type DemoAccount, type DemoFleet, demoAccounts, demoConfig, labInstances, startDemoFleet, writeDemoCmdb } from '../demo/world.ts';
+import {
+  type DemoAccount,
+  type DemoFleet,
+  type DemoMail,
+  demoAccounts,
+  demoConfig,
+  labInstances,
+  startDemoFleet,
+  startDemoMail,
+  writeDemoCmdb,
+} from '../demo/world.ts';
 import { formatTable } from '../output.ts';
 import { parsePort } from '../parse.ts';
 import { waitForShutdown } from '../shutdown.ts';
@@ -18,7 +30,6 @@ import { waitForShutdown } from '../shutdown.ts';
  * one-time credentials. `--no-server` plays the scenarios and exits. Re-running finds the earlier cases
  * and runs instead of duplicating them.
  */
-export const DEMO_SCENARIOS: readonly DemoScenario[] = [ipScenario, huntScenario];
 
 export function registerDemo(program: Command): void {
   program
@@ -41,15 +52,25 @@ export function registerDemo(program: Command): void {
       const latencyMs = Number.isFinite(latency) && latency >= 0 ? latency : 50;
       const lab: Lab = await startLab({ latencyMs });
       const fleet: DemoFleet = await startDemoFleet(Math.min(latencyMs, 20));
+      const mail: DemoMail = await startDemoMail(readFileSync(CAMPAIGN_FILE));
       const closeLab = async () => {
+        await mail.close();
         await fleet.simulator.close();
         await lab.close();
       };
+      const scenarios: DemoScenario[] = [
+        ipScenario,
+        phishingScenario({
+          received: () => mail.smtp.messages,
+          campaignInInboxes: () => mail.tenant.copies(mail.campaignMessageId).filter((c) => c.folder === 'inbox').length,
+        }),
+        huntScenario,
+      ];
       let runtime: Runtime;
       try {
         const cmdbFile = writeDemoCmdb(config.data_dir, fleet.fleet);
         // The first-start admin password is not needed: the demo prints its own accounts below.
-        runtime = await openRuntime(config, undefined, { instances: labInstances(lab, cmdbFile, fleet), announce: () => {} });
+        runtime = await openRuntime(config, undefined, { instances: labInstances(lab, cmdbFile, fleet, mail), announce: () => {} });
       } catch (error) {
         await closeLab();
         throw error;
@@ -58,8 +79,8 @@ export function registerDemo(program: Command): void {
       const server = await startServer(runtime, options.server ? {} : { host: '127.0.0.1', port: 0 });
       const accounts = await demoAccounts(runtime);
       const reports: ScenarioReport[] = [];
-      for (const [index, scenario] of DEMO_SCENARIOS.entries()) {
-        say(`\n[${index + 1}/${DEMO_SCENARIOS.length}] ${scenario.title}`);
+      for (const [index, scenario] of scenarios.entries()) {
+        say(`\n[${index + 1}/${scenarios.length}] ${scenario.title}`);
         try {
           reports.push(await scenario.play({ runtime, lab, url: server.url, webhookToken, say }));
         } catch (error) {

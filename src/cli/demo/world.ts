@@ -10,11 +10,19 @@ import {
   EdrBehaviour,
   type Fleet,
   fleetDmHandler,
+  GRAPH_SCOPE,
+  GraphMailTenant,
+  graphMailHandler,
+  identityPlatformHandler,
   LAB_ACCOUNTS,
   type Lab,
   SIMULATOR_API_KEY,
+  SIMULATOR_CLIENT_ID,
+  SIMULATOR_CLIENT_SECRET,
   SIMULATOR_FLEET_API_TOKEN,
+  SIMULATOR_TENANT_ID,
   startSimulator,
+  TokenIssuer,
   type VendorSimulator,
 } from '../../lab/index.ts';
 
@@ -40,6 +48,13 @@ export function demoConfig(config: Config, webhookToken: string): Config {
   const playbooks = existsSync(join(config.engine.playbooks_dir, 'ip-enrichment.yml')) ? config.engine.playbooks_dir : BUNDLED_PLAYBOOKS;
   return {
     ...config,
+    // The simulated organisation's mail domain and the brands its users are phished with.
+    phishing: {
+      ...config.phishing,
+      own_domains: [...config.phishing.own_domains, 'examplecorp.com'],
+      protected_domains: [...config.phishing.protected_domains, 'microsoft.com', 'paypal.com', 'docusign.net'],
+      organisation_names: [...config.phishing.organisation_names, 'Example Corp'],
+    },
     // The terminal shows the scenarios' progress; routine info logs would drown it (RIPOSTE_LOG_LEVEL still wins).
     log: { ...config.log, level: process.env.RIPOSTE_LOG_LEVEL ? config.log.level : 'warn' },
     engine: { ...config.engine, playbooks_dir: playbooks },
@@ -73,6 +88,47 @@ export async function startDemoFleet(latencyMs: number): Promise<DemoFleet> {
   return { fleet, simulator };
 }
 
+/**
+ * The mail side of the enterprise: an SMTP server that receives what Riposte sends reporters, and a
+ * Microsoft 365 tenant (Graph simulator) whose six mailboxes hold copies of the campaign the reporters saw.
+ * The SMTP server comes from the dev dependency `smtp-server`, loaded only here.
+ */
+export interface DemoMail {
+  smtp: { port: number; messages: Array<{ to: string[]; subject: string }>; close(): Promise<void> };
+  tenant: GraphMailTenant;
+  login: VendorSimulator;
+  graph: VendorSimulator;
+  campaignMessageId: string;
+  close(): Promise<void>;
+}
+
+export async function startDemoMail(campaign: Buffer): Promise<DemoMail> {
+  const { startSmtpSink } = await import('../../lab/smtp-sink.ts');
+  const smtp = await startSmtpSink();
+  const issuer = new TokenIssuer();
+  const login = await startSimulator(identityPlatformHandler(issuer, [GRAPH_SCOPE]));
+  const tenant = new GraphMailTenant();
+  let graphUrl = '';
+  const graph = await startSimulator(graphMailHandler(tenant, issuer, { baseUrl: () => graphUrl }));
+  graphUrl = graph.url;
+  for (const user of ['ann.lee', 'raj.patel', 'cfo', 'payroll', 'it-helpdesk', 'sales-lead'])
+    tenant.deliver(`${user}@examplecorp.com`, campaign.toString('latin1'));
+  tenant.addMailbox('phish-report@examplecorp.com');
+  const campaignMessageId = /^message-id:\s*(<[^>]+>)/im.exec(campaign.toString('latin1'))?.[1] ?? '';
+  return {
+    smtp,
+    tenant,
+    login,
+    graph,
+    campaignMessageId,
+    close: async () => {
+      await smtp.close();
+      await login.close();
+      await graph.close();
+    },
+  };
+}
+
 /** Writes the demo CMDB (a CSV the `cmdb` connector reads: the named assets and every fleet endpoint) and returns its path. */
 export function writeDemoCmdb(dataDir: string, fleet?: Fleet): string {
   mkdirSync(dataDir, { recursive: true });
@@ -85,8 +141,28 @@ export function writeDemoCmdb(dataDir: string, fleet?: Fleet): string {
 }
 
 /** Every product with a simulator in the lab, plus the CMDB file, as instances named after the product. */
-export function labInstances(lab: Lab, cmdbFile: string, fleet?: DemoFleet): IntegrationInstance[] {
+export function labInstances(lab: Lab, cmdbFile: string, fleet?: DemoFleet, mail?: DemoMail): IntegrationInstance[] {
   const instances: IntegrationInstance[] = [];
+  const email = INTEGRATIONS.find((i) => i.id === 'email');
+  const graphMail = INTEGRATIONS.find((i) => i.id === 'msgraph_mail');
+  if (mail && email && graphMail) {
+    instances.push(
+      createIntegrationInstance(
+        email,
+        { name: 'email', config: { host: '127.0.0.1', port: mail.smtp.port, security: 'none', from: 'soc@examplecorp.com' }, secrets: { password: '-' } },
+        { guard: { allow: ['127.0.0.1'] } },
+      ),
+      createIntegrationInstance(
+        graphMail,
+        {
+          name: 'msgraph_mail',
+          config: { baseUrl: mail.graph.url, loginUrl: mail.login.url, tenantId: SIMULATOR_TENANT_ID, clientId: SIMULATOR_CLIENT_ID },
+          secrets: { clientSecret: SIMULATOR_CLIENT_SECRET },
+        },
+        { guard: { allow: ['127.0.0.1'] } },
+      ),
+    );
+  }
   const fleetdm = INTEGRATIONS.find((i) => i.id === 'fleetdm');
   if (fleet && fleetdm) {
     instances.push(
