@@ -22,6 +22,7 @@ import { registerTaxii } from './commands/taxii.ts';
 import { registerTokens } from './commands/tokens.ts';
 import { registerUsers } from './commands/users.ts';
 import { registerWorker } from './commands/worker.ts';
+import { addHelpExamples } from './help-examples.ts';
 import { cliStreams, createOutput } from './output.ts';
 
 /** Exit codes: 0 ok, 1 the command failed, 2 the command line was wrong. */
@@ -76,6 +77,7 @@ export function buildProgram(): Command {
   registerSigma(program);
   registerEdl(program);
   registerHunt(program);
+  addHelpExamples(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.
   const harden = (command: Command) => {
