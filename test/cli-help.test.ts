@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Command } from 'commander';
+import { fullHelpText } from '../src/cli/help-examples.ts';
 import { buildProgram } from '../src/cli/main.ts';
 
 /**
  * Every command a person can run has `--help` with a description and at least one example (the README
  * promises it): walks the whole command tree in-process, so a new command without an example fails here.
  */
-function fullHelp(command: Command): string {
-  let after = '';
-  const write = (chunk: string) => {
-    after += chunk;
-  };
-  const events = command as unknown as NodeJS.EventEmitter;
-  events.emit('afterHelp', { error: false, command, write });
-  events.emit('afterAllHelp', { error: false, command, write });
-  return command.helpInformation() + after;
-}
-
 test('every runnable command has a description and an example in --help', () => {
   const program = buildProgram();
   const missing: string[] = [];
@@ -29,7 +19,7 @@ test('every runnable command has a description and an example in --help', () => 
       const runnable = sub.commands.filter((c) => c.name() !== 'help').length === 0;
       if (runnable) {
         leaves++;
-        const help = fullHelp(sub);
+        const help = fullHelpText(sub);
         if (!sub.description()) missing.push(`${name.join(' ')}: no description`);
         if (!/Example/i.test(help)) missing.push(`${name.join(' ')}: no example`);
       }

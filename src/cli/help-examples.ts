@@ -58,7 +58,7 @@ export function addHelpExamples(program: Command): void {
     for (const sub of command.commands) {
       const name = [...path, sub.name()].join(' ');
       const examples = EXAMPLES[name];
-      if (examples && !/Example/i.test(sub.helpInformation() + helpAfter(sub))) {
+      if (examples && !/Example/i.test(fullHelpText(sub))) {
         sub.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}`);
       }
       visit(sub, [...path, sub.name()]);
@@ -67,12 +67,14 @@ export function addHelpExamples(program: Command): void {
   visit(program, []);
 }
 
-/** The text a command already adds after its help (commander keeps it in listeners, not in helpInformation). */
-function helpAfter(command: Command): string {
-  let text = '';
-  const capture = { write: (chunk: string) => void (text += chunk) };
+/** A command's whole `--help`: commander keeps text added with addHelpText in listeners, not in helpInformation. */
+export function fullHelpText(command: Command): string {
+  let after = '';
+  const write = (chunk: string) => {
+    after += chunk;
+  };
   const events = command as unknown as NodeJS.EventEmitter;
-  events.emit('afterHelp', { error: false, command, write: capture.write });
-  events.emit('afterAllHelp', { error: false, command, write: capture.write });
-  return text;
+  events.emit('afterHelp', { error: false, command, write });
+  events.emit('afterAllHelp', { error: false, command, write });
+  return command.helpInformation() + after;
 }
