@@ -28,7 +28,8 @@ const SOURCES: Array<[string, string]> = [
 export async function run(): Promise<void> {
   const lab = await startLab({ latencyMs: LATENCY_MS });
   try {
-    const instances = INTEGRATIONS.map((integration) =>
+    // Every product the lab simulates (mail, EDR and chat products are not part of enrichment).
+    const instances = INTEGRATIONS.filter((integration) => lab.simulators[integration.id] !== undefined).map((integration) =>
       createIntegrationInstance(
         { ...integration, rateLimit: undefined },
         {
