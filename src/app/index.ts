@@ -33,6 +33,7 @@ export {
 export { type HuntRequest, HuntService, type HuntServiceOptions, huntDefinitionFrom } from './hunt-service.ts';
 export { integrationActions, verdictAction } from './integration-actions.ts';
 export { type InstanceSummary, type IntegrationInstanceService, integrationInstanceService, masterKeyFor, type NewInstance } from './integration-instances.ts';
+export { phishingSettings } from './phishing-intake.ts';
 export { openRuntime, type RunningServer, type Runtime, type RuntimeOptions, serverServices, startServer } from './runtime.ts';
 export { VERSION } from './version.ts';
 export { type RunningWorker, startWorker, type WorkerOptions } from './worker.ts';

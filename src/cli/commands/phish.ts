@@ -7,16 +7,14 @@ import {
   analyzeReport,
   cachedLiveResolver,
   DEFAULT_EMAIL_LIMITS,
-  DEFAULT_PHISHING_SETTINGS,
   type DnsResolver,
   describeAnalysisError,
   type EmailAnalysis,
   fixtureResolver,
-  type PhishingSettings,
   type ReportAnalysis,
 } from '../../analyzers/index.ts';
-import { openRuntime } from '../../app/index.ts';
-import { type Config, describeError, invalidInput } from '../../core/index.ts';
+import { openRuntime, phishingSettings } from '../../app/index.ts';
+import { describeError, invalidInput } from '../../core/index.ts';
 import { configFor } from '../context.ts';
 import { cliStreams, createOutput } from '../output.ts';
 
@@ -26,19 +24,6 @@ import { cliStreams, createOutput } from '../output.ts';
  */
 
 const SEVERITY = ['malicious', 'suspicious', 'simulation', 'spam', 'graymail', 'benign'];
-
-export function settingsFromConfig(config: Config): PhishingSettings {
-  const p = config.phishing;
-  return {
-    ownDomains: p.own_domains,
-    protectedDomains: p.protected_domains,
-    vips: p.vips,
-    organisationNames: p.organisation_names,
-    trustedAuthservIds: p.trusted_authserv_ids,
-    simulationHeaders: p.simulation_headers.map((h) => (h.value === undefined ? { name: h.name } : { name: h.name, value: h.value })),
-    freemailDomains: [...DEFAULT_PHISHING_SETTINGS.freemailDomains, ...p.freemail_domains],
-  };
-}
 
 /** The analysis that speaks for a file: the most severe of the emails it carried (highest score on a tie). */
 function primaryOf(report: ReportAnalysis): EmailAnalysis {
@@ -125,7 +110,7 @@ Exit code 1 when any file could not be analysed (its line says why); the others 
     )
     .action(async (files: string[], options: { json?: boolean; offline?: boolean; dnsRecords?: string }, command: Command) => {
       const config = configFor(command);
-      const analyzeOptions: AnalyzeOptions = { settings: settingsFromConfig(config), limits: DEFAULT_EMAIL_LIMITS };
+      const analyzeOptions: AnalyzeOptions = { settings: phishingSettings(config), limits: DEFAULT_EMAIL_LIMITS };
       if (options.dnsRecords) analyzeOptions.resolver = await loadDnsRecords(options.dnsRecords);
       else if (!options.offline) analyzeOptions.resolver = cachedLiveResolver();
       const out = cliStreams().stdout;
