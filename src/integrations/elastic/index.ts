@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { RiposteError } from '../../core/index.ts';
-import { action, defineIntegration, ipAddress, reliabilityConfig, SightingsOutput, sightingsEvidence } from '../sdk/index.ts';
+import { action, defineIntegration, reliabilityConfig, SightingsInput, SightingsOutput, siemBaseUrl, sightingsEvidence } from '../sdk/index.ts';
 
 const Page = z.object({
   hits: z.object({
@@ -58,15 +58,11 @@ export default defineIntegration({
     sightings: action({
       title: 'Internal sightings of an IP (count, first/last seen, hosts)',
       impact: 'read',
-      input: z.object({ ip: ipAddress(), lookbackDays: z.number().int().min(1).max(365).optional() }),
+      input: SightingsInput,
       output: SightingsOutput,
       cacheTtl: 5 * 60_000,
       async run({ input, http, secrets, config, signal, instance }) {
-        if (typeof config.baseUrl !== 'string')
-          throw new RiposteError(
-            'integration.not_configured',
-            `${instance}: no Elasticsearch URL (riposte integrations add ${instance} --product elastic --base-url https://es.example:9200)`,
-          );
+        siemBaseUrl(config, instance, { id: 'elastic', title: 'Elasticsearch', example: 'https://es.example:9200' });
         const days = input.lookbackDays ?? (config.lookbackDays as number);
         const ts = config.timestampField as string;
         const tiebreaker = config.tiebreakerField as string;

@@ -32,5 +32,5 @@ export { collectPages, type PageFetcher, paginate } from './pagination.ts';
 export { FIFTEEN_MINUTES, ipAddress, ReputationOutput, reliabilityConfig } from './reputation.ts';
 export { ResponseCache } from './response-cache.ts';
 export { loadMasterKey, MasterKey, openSecret, rewrapSecret, type SealedSecret, sealSecret } from './secret-box.ts';
-export { SightingsOutput, sightingsEvidence } from './sightings.ts';
+export { SightingsInput, SightingsOutput, siemBaseUrl, sightingsEvidence } from './sightings.ts';
 export { abortableSleep, type RateLimit, TokenBucket } from './token-bucket.ts';

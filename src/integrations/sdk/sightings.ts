@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { EvidenceSchema } from '../../core/index.ts';
+import { EvidenceSchema, RiposteError } from '../../core/index.ts';
+import { ipAddress } from './reputation.ts';
 
 /**
  * What a log platform (Splunk, Elastic …) says about an IP inside our own network: how often it was
@@ -7,6 +8,17 @@ import { EvidenceSchema } from '../../core/index.ts';
  * playbook (and policy) can use whichever the organisation runs. The evidence is always `unknown`:
  * being contacted is context for the analyst and for blast radius, not a reputation.
  */
+export const SightingsInput = z.object({ ip: ipAddress(), lookbackDays: z.number().int().min(1).max(365).optional() });
+
+/** Checks an instance has its platform URL (SIEMs have no public default) and returns it; without one, a clear refusal. */
+export function siemBaseUrl(config: Record<string, unknown>, instance: string, product: { id: string; title: string; example: string }): string {
+  if (typeof config.baseUrl === 'string') return config.baseUrl;
+  throw new RiposteError(
+    'integration.not_configured',
+    `${instance}: no ${product.title} URL (riposte integrations add ${instance} --product ${product.id} --base-url ${product.example})`,
+  );
+}
+
 export const SightingsOutput = z.object({
   observable: z.string(),
   found: z.boolean(),

@@ -12,7 +12,17 @@
  */
 import { z } from 'zod';
 import { RiposteError } from '../../core/index.ts';
-import { action, collectPages, defineIntegration, ipAddress, reliabilityConfig, runJob, SightingsOutput, sightingsEvidence } from '../sdk/index.ts';
+import {
+  action,
+  collectPages,
+  defineIntegration,
+  reliabilityConfig,
+  runJob,
+  SightingsInput,
+  SightingsOutput,
+  siemBaseUrl,
+  sightingsEvidence,
+} from '../sdk/index.ts';
 
 export const DEFAULT_SPLUNK_SEARCH =
   'search index=* (src_ip="{ip}" OR dest_ip="{ip}" OR src="{ip}" OR dest="{ip}") earliest=-{days}d | stats count min(_time) as first_seen max(_time) as last_seen by host';
@@ -62,15 +72,11 @@ export default defineIntegration({
     sightings: action({
       title: 'Internal sightings of an IP (count, first/last seen, hosts)',
       impact: 'read',
-      input: z.object({ ip: ipAddress(), lookbackDays: z.number().int().min(1).max(365).optional() }),
+      input: SightingsInput,
       output: SightingsOutput,
       cacheTtl: 5 * 60_000,
       async run({ input, http, secrets, config, signal, instance }) {
-        if (typeof config.baseUrl !== 'string')
-          throw new RiposteError(
-            'integration.not_configured',
-            `${instance}: no Splunk URL (riposte integrations add ${instance} --product splunk --base-url https://splunk.example:8089)`,
-          );
+        siemBaseUrl(config, instance, { id: 'splunk', title: 'Splunk', example: 'https://splunk.example:8089' });
         const token = secrets.token as string;
         const authorization =
           typeof config.username === 'string' ? `Basic ${Buffer.from(`${config.username}:${token}`).toString('base64')}` : `Bearer ${token}`;
