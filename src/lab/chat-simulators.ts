@@ -144,17 +144,8 @@ export async function startSlackSimulator(options: SimulatorOptions & { channels
     options,
   );
 
-  return {
-    ...sim,
-    get vendor() {
-      return sim.vendor;
-    },
-    get url() {
-      return sim.url;
-    },
-    get requests() {
-      return sim.requests;
-    },
+  // The simulator itself, with the vendor's extras: its getters (url, requests) stay live.
+  const extras: Omit<SlackSimulator, keyof VendorSimulator> = {
     channels,
     messages,
     message: (channel, ts) => messages.get(`${channel}/${ts}`),
@@ -211,6 +202,7 @@ export async function startSlackSimulator(options: SimulatorOptions & { channels
       return { status: response.status, body: await response.text(), responseUrl };
     },
   };
+  return Object.assign(sim, extras);
 }
 
 // --- Microsoft Teams -----------------------------------------------------------------------------------
@@ -269,20 +261,12 @@ export async function startTeamsSimulator(options: SimulatorOptions & { flavour?
     },
     options,
   );
-  return {
-    ...sim,
-    get vendor() {
-      return sim.vendor;
-    },
-    get url() {
-      return sim.url;
-    },
-    get requests() {
-      return sim.requests;
-    },
+  // The simulator itself, with the vendor's extras: its getters (url, requests) stay live.
+  const extras: Omit<TeamsSimulator, keyof VendorSimulator> = {
     received,
     webhookUrl: `${sim.url}${webhookPath}`,
   };
+  return Object.assign(sim, extras);
 }
 
 // --- PagerDuty Events API v2 ----------------------------------------------------------------------------
@@ -334,17 +318,9 @@ export async function startPagerDutySimulator(options: SimulatorOptions & { rout
     },
     options,
   );
-  return {
-    ...sim,
-    get vendor() {
-      return sim.vendor;
-    },
-    get url() {
-      return sim.url;
-    },
-    get requests() {
-      return sim.requests;
-    },
+  // The simulator itself, with the vendor's extras: its getters (url, requests) stay live.
+  const extras: Omit<PagerDutySimulator, keyof VendorSimulator> = {
     events,
   };
+  return Object.assign(sim, extras);
 }
