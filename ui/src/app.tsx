@@ -9,6 +9,7 @@ import { ContainmentPage } from './pages/containment.tsx';
 import { DashboardPage } from './pages/dashboard.tsx';
 import { IntegrationsPage } from './pages/integrations.tsx';
 import { IntelPage } from './pages/intel.tsx';
+import { PlaybookDraftsPage } from './pages/playbook-drafts.tsx';
 import { PlaybookEditor } from './pages/playbook-editor.tsx';
 import { PlaybooksPage } from './pages/playbooks.tsx';
 import { RunPage } from './pages/run-view.tsx';
@@ -109,8 +110,11 @@ function Shell(props: { me: Me; onSignedOut: () => void }) {
   const caseMatch = /^\/cases\/([^/]+)$/.exec(path);
   const runMatch = /^\/runs\/([^/]+)$/.exec(path);
   const playbookMatch = /^\/playbooks\/([^/]+)$/.exec(path);
+  const draftMatch = /^\/playbook-drafts(?:\/([^/]+)(\/edit)?)?$/.exec(path);
   if (caseMatch?.[1]) page = <CasePage me={me} id={decodeURIComponent(caseMatch[1])} />;
   else if (runMatch?.[1]) page = <RunPage me={me} id={decodeURIComponent(runMatch[1])} onChange={refreshInbox} />;
+  else if (draftMatch && can(me, 'playbooks:read'))
+    page = <PlaybookDraftsPage me={me} id={draftMatch[1] ? decodeURIComponent(draftMatch[1]) : undefined} edit={draftMatch[2] !== undefined} />;
   else if (playbookMatch?.[1]) page = <PlaybookEditor me={me} id={decodeURIComponent(playbookMatch[1])} />;
   else if (section === '/approvals') page = <ApprovalsPage me={me} onChange={refreshInbox} />;
   else if (section === '/runs') page = <RunsPage />;

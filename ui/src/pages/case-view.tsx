@@ -3,6 +3,7 @@ import { ApiError, api, type CaseItem, can, type Me, type Observable, type Run }
 import { ago, label, SeverityChip, SlaBadge, StatusChip, VerdictChip } from '../format.tsx';
 import { Markdown } from '../markdown.tsx';
 import { Link } from '../router.tsx';
+import { AiPanel, type ExplainRequest, useAiUsable } from './ai-panel.tsx';
 import { EmailPanel } from './email-view.tsx';
 
 /**
@@ -140,6 +141,8 @@ export function CasePage(props: { me: Me; id: string }) {
   const [evidence, setEvidence] = useState<Evidence[]>([]);
   const [alerts, setAlerts] = useState<Alert[]>([]);
   const [runs, setRuns] = useState<Run[]>([]);
+  const aiOn = useAiUsable(me);
+  const [explainAsk, setExplainAsk] = useState<ExplainRequest>();
 
   const load = useCallback(async () => {
     try {
@@ -262,6 +265,16 @@ export function CasePage(props: { me: Me; id: string }) {
                       <td className="mono">{o.value}</td>
                       <td>
                         <VerdictChip verdict={o.verdict ?? w?.verdict ?? null} confidence={o.confidence ?? w?.confidence ?? null} />
+                        {aiOn && (
+                          <button
+                            type="button"
+                            className="link-button"
+                            data-testid="ai-explain-observable"
+                            onClick={() => setExplainAsk((x) => ({ observable: o.value, seq: (x?.seq ?? 0) + 1 }))}
+                          >
+                            Explain (AI)
+                          </button>
+                        )}
                         {w && (
                           <details className="why" data-testid="verdict-why">
                             <summary>why</summary>
@@ -298,6 +311,8 @@ export function CasePage(props: { me: Me; id: string }) {
             </table>
             {observables.length === 0 && <p className="muted">No observables.</p>}
           </section>
+
+          {aiOn && <AiPanel me={me} kase={kase} observables={observables} explain={explainAsk} onChange={load} />}
 
           <section>
             <h2>Timeline</h2>

@@ -27,8 +27,10 @@ interface Validation {
 
 const NO_STEPS = new Map();
 
-export function PlaybookEditor(props: { me: Me; id: string }) {
-  const { me, id } = props;
+/** `draft`: YAML that is not a loaded playbook (an AI draft) — validated here, never run or saved. */
+export function PlaybookEditor(props: { me: Me; id: string; draft?: { yaml: string; title: string } }) {
+  const { me, id, draft } = props;
+  const draftYaml = draft?.yaml;
   const [source, setSource] = useState<{ yaml: string; file: string; version: number | null }>();
   const [text, setText] = useState('');
   const [result, setResult] = useState<Validation>();
@@ -39,13 +41,18 @@ export function PlaybookEditor(props: { me: Me; id: string }) {
   const gutter = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
+    if (draftYaml !== undefined) {
+      setSource({ yaml: draftYaml, file: 'AI draft (not saved, not enabled)', version: null });
+      setText(draftYaml);
+      return;
+    }
     api<{ yaml: string; file: string; version: number | null }>(`/api/v1/playbooks/${encodeURIComponent(id)}/source`)
       .then((r) => {
         setSource(r);
         setText(r.yaml);
       })
       .catch((e) => setError((e as Error).message));
-  }, [id]);
+  }, [id, draftYaml]);
 
   // Validate after a short pause in typing; only the newest answer counts.
   useEffect(() => {
@@ -117,9 +124,15 @@ export function PlaybookEditor(props: { me: Me; id: string }) {
   return (
     <article className="playbook-editor" data-testid="playbook-editor">
       <div className="toolbar">
-        <h1>
-          <Link to="/playbooks">Playbooks</Link> / {id} <small>v{source.version ?? '?'}</small>
-        </h1>
+        {draft ? (
+          <h1>
+            <Link to="/playbooks">Playbooks</Link> / <Link to={`/playbook-drafts/${encodeURIComponent(id)}`}>AI draft</Link> / {draft.title}
+          </h1>
+        ) : (
+          <h1>
+            <Link to="/playbooks">Playbooks</Link> / {id} <small>v{source.version ?? '?'}</small>
+          </h1>
+        )}
         <span className="muted mono">{source.file}</span>
         <span className={`chip ${result?.valid ? 'verdict-benign' : 'verdict-malicious'}`} data-testid="validation-state">
           {result ? (result.valid ? 'valid' : `${result.issues.length} issue${result.issues.length === 1 ? '' : 's'}`) : 'checking…'}
@@ -176,7 +189,7 @@ export function PlaybookEditor(props: { me: Me; id: string }) {
           ))}
         </ul>
       )}
-      {can(me, 'runs:start') && (
+      {can(me, 'runs:start') && !draft && (
         <section className="dry-run">
           <h2>Dry run</h2>
           <p className="muted">Runs the loaded version with this input; write and destructive actions are simulated, never performed.</p>

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { api, can, type Me, type Page, type Run } from '../api.ts';
 import { ago, StatusChip } from '../format.tsx';
 import { Link } from '../router.tsx';
+import { useAiStatus } from './ai-panel.tsx';
 
 interface PlaybookItem {
   id: string | null;
@@ -15,6 +16,7 @@ interface PlaybookItem {
 export function PlaybooksPage(props: { me: Me }) {
   const [items, setItems] = useState<PlaybookItem[]>([]);
   const [lastRuns, setLastRuns] = useState<Map<string, Run>>(new Map());
+  const aiEnabled = useAiStatus()?.enabled === true;
   useEffect(() => {
     api<Page<PlaybookItem>>('/api/v1/playbooks')
       .then((r) => setItems(r.items))
@@ -30,7 +32,14 @@ export function PlaybooksPage(props: { me: Me }) {
   }, [props.me]);
   return (
     <section>
-      <h1>Playbooks</h1>
+      <div className="toolbar">
+        <h1>Playbooks</h1>
+        {aiEnabled && (
+          <Link to="/playbook-drafts" testId="playbook-drafts-link">
+            AI playbook drafts
+          </Link>
+        )}
+      </div>
       <table>
         <thead>
           <tr>
