@@ -329,7 +329,8 @@ const TECHNIQUE_ID = /^T\d{4}(\.\d{3})?$/;
 
 function StepsView(props: { me: Me; kase: CaseItem; output: unknown; onStarted: () => void }) {
   const steps = readSteps(props.output);
-  const [confirming, setConfirming] = useState<SuggestedStep>();
+  // The step's index: readSteps builds new objects on every render.
+  const [confirming, setConfirming] = useState<number>();
   const [started, setStarted] = useState<Record<number, Run>>({});
   const [startError, setStartError] = useState<Failure>();
   const mayStart = can(props.me, 'runs:start');
@@ -381,7 +382,7 @@ function StepsView(props: { me: Me; kase: CaseItem; output: unknown; onStarted: 
               </p>
             ) : step.startable && step.playbook ? (
               mayStart && (
-                <button type="button" onClick={() => setConfirming(step)} data-testid="ai-start-playbook">
+                <button type="button" onClick={() => setConfirming(i)} data-testid="ai-start-playbook">
                   Start playbook…
                 </button>
               )
@@ -394,14 +395,14 @@ function StepsView(props: { me: Me; kase: CaseItem; output: unknown; onStarted: 
         ))}
       </ol>
       {startError && <AiFailure failure={startError} />}
-      {confirming?.playbook && (
+      {confirming !== undefined && steps[confirming]?.playbook && (
         <StartDialog
           me={props.me}
           kase={props.kase}
-          step={confirming}
+          step={steps[confirming]}
           onCancel={() => setConfirming(undefined)}
           onStarted={(run) => {
-            const index = steps.indexOf(confirming);
+            const index = confirming;
             setConfirming(undefined);
             setStartError(undefined);
             setStarted((s) => ({ ...s, [index]: run }));
@@ -432,6 +433,8 @@ function StartDialog(props: {
   useEffect(() => {
     // Focus starts on Cancel: starting a run is a deliberate click, never a stray Enter.
     cancel.current?.focus();
+  }, []);
+  useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       if (event.key === 'Escape') props.onCancel();
     };
