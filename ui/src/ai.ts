@@ -71,7 +71,8 @@ export interface AiInteraction {
   id: string;
   kind: AiKind;
   model: string;
-  actor: string;
+  /** Who asked: the server sends the actor record ({ kind, id, name }); older answers may carry a name. */
+  actor: string | { name?: string; id?: string } | null;
   created_at: string;
   status: 'ok' | 'error' | 'refused';
   prompt_tokens: number;
@@ -140,6 +141,11 @@ export function readSteps(output: unknown): SuggestedStep[] {
       refused_reason: typeof r.refused_reason === 'string' ? r.refused_reason : null,
     };
   });
+}
+
+export function actorName(actor: AiInteraction['actor']): string {
+  if (typeof actor === 'string') return actor;
+  return text(actor?.name ?? actor?.id ?? '') || 'unknown';
 }
 
 export function readInjection(value: unknown): Injection {

@@ -5,6 +5,7 @@ import {
   type AiInteraction,
   type AiStatus,
   type AiUsage,
+  actorName,
   aiStatus,
   aiUsable,
   type Injection,
@@ -162,7 +163,7 @@ export function AiPanel(props: { me: Me; kase: CaseItem; observables: Observable
           injection={readInjection(shown.injection)}
           usage={shown}
           withheld={0}
-          caption={`Earlier ${KIND_NAMES[shown.kind]?.toLowerCase() ?? shown.kind} by ${shown.actor}, ${ago(shown.created_at)}`}
+          caption={`Earlier ${KIND_NAMES[shown.kind]?.toLowerCase() ?? shown.kind} by ${actorName(shown.actor)}, ${ago(shown.created_at)}`}
           onStarted={props.onChange}
         />
       )}
@@ -386,7 +387,7 @@ function StepsView(props: { me: Me; kase: CaseItem; output: unknown; onStarted: 
                   Start playbook…
                 </button>
               )
-            ) : step.playbook || step.refused_reason ? (
+            ) : step.playbook ? (
               <p className="muted" data-testid="ai-refused">
                 Cannot be started from here: {step.refused_reason ?? 'the server did not mark it startable'}
               </p>
@@ -517,7 +518,7 @@ function AiHistory(props: { interactions: AiInteraction[]; shown: string | undef
             <tr key={i.id} data-testid="ai-interaction" data-kind={i.kind}>
               <td title={i.created_at}>{ago(i.created_at)}</td>
               <td>{KIND_NAMES[i.kind] ?? label(String(i.kind))}</td>
-              <td>{i.actor}</td>
+              <td>{actorName(i.actor)}</td>
               <td className="mono">{i.model}</td>
               <td>
                 {i.prompt_tokens ?? 0}+{i.completion_tokens ?? 0}
