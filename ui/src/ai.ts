@@ -80,6 +80,7 @@ export interface AiInteraction {
   latency_ms: number;
   injection: Injection | null;
   output: unknown;
+  error?: unknown;
 }
 
 export interface DraftIssue {

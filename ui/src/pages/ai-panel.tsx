@@ -17,7 +17,7 @@ import {
   type SuggestedStep,
 } from '../ai.ts';
 import { ApiError, api, type CaseItem, can, type Me, type Observable, type Run } from '../api.ts';
-import { ago, duration, label, StatusChip, VerdictChip } from '../format.tsx';
+import { ago, duration, Json, label, StatusChip, VerdictChip } from '../format.tsx';
 import { Link } from '../router.tsx';
 
 /**
@@ -167,7 +167,7 @@ export function AiPanel(props: { me: Me; kase: CaseItem; observables: Observable
           onStarted={props.onChange}
         />
       )}
-      <AiHistory interactions={history} shown={shown?.id} onShow={(i) => setShown(i.id === shown?.id ? undefined : i)} />
+      <AiHistory me={me} interactions={history} shown={shown?.id} onShow={(i) => setShown(i.id === shown?.id ? undefined : i)} />
     </section>
   );
 }
@@ -495,7 +495,23 @@ function StartDialog(props: {
   );
 }
 
-function AiHistory(props: { interactions: AiInteraction[]; shown: string | undefined; onShow: (interaction: AiInteraction) => void }) {
+const errorText = (error: unknown): string => {
+  if (!error) return '';
+  if (typeof error === 'string') return error;
+  const e = error as { code?: unknown; message?: unknown };
+  return [e.code, e.message].filter((x) => typeof x === 'string' && x).join(': ') || JSON.stringify(error);
+};
+
+function AiHistory(props: { me: Me; interactions: AiInteraction[]; shown: string | undefined; onShow: (interaction: AiInteraction) => void }) {
+  const [raw, setRaw] = useState<{ id: string; detail?: { request?: unknown; response_text?: string | null }; error?: string }>();
+  const mayAudit = can(props.me, 'audit:read');
+  const toggleRaw = (id: string) => {
+    if (raw?.id === id) return setRaw(undefined);
+    setRaw({ id });
+    api<{ request?: unknown; response_text?: string | null }>(`/api/v1/ai/interactions/${encodeURIComponent(id)}`)
+      .then((detail) => setRaw((r) => (r?.id === id ? { id, detail } : r)))
+      .catch((e) => setRaw((r) => (r?.id === id ? { id, error: (e as Error).message } : r)));
+  };
   if (props.interactions.length === 0) return null;
   return (
     <details className="ai-history" data-testid="ai-history">
@@ -527,6 +543,7 @@ function AiHistory(props: { interactions: AiInteraction[]; shown: string | undef
               <td>
                 <StatusChip status={i.status} />
                 {readInjection(i.injection).suspected && <span className="chip verdict-malicious">injection suspected</span>}
+                {i.status !== 'ok' && i.error ? <div className="muted ai-text">{errorText(i.error)}</div> : null}
               </td>
               <td>
                 {i.status === 'ok' && i.output != null && (
@@ -534,11 +551,29 @@ function AiHistory(props: { interactions: AiInteraction[]; shown: string | undef
                     {props.shown === i.id ? 'Hide' : 'Show'}
                   </button>
                 )}
+                {mayAudit && (
+                  <button type="button" className="link-button" onClick={() => toggleRaw(i.id)} data-testid="ai-raw-toggle">
+                    {raw?.id === i.id ? 'Hide exchange' : 'Exchange'}
+                  </button>
+                )}
               </td>
             </tr>
           ))}
         </tbody>
       </table>
+      {raw && (
+        <div className="ai-raw" data-testid="ai-raw">
+          <h3>What was sent (secrets redacted) and what the model answered</h3>
+          {raw.error && <p className="error">{raw.error}</p>}
+          {!raw.detail && !raw.error && <p className="muted">Loading…</p>}
+          {raw.detail && (
+            <>
+              <Json value={raw.detail.request ?? null} />
+              <pre className="json">{raw.detail.response_text ?? '(no answer)'}</pre>
+            </>
+          )}
+        </div>
+      )}
     </details>
   );
 }
