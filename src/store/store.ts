@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/index.ts';
 import type { Backend } from './backend.ts';
+import { type AiRepository, aiRepository } from './repositories/ai.ts';
 import { type AlertsRepository, alertsRepository } from './repositories/alerts.ts';
 import { type ApiTokensRepository, apiTokensRepository } from './repositories/api-tokens.ts';
 import { type ApprovalsRepository, approvalsRepository } from './repositories/approvals.ts';
@@ -57,6 +58,8 @@ export interface Store {
   readonly edl: EdlRepository;
   /** User-reported phishing: reports, their analyses, cluster keys and reporters per case. */
   readonly phishing: PhishingRepository;
+  /** AI assistance: each exchange with the model (redacted), and the playbooks it drafted. */
+  readonly ai: AiRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -100,5 +103,6 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     intel: intelRepository(db, backend, clock),
     edl: edlRepository(db, clock),
     phishing: phishingRepository(db, clock),
+    ai: aiRepository(db),
   };
 }
