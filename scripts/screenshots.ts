@@ -8,7 +8,8 @@ import { PHISH_FIXTURE, seedEmailCase, seedQueue, seedScenario } from '../test/u
 /**
  * `npm run screenshots`: regenerates docs/screenshots/*.png from demo-like data — the suspicious-IP case with
  * its verdict and a block waiting for a second approver, over a queue of a few thousand cases — on a
- * throw-away SQLite store, with Debian's Chromium (set RIPOSTE_CHROMIUM to use another).
+ * throw-away SQLite store, with Debian's Chromium (set RIPOSTE_CHROMIUM to use another). AI assistance is
+ * enabled against the lab's LLM simulator for the AI summary.
  */
 if (chromiumMissing) {
   process.stderr.write(`screenshots: ${chromiumMissing}\n`);
@@ -18,7 +19,7 @@ const out = join(import.meta.dirname, '..', 'docs', 'screenshots');
 mkdirSync(out, { recursive: true });
 const backend = testBackends()[0];
 if (!backend) throw new Error('no test backend');
-const { ui, browser } = await openUi(backend);
+const { ui, browser } = await openUi(backend, { ai: true });
 try {
   await seedQueue(ui.runtime.store, 3000);
   // A verdict mix for the dashboard: every seeded profile through the enrichment playbook.
@@ -44,6 +45,11 @@ try {
   await row.getByTestId('verdict-chip').waitFor();
   await row.getByText('why').click();
   await shot('case-view');
+  await row.getByText('why').click();
+  await page.getByTestId('ai-panel').getByRole('button', { name: 'Summarise' }).click();
+  await page.locator('[data-testid=ai-answer][data-kind=summary]').waitFor();
+  await page.getByTestId('ai-panel').scrollIntoViewIfNeeded();
+  await shot('ai-summary');
   await page.goto(`/runs/${scenario.runId}`);
   await page.getByTestId('node-verdict').waitFor();
   await page.getByTestId('node-verdict').click();

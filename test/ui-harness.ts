@@ -11,7 +11,7 @@ import { reportLine } from '../src/cli/commands/phish.ts';
 import { type Config, createLogger, loadConfig, newId } from '../src/core/index.ts';
 import { defineAction } from '../src/engine/index.ts';
 import { INTEGRATIONS } from '../src/integrations/catalog.ts';
-import { type Lab, SIMULATOR_API_KEY, startLab } from '../src/lab/index.ts';
+import { type Lab, type LlmSimulator, SIMULATOR_API_KEY, SIMULATOR_LLM_MODEL, startLab, startLlmSimulator } from '../src/lab/index.ts';
 import type { CaseRecord, Store } from '../src/store/index.ts';
 import type { TestBackend, TestStore } from '../src/store/testing.ts';
 
@@ -122,10 +122,17 @@ export interface UiServer {
   url: string;
   runtime: Runtime;
   lab: Lab;
+  /** The OpenAI-compatible simulator AI assistance talks to, when started with `{ ai: true }`. */
+  llm?: LlmSimulator;
   close(): Promise<void>;
 }
 
-export async function startUiServer(backend: TestBackend): Promise<UiServer> {
+export interface UiServerOptions {
+  /** Enable AI assistance (the `ai` config block) against the lab's keyless LLM simulator. */
+  ai?: boolean;
+}
+
+export async function startUiServer(backend: TestBackend, options: UiServerOptions = {}): Promise<UiServer> {
   const dir = mkdtempSync(join(tmpdir(), 'riposte-ui-'));
   const playbooks = join(dir, 'playbooks');
   mkdirSync(playbooks);
@@ -136,12 +143,15 @@ export async function startUiServer(backend: TestBackend): Promise<UiServer> {
   writeFileSync(join(playbooks, 'contain-ip.yml'), CONTAIN_PLAYBOOK);
   writeFileSync(join(dir, 'policy.yml'), POLICY);
   const lab = await startLab();
+  let llm: LlmSimulator | undefined;
   let testStore: TestStore | undefined;
   try {
+    if (options.ai) llm = await startLlmSimulator({ apiKey: null });
     testStore = await backend.open();
     await testStore.store.close();
-    return await openUiRuntime(dir, playbooks, lab, testStore);
+    return await openUiRuntime(dir, playbooks, lab, testStore, llm);
   } catch (error) {
+    await llm?.close();
     await lab.close();
     await testStore?.dispose().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
@@ -149,7 +159,7 @@ export async function startUiServer(backend: TestBackend): Promise<UiServer> {
   }
 }
 
-async function openUiRuntime(dir: string, playbooks: string, lab: Lab, testStore: TestStore): Promise<UiServer> {
+async function openUiRuntime(dir: string, playbooks: string, lab: Lab, testStore: TestStore, llm: LlmSimulator | undefined): Promise<UiServer> {
   const config: Config = loadConfig({
     env: { ...testStore.env, RIPOSTE_DATA_DIR: dir },
     cwd: dir,
@@ -160,6 +170,7 @@ async function openUiRuntime(dir: string, playbooks: string, lab: Lab, testStore
       'engine.playbooks_dir': playbooks,
       'policy.file': join(dir, 'policy.yml'),
       'integrations.http_allow': ['127.0.0.1'],
+      ...(llm ? { 'ai.enabled': true, 'ai.base_url': llm.url, 'ai.model': SIMULATOR_LLM_MODEL } : {}),
     },
   });
   // PostgreSQL deployments must be given the master key for integration secrets (SQLite would make one).
@@ -191,8 +202,10 @@ async function openUiRuntime(dir: string, playbooks: string, lab: Lab, testStore
     url: server.url,
     runtime,
     lab,
+    ...(llm ? { llm } : {}),
     async close() {
       await server.close();
+      await llm?.close();
       await lab.close();
       await testStore.dispose().catch(() => {});
       rmSync(dir, { recursive: true, force: true });
