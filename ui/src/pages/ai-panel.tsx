@@ -102,9 +102,12 @@ export function AiPanel(props: { me: Me; kase: CaseItem; observables: Observable
   );
 
   const explain = props.explain;
+  // A request made before this panel mounted (say, on the previous case) is not this panel's to answer.
+  const handled = useRef(explain?.seq);
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new request (seq) is the trigger, not ask's identity
   useEffect(() => {
-    if (!explain) return;
+    if (!explain || explain.seq === handled.current) return;
+    handled.current = explain.seq;
     setTarget(explain.observable);
     section.current?.scrollIntoView({ block: 'nearest' });
     ask('explain', { observable: explain.observable }, 'explain');

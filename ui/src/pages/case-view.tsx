@@ -312,7 +312,7 @@ export function CasePage(props: { me: Me; id: string }) {
             {observables.length === 0 && <p className="muted">No observables.</p>}
           </section>
 
-          {aiOn && <AiPanel me={me} kase={kase} observables={observables} explain={explainAsk} onChange={load} />}
+          {aiOn && <AiPanel key={kase.id} me={me} kase={kase} observables={observables} explain={explainAsk} onChange={load} />}
 
           <section>
             <h2>Timeline</h2>
