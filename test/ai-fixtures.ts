@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openRuntime, type RunningServer, type Runtime, startServer } from '../src/app/index.ts';
 import { createLogger, loadConfig } from '../src/core/index.ts';
+import type { IntegrationInstance } from '../src/integrations/sdk/index.ts';
 import { type LlmSimulator, SIMULATOR_LLM_API_KEY, startLlmSimulator } from '../src/lab/index.ts';
 import type { TestBackend, TestStore } from '../src/store/testing.ts';
 
@@ -42,7 +43,13 @@ export interface AiWorld {
 
 export async function openAiWorld(
   backend: TestBackend,
-  options: { config?: Record<string, unknown>; env?: Record<string, string>; sim?: Parameters<typeof startLlmSimulator>[0] } = {},
+  options: {
+    config?: Record<string, unknown>;
+    env?: Record<string, string>;
+    sim?: Parameters<typeof startLlmSimulator>[0];
+    /** Vendor instances beside the model (the injection corpus wires the lab firewall to prove it is never called). */
+    instances?: IntegrationInstance[];
+  } = {},
 ): Promise<AiWorld> {
   const sim = await startLlmSimulator(options.sim);
   const playbooksDir = mkdtempSync(join(tmpdir(), 'riposte-ai-playbooks-'));
@@ -69,6 +76,7 @@ export async function openAiWorld(
   const runtime = await openRuntime(config, createLogger({ level: 'silent' }), {
     env: { RIPOSTE_SECRET_LLM_KEY: LLM_SECRET, ...options.env },
     announce: () => {},
+    ...(options.instances ? { instances: options.instances } : {}),
   });
   const server = await startServer(runtime, { host: '127.0.0.1', port: 0 });
   const tokens = new Map<string, string>();
