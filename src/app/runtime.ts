@@ -17,7 +17,7 @@ import { HuntService } from './hunt-service.ts';
 import { wireIndicatorSightings } from './indicator-sightings.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
 import { attackCoverage, caseStixBundle } from './intel.ts';
-import { storeWithApprovalEvents, wireLiveUpdates } from './live-updates.ts';
+import { LiveRelay, storeWithApprovalEvents, wireLiveUpdates } from './live-updates.ts';
 import { MAX_REPORT_BYTES, PhishingIntake, phishingSettings } from './phishing-intake.ts';
 import { PhishingMailboxPoller } from './phishing-mailbox-poller.ts';
 import { wirePhishingTriggers, wireTriggers } from './triggers.ts';
@@ -110,8 +110,10 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     // Guardrails saves approvals through a store that also writes the messages they owe (same transaction).
     const approvalChannels = new ApprovalChannels({ config, logger, cases });
     const live = new LiveHub();
+    // On PostgreSQL the stream also carries what workers and other API processes do.
+    const relay = new LiveRelay({ store, hub: live, logger });
     const guardrails = await Guardrails.create({
-      store: storeWithApprovalEvents(approvalChannels.storeWithOutbox(store), live),
+      store: storeWithApprovalEvents(approvalChannels.storeWithOutbox(store), relay),
       config,
       cases,
       auth,
@@ -149,7 +151,8 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     }, 3_600_000);
     edlPurge.unref();
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
-    const unwireLive = wireLiveUpdates({ hub: live, engine, cases });
+    const unwireLive = wireLiveUpdates({ hub: relay, engine, cases });
+    await relay.start();
     const phishing = new PhishingIntake({ store, cases, logger, analyze: { settings: phishingSettings(config) } });
     const unwirePhishing = wirePhishingTriggers({ intake: phishing, cases, engine, playbooks, logger });
     const phishingPoller = new PhishingMailboxPoller({
@@ -226,6 +229,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
         await approvalChannels.stop();
         await engine.stop();
         await cases.drain();
+        await relay.stop();
         await store.close();
       },
     };

@@ -66,6 +66,14 @@ export interface Store {
    * runner is poked in-process. Returns the function that stops listening.
    */
   listenForWork(onWork: () => void): Promise<() => Promise<void>>;
+  /**
+   * Tells every process listening on this database, this one included (PostgreSQL NOTIFY: delivered after
+   * commit, at most once, never stored). Small messages only (≤ 7,000 bytes). A no-op on SQLite, where one
+   * process owns the database and tells itself directly.
+   */
+  broadcast(payload: string): Promise<void>;
+  /** Hears `broadcast` messages from every process; returns the function that stops listening. */
+  listenForBroadcasts(onMessage: (payload: string) => void): Promise<() => Promise<void>>;
   /** Cheap round trip proving the database answers (used by /readyz). */
   ping(): Promise<void>;
   /** Applies pending migrations; returns the names applied now. */
@@ -79,7 +87,10 @@ export interface Store {
 }
 
 /** The repositories as seen inside a transaction. */
-export type StoreTx = Omit<Store, 'transaction' | 'listenForWork' | 'ping' | 'migrate' | 'migrationStatus' | 'backup' | 'restore' | 'close' | 'location'>;
+export type StoreTx = Omit<
+  Store,
+  'transaction' | 'listenForWork' | 'broadcast' | 'listenForBroadcasts' | 'ping' | 'migrate' | 'migrationStatus' | 'backup' | 'restore' | 'close' | 'location'
+>;
 
 export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: Clock): StoreTx {
   return {
