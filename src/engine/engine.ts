@@ -56,6 +56,12 @@ export interface Decision {
   decision: 'approve' | 'reject';
   actor: string;
   comment?: string;
+  /**
+   * The decider's roles, when an authenticated principal decides (the API). A step's `approvers` list is
+   * checked against the actor's name and these roles; without them (the operator's `riposte runs decide`,
+   * playbook tests) only separation of duties is checked.
+   */
+  roles?: readonly string[];
 }
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
@@ -263,12 +269,17 @@ export class Engine {
     return newRunId;
   }
 
-  /** Decides an open approval. The guardrails issue adds who may decide; here any caller with the permission can. */
+  /**
+   * Decides a playbook's approval step. Who may: never the person who started the run nor the playbook's
+   * last author (one person must not both ask and answer; they may still reject); when the step names
+   * `approvers`, only those users or holders of those roles. Policy approvals (M-of-N, signed) are the approvals desk's, not this.
+   */
   async decide(runId: string, stepKey: string, decision: Decision): Promise<RunView> {
     if (decision.decision !== 'approve' && decision.decision !== 'reject') throw invalidInput('decision must be "approve" or "reject"');
     if (!decision.actor) throw invalidInput('actor is required');
     const wait = await this.#store.engine.getWait(runId, stepKey);
     const approvalId = (wait?.request as { approval_id?: unknown } | null | undefined)?.approval_id;
+    if (wait !== undefined && wait.kind === 'approval' && typeof approvalId !== 'string') await this.#checkDecider(runId, stepKey, wait, decision);
     if (typeof approvalId === 'string') {
       // A policy approval is M-of-N with separation of duties: only the approvals desk may decide it.
       throw new RiposteError(
@@ -333,6 +344,25 @@ export class Engine {
       }
     }
     return woken;
+  }
+
+  async #checkDecider(runId: string, stepKey: string, wait: WaitRow, decision: Decision): Promise<void> {
+    const run = await this.#store.engine.getRun(runId);
+    const author = (run?.definition as { author?: unknown } | undefined)?.author;
+    const refuse = (message: string, reason: string) => {
+      throw new RiposteError('engine.approver_not_allowed', message, { status: 403, details: { run_id: runId, step: stepKey, reason } });
+    };
+    // Separation of duties binds approving only: withdrawing (a rejection) is always safe, as for policy approvals.
+    const approving = decision.decision === 'approve';
+    if (approving && run?.startedBy && run.startedBy === decision.actor)
+      refuse(`${decision.actor} started run ${runId} and may not decide its approval ${stepKey}: someone else must`, 'initiator');
+    if (approving && typeof author === 'string' && author === decision.actor)
+      refuse(`${decision.actor} is the last author of playbook ${run?.playbookId} and may not decide its approval ${stepKey}: someone else must`, 'author');
+    const approvers = (wait.request as { approvers?: unknown } | null)?.approvers;
+    if (decision.roles === undefined || !Array.isArray(approvers) || approvers.length === 0) return;
+    const allowed = new Set(approvers.filter((a): a is string => typeof a === 'string'));
+    if (allowed.has(decision.actor) || decision.roles.some((role) => allowed.has(role))) return;
+    refuse(`approval ${stepKey} of run ${runId} may be decided only by ${[...allowed].join(', ')}; ${decision.actor} is none of them`, 'not_listed');
   }
 
   async #deliver(

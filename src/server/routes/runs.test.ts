@@ -33,6 +33,15 @@ steps:
   - { id: ask, approval: { prompt: "ok?" } }
   - { id: done, action: core.transform, with: { value: "{{ steps.ask.output.actor }}" } }
 `;
+const ADMINS_ONLY = `
+id: gated-admins
+version: 1
+title: Gated, admins decide
+author: pb-author
+steps:
+  - { id: ask, approval: { prompt: "ok?", approvers: [admin, duty-officer] } }
+  - { id: done, action: core.transform, with: { value: "{{ steps.ask.output.actor }}" } }
+`;
 
 for (const backend of testBackends()) {
   describe(`runs API (${backend.backend})`, () => {
@@ -43,6 +52,7 @@ for (const backend of testBackends()) {
     before(async () => {
       writeFileSync(join(dir, 'greet.yml'), PLAYBOOK);
       writeFileSync(join(dir, 'gated.yml'), GATED);
+      writeFileSync(join(dir, 'gated-admins.yml'), ADMINS_ONLY);
       writeFileSync(join(dir, 'waits-for-ticket.yml'), WAITING);
       server = await openTestServer(backend, {
         config: { 'engine.playbooks_dir': dir },
@@ -147,6 +157,36 @@ for (const backend of testBackends()) {
       assert.equal(cancelled.json().run.status, 'cancelled');
       const again = await server.app.inject({ method: 'POST', url: `/api/v1/runs/${other}/cancel`, headers });
       assert.equal(again.statusCode, 409);
+    });
+
+    test('an approval step is never decided by the run’s starter or the playbook’s author, and only by its approvers', async () => {
+      const decide = (id: string, who: { authorization: string }) =>
+        server.app.inject({ method: 'POST', url: `/api/v1/runs/${id}/approvals/ask`, headers: who, payload: { decision: 'approve' } });
+      const refusal = (response: { statusCode: number; json(): { code: string; details: { reason: string } } }) => {
+        assert.equal(response.statusCode, 403);
+        return `${response.json().code}/${response.json().details.reason}`;
+      };
+      // The starter asks; they may not answer, even as an admin.
+      const own = (await server.app.inject({ method: 'POST', url: '/api/v1/playbooks/gated/runs', headers, payload: {} })).json().run.id;
+      await engine.waitForRun(own, 10_000, { untilWaiting: true });
+      assert.equal(refusal(await decide(own, headers)), 'engine.approver_not_allowed/initiator');
+      // …but may withdraw it.
+      const withdrawn = await server.app.inject({ method: 'POST', url: `/api/v1/runs/${own}/approvals/ask`, headers, payload: { decision: 'reject' } });
+      assert.equal(withdrawn.statusCode, 200, withdrawn.body);
+
+      const id = (await server.app.inject({ method: 'POST', url: '/api/v1/playbooks/gated-admins/runs', headers, payload: {} })).json().run.id;
+      await engine.waitForRun(id, 10_000, { untilWaiting: true });
+      // An approver who is not listed (by name or role) is refused.
+      assert.equal(refusal(await decide(id, await server.as('approver'))), 'engine.approver_not_allowed/not_listed');
+      // The playbook's last author is refused although an admin.
+      await server.auth.createUser({ name: 'pb-author', roles: ['admin'] });
+      const author = { authorization: `Bearer ${(await server.auth.createToken({ userName: 'pb-author' })).token}` };
+      assert.equal(refusal(await decide(id, author)), 'engine.approver_not_allowed/author');
+      assert.equal((await engine.getRun(id)).status, 'waiting', 'no refused decision counted');
+      // Another admin may.
+      const decided = await decide(id, await server.as('admin'));
+      assert.equal(decided.statusCode, 200, decided.body);
+      assert.match(String((await engine.waitForRun(id, 10_000)).output), /^test-user-/);
     });
   });
 }

@@ -131,6 +131,7 @@ export async function runsRoutes(
             await engine.decide(id, step, {
               decision: request.body.decision,
               actor: request.actor?.name ?? 'unknown',
+              roles: [...(request.actor?.roles ?? [])],
               ...(request.body.comment ? { comment: request.body.comment } : {}),
             }),
           ),
