@@ -145,6 +145,8 @@ export function edlUrlValue(text: string): string {
   if (port) authority = port[1] ?? authority;
   const host = canonicalHost('url', authority, original, 'any');
   if (tail.startsWith('?')) tail = `/${tail}`;
+  // Requests carry paths percent-encoded; an entry with raw non-ASCII would never match one.
+  tail = tail.replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c));
   if (tail === '') tail = '/';
   if (tail === '/') refuseTopDomain('url', host, original, 'all of');
   const value = `${host}${tail}`;

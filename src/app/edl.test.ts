@@ -43,6 +43,7 @@ describe('typed EDL values (the PAN-OS URL and domain list formats, sender lists
     assert.equal(edlValueFor('url', 'https://Bücher-Login.example/a'), 'xn--bcher-login-thb.example/a');
     assert.equal(edlValueFor('url', 'https://203.0.113.9:8080/x'), '203.0.113.9/x');
     assert.equal(edlValueFor('url', '*.evil.top/login'), '*.evil.top/login');
+    assert.equal(edlValueFor('url', 'https://evil.example/connexion/sécurité'), 'evil.example/connexion/s%C3%A9curit%C3%A9');
     // A path on a popular site is one page (a form on a big hosting service), not the site.
     assert.equal(edlValueFor('url', 'https://docs.google.com/forms/d/e/1FAIpQL/viewform'), 'docs.google.com/forms/d/e/1FAIpQL/viewform');
   });
