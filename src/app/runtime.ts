@@ -136,7 +136,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       hunts,
       guard: guardrails.guard,
       cases,
-      phishing: { deps: { store, cases } },
+      phishing: { deps: { store, cases, listTypes: config.edl.lists }, blockTtlMs: config.phishing.block_ttl },
       ...(options.actions ? { actions: options.actions } : {}),
       ...(options.runner ? { runner: options.runner } : {}),
     });
@@ -214,7 +214,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       feeds,
       live,
       validatePlaybook: (yaml) => parsePlaybookYaml(yaml, { actions, playbooks }),
-      edl: new EdlService({ store, cases }),
+      edl: new EdlService({ store, cases, listTypes: config.edl.lists }),
       phishing,
       phishingPoller,
       async close() {

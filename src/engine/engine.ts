@@ -37,6 +37,17 @@ export interface StartRunOptions {
   caseId?: string;
 }
 
+/** An `Idempotency-Key` on a run start (draft-ietf-httpapi-idempotency-key-header). */
+export interface IdempotentStart {
+  /** Whose key it is: keys are scoped per actor, so two clients never collide on the same key. */
+  scope: string;
+  key: string;
+  /** A digest of what was asked (playbook and request body): the same key with another one is refused. */
+  fingerprint: string;
+  /** How long the key keeps answering with its run (24 h for the API). */
+  ttlMs: number;
+}
+
 export interface StepRecord {
   key: string;
   status: string;
@@ -129,6 +140,55 @@ export class Engine {
     await this.#store.engine.insertRuns(runs);
     this.runner.poke();
     return runs.map((r) => r.id);
+  }
+
+  /**
+   * Starts a run once per idempotency key: the first request with the key starts it, every later one with
+   * the same key and fingerprint (however many arrive at once) gets that run back (`replayed`, with the
+   * status the first was answered with once it is known). The key and the run commit in one transaction,
+   * so concurrent duplicates cannot both start one. The same key with another fingerprint is a 422.
+   */
+  async startRunIdempotent(
+    playbook: Playbook,
+    inputs: unknown,
+    options: StartRunOptions,
+    idempotency: IdempotentStart,
+  ): Promise<{ runId: string; replayed: boolean; statusCode: number | null }> {
+    const keys = this.#store.runIdempotencyKeys;
+    await keys.purgeExpired(this.#clock.now());
+    // A claim lost to a concurrent request is visible once that request commits: a second look finds it.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const existing = await keys.get(idempotency.scope, idempotency.key);
+      if (existing) {
+        if (existing.fingerprint !== idempotency.fingerprint) {
+          throw new RiposteError(
+            'run.idempotency_key_reused',
+            `Idempotency-Key ${JSON.stringify(idempotency.key)} was already used for a different request (run ${existing.runId}); use a new key for a new run`,
+            { status: 422, details: { run_id: existing.runId } },
+          );
+        }
+        return { runId: existing.runId, replayed: true, statusCode: existing.statusCode };
+      }
+      const runId = await this.startRunIf(playbook, inputs, options, (tx, newRunId) =>
+        tx.runIdempotencyKeys.claim({
+          actor: idempotency.scope,
+          key: idempotency.key,
+          fingerprint: idempotency.fingerprint,
+          ttlMs: idempotency.ttlMs,
+          runId: newRunId,
+        }),
+      );
+      if (runId !== undefined) return { runId, replayed: false, statusCode: null };
+    }
+    throw new RiposteError('conflict', `Idempotency-Key ${JSON.stringify(idempotency.key)} is being used by a concurrent request; retry`, {
+      status: 409,
+      retryable: true,
+    });
+  }
+
+  /** Remembers the status the first request with a key was answered with, for its retries. */
+  recordIdempotentStatus(idempotency: Pick<IdempotentStart, 'scope' | 'key'>, runId: string, statusCode: number): Promise<void> {
+    return this.#store.runIdempotencyKeys.setStatus(idempotency.scope, idempotency.key, runId, statusCode);
   }
 
   /**

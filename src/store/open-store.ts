@@ -320,6 +320,7 @@ class SqlStore implements Store {
   readonly intel: StoreTx['intel'];
   readonly edl: StoreTx['edl'];
   readonly phishing: StoreTx['phishing'];
+  readonly runIdempotencyKeys: StoreTx['runIdempotencyKeys'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -363,6 +364,7 @@ class SqlStore implements Store {
     this.intel = repositories.intel;
     this.edl = repositories.edl;
     this.phishing = repositories.phishing;
+    this.runIdempotencyKeys = repositories.runIdempotencyKeys;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

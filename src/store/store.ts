@@ -14,6 +14,7 @@ import { type IntelRepository, intelRepository } from './repositories/intel.ts';
 import { type NotificationOutboxRepository, notificationOutboxRepository } from './repositories/notification-outbox.ts';
 import { type ObservablesRepository, observablesRepository } from './repositories/observables.ts';
 import { type PhishingRepository, phishingRepository } from './repositories/phishing.ts';
+import { type RunIdempotencyKeysRepository, runIdempotencyKeysRepository } from './repositories/run-idempotency-keys.ts';
 import { type SessionsRepository, sessionsRepository } from './repositories/sessions.ts';
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
 import { type UsersRepository, usersRepository } from './repositories/users.ts';
@@ -57,6 +58,8 @@ export interface Store {
   readonly edl: EdlRepository;
   /** User-reported phishing: reports, their analyses, cluster keys and reporters per case. */
   readonly phishing: PhishingRepository;
+  /** `Idempotency-Key`s of run starts: which run a retried request gets back (kept 24 hours). */
+  readonly runIdempotencyKeys: RunIdempotencyKeysRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -111,5 +114,6 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     intel: intelRepository(db, backend, clock),
     edl: edlRepository(db, clock),
     phishing: phishingRepository(db, clock),
+    runIdempotencyKeys: runIdempotencyKeysRepository(db, clock),
   };
 }
