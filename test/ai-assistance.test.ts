@@ -228,6 +228,8 @@ for (const backend of testBackends()) {
       assert.equal(res.status, 502);
       assert.equal(res.body.code, 'ai.endpoint_failed');
       assert.match(String(res.body.detail), /HTTP 500/);
+      const timeline = await w.runtime.cases.timeline(caseId, { limit: 500 });
+      assert.ok(timeline.items.some((e) => e.kind === 'ai.interaction' && /failed: ai\.endpoint_failed$/.test(e.summary)));
     });
 
     test('a playbook draft validates, is stored as a draft, and is never written to the playbooks folder', async () => {
@@ -297,6 +299,27 @@ for (const backend of testBackends()) {
       assert.equal(second.body.code, 'ai.budget_exceeded');
       assert.equal((second.body.details as { scope: string }).scope, 'case');
       assert.equal(w.sim.completions.length, before, 'nothing was sent');
+    });
+  });
+
+  describe(`AI assistance daily budget (${backend.backend})`, () => {
+    let w: AiWorld;
+    before(async () => {
+      w = await openAiWorld(backend, { config: { 'ai.budget.daily_tokens': 2200, 'ai.max_output_tokens': 1000 } });
+    });
+    after(async () => {
+      await w?.close();
+    });
+
+    test('the daily budget spans every case', async () => {
+      const first = await w.alert({ title: 'One', severity: 'low', observables: [{ type: 'ipv4', value: freshIp() }] });
+      const second = await w.alert({ title: 'Two', severity: 'low', observables: [{ type: 'ipv4', value: freshIp() }] });
+      assert.equal((await w.call('POST', `/api/v1/cases/${first}/ai/summary`, await w.token('analyst'), {})).status, 200);
+      const refused = await w.call('POST', `/api/v1/cases/${second}/ai/summary`, await w.token('analyst'), {});
+      assert.equal(refused.status, 429);
+      assert.equal((refused.body.details as { scope: string }).scope, 'daily');
+      const status = await w.call('GET', '/api/v1/ai/status', await w.token('viewer'));
+      assert.equal((status.body.usage_today as { requests: number }).requests, 1);
     });
   });
 

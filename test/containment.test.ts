@@ -57,10 +57,27 @@ rules:
     when: { any_target: { field: target.value, eq: "203.0.113.67" } }
     decision: deny
     reason: "{target.value} stays blocked"
+  - id: phishing-block
+    actions: [phishing.block_indicators]
+    decision: allow
+    reason: "phishing blocks are allowed here"
   - id: routine-write
     impact: [write]
     decision: allow
     reason: "routine write"
+`;
+const PHISH_PLAYBOOK = `
+id: block-phish
+version: 1
+title: Block a phishing URL and its sender for a while
+inputs:
+  url: { type: string }
+  sender: { type: string }
+  ttl: { type: string, default: 1h }
+steps:
+  - id: block
+    action: phishing.block_indicators
+    with: { urls: ["{{ inputs.url }}"], senders: ["{{ inputs.sender }}"], ttl: "{{ inputs.ttl }}" }
 `;
 const PLAYBOOK = `
 id: block-ip
@@ -158,6 +175,7 @@ for (const backend of testBackends()) {
       writeFileSync(join(dir, 'assets.csv'), ASSETS);
       mkdirSync(join(dir, 'playbooks'));
       writeFileSync(join(dir, 'playbooks', 'block-ip.yml'), PLAYBOOK);
+      writeFileSync(join(dir, 'playbooks', 'block-phish.yml'), PHISH_PLAYBOOK);
       testStore = await backend.open();
       await testStore.store.close();
       await boot();
@@ -399,6 +417,51 @@ for (const backend of testBackends()) {
         'one inverse run',
       );
       assert.deepEqual(counts.get('203.0.113.31'), { block: 1, unblock: 1 });
+    });
+
+    test('a phishing block is a contained action: its rollback takes exactly its entries off the served EDLs, and so does its expiry', async () => {
+      const playbook = runtime.playbooks.get('block-phish');
+      assert.ok(playbook, 'block-phish playbook loads');
+      const first = await runtime.engine.startRun(
+        playbook,
+        { url: 'https://Login.Examp1e-Corp.top/a#x', sender: 'Ceo@Examp1e-Corp.top' },
+        { startedBy: 'rita' },
+      );
+      assert.equal((await runtime.engine.waitForRun(first, 10_000)).status, 'succeeded');
+      const action = await runtime.guardrails.containment.get(`${first}:block`);
+      assert.equal(action.status, 'active');
+      assert.equal(action.inverse.action, 'phishing.unblock_indicators');
+      assert.deepEqual(action.inverse.arguments.urls, ['login.examp1e-corp.top/a']);
+      const lifetime = Date.parse(action.expires_at ?? '') - Date.parse(action.created_at);
+      assert.ok(Math.abs(lifetime - 3_600_000) < 1000, `expires an hour after it was recorded, not ${lifetime} ms`);
+      const listed = await app.inject({ url: '/api/v1/actions?status=active', headers: as('rex') });
+      assert.ok(
+        (listed.json() as { items: Array<{ id: string }> }).items.some((a) => a.id === action.id),
+        listed.body,
+      );
+      assert.equal(await runtime.edl.render('riposte-urls'), 'login.examp1e-corp.top/a\n');
+      assert.equal(await runtime.edl.render('riposte-senders'), 'ceo@examp1e-corp.top\n');
+      const undone = await rollback('rex', action.id);
+      assert.equal(undone.statusCode, 200, undone.body);
+      assert.equal(undone.json().action.status, 'rolled_back');
+      assert.equal(await runtime.edl.render('riposte-urls'), '');
+      assert.equal(await runtime.edl.render('riposte-senders'), '');
+
+      const second = await runtime.engine.startRun(
+        playbook,
+        { url: 'https://pay.examp1e-corp.top/b', sender: 'billing@examp1e-corp.top', ttl: '1s' },
+        { startedBy: 'rita' },
+      );
+      assert.equal((await runtime.engine.waitForRun(second, 10_000)).status, 'succeeded');
+      assert.equal(await runtime.edl.render('riposte-urls'), 'pay.examp1e-corp.top/b\n');
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await runtime.guardrails.containment.sweep();
+      const expired = await until('the phishing block to expire', async () => {
+        const current = await runtime.guardrails.containment.get(`${second}:block`);
+        return current.status === 'expired' || current.status === 'rollback_failed' ? current : undefined;
+      });
+      assert.equal(expired.status, 'expired', JSON.stringify(expired.rollback));
+      assert.equal((await runtime.store.edl.entries('riposte-urls')).length, 0, 'the entry is gone, not only past its expiry');
     });
 
     test('the CMDB says an address is a critical asset: approval is required even at confidence 95, and the reason names the asset', async () => {

@@ -164,9 +164,11 @@ for (const backend of testBackends()) {
       assert.equal(started.status, 202, await started.clone().text());
       const runId = ((await started.json()) as { run: { id: string } }).run.id;
       await stream.until((e) => e.event === 'approvals' && e.data.run_id === runId && e.data.status === 'waiting');
+      // Someone other than the run's starter decides (separation of duties).
+      const approver = await tokenFor(['approver']);
       const decided = await fetch(`${base}/api/v1/runs/${runId}/approvals/ask`, {
         method: 'POST',
-        headers: { authorization: admin, 'content-type': 'application/json' },
+        headers: { authorization: approver, 'content-type': 'application/json' },
         body: JSON.stringify({ decision: 'approve' }),
       });
       assert.equal(decided.status, 200, await decided.clone().text());

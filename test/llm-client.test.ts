@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { integrationActions } from '../src/app/integration-actions.ts';
 import { integrationById } from '../src/integrations/catalog.ts';
 import { createIntegrationInstance, type InstanceOptions, type IntegrationInstance, retryAfterMs } from '../src/integrations/sdk/index.ts';
 import { type LlmSimulator, SIMULATOR_LLM_API_KEY, startLlmSimulator } from '../src/lab/index.ts';
@@ -124,6 +125,10 @@ describe('llm integration against the simulator', () => {
       secrets: { apiKey: SIMULATOR_LLM_API_KEY },
     });
     await rejects(chat(guarded), 'http.blocked_address');
+  });
+
+  test('a configured llm instance never becomes a playbook action', () => {
+    assert.deepEqual(integrationActions([instanceFor(sim)]), []);
   });
 
   test('OpenAI rate-limit headers say how long to wait when Retry-After is absent', () => {

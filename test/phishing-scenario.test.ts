@@ -243,9 +243,38 @@ for (const backend of testBackends()) {
       );
       const view = await runtime.cases.getCase(caseId);
       assert.ok(view.techniques.includes('T1566.002'), JSON.stringify(view.techniques));
-      const blocklist = await runtime.store.settings.get<{ senders: string[]; urls: string[] }>('phishing.blocklist');
-      assert.deepEqual(blocklist?.senders, ['voicemail@vm-notify.net']);
-      assert.ok(blocklist?.urls.includes('https://voicemail-examplecorp.top/collect.php'));
+      // The block is real: the URL is served in the URL EDL a proxy or firewall imports (no scheme), the
+      // sender on the list a mail gateway imports, the lookalike link domain on the domain EDL.
+      const served = async (list: string) => {
+        const res = await fetch(`${server.url}/edl/${list}`, { headers: { authorization: `Bearer ${analyst}` } });
+        assert.equal(res.status, 200, await res.clone().text());
+        assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+        return (await res.text()).split('\n').filter(Boolean);
+      };
+      assert.ok((await served('riposte-urls')).includes('voicemail-examplecorp.top/collect.php'), JSON.stringify(await served('riposte-urls')));
+      assert.deepEqual(await served('riposte-senders'), ['voicemail@vm-notify.net']);
+      assert.deepEqual(await served('riposte-domains'), ['voicemail-examplecorp.top']);
+      assert.equal(await runtime.store.settings.get('phishing.blocklist'), undefined);
+      // Recorded as a contained action with the 30-day default expiry; rolling it back takes every entry off.
+      const admin = await tokenFor(runtime, 'admin');
+      const listed = (await (await fetch(`${server.url}/api/v1/actions?run=${runId}`, { headers: { authorization: `Bearer ${admin}` } })).json()) as {
+        items: Array<{ id: string; action: string; status: string; expires_at: string | null; created_at: string }>;
+      };
+      const contained = listed.items.find((a) => a.action === 'phishing.block_indicators');
+      assert.ok(contained, JSON.stringify(listed));
+      assert.equal(contained.status, 'active');
+      const lifetimeDays = (Date.parse(contained.expires_at ?? '') - Date.parse(contained.created_at)) / 86_400_000;
+      assert.ok(lifetimeDays > 29.9 && lifetimeDays < 30.1, String(lifetimeDays));
+      const rollback = await fetch(`${server.url}/api/v1/actions/${contained.id}/rollback?wait=30`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ reason: 'false positive after review' }),
+      });
+      assert.equal(rollback.status, 200, await rollback.clone().text());
+      assert.equal(((await rollback.json()) as { action: { status: string } }).action.status, 'rolled_back');
+      assert.deepEqual(await served('riposte-urls'), []);
+      assert.deepEqual(await served('riposte-senders'), []);
+      assert.deepEqual(await served('riposte-domains'), []);
       console.log(JSON.stringify({ figure: 'phishing.report_to_notified_ms', backend: backend.backend, malicious: Math.round(notifiedMs) }));
     });
 

@@ -6,6 +6,8 @@ import { testBackends } from '../store/testing.ts';
 import { caseActions } from './case-actions.ts';
 import { buildCasesService } from './cases.ts';
 import { EdlService, edlActions, edlValue, type ResponseDeps } from './edl.ts';
+import { edlValueFor } from './edl-values.ts';
+import { phishingActions } from './phishing-actions.ts';
 
 /**
  * The EDL Riposte serves: block/unblock actions with expiry and provenance on the case, the plain-text
@@ -27,6 +29,54 @@ describe('edlValue', () => {
     assert.equal(edlValue('203.0.113.9/24'), '203.0.113.0/24');
     assert.throws(() => edlValue('0.0.0.0/0'), /wider than \/16/);
     assert.throws(() => edlValue('not-an-ip'), /not an IP address or CIDR/);
+  });
+});
+
+describe('typed EDL values (the PAN-OS URL and domain list formats, sender lists)', () => {
+  const refusedWith = (pattern: RegExp) => (e: unknown) => e instanceof RiposteError && e.code === 'edl.invalid_value' && pattern.test(e.message);
+
+  test('URLs lose scheme, port and fragment, keep path and query, get a lower-case punycode host; whole sites end in /', () => {
+    assert.equal(edlValueFor('url', 'HTTPS://Login.Examp1e-Corp.TOP:8443/Verify?id=1#top'), 'login.examp1e-corp.top/Verify?id=1');
+    assert.equal(edlValueFor('url', 'http://evil.example'), 'evil.example/');
+    assert.equal(edlValueFor('url', 'evil.example?x=1'), 'evil.example/?x=1');
+    assert.equal(edlValueFor('url', 'https://www.paypal.com@evil.example/login'), 'evil.example/login');
+    assert.equal(edlValueFor('url', 'https://Bücher-Login.example/a'), 'xn--bcher-login-thb.example/a');
+    assert.equal(edlValueFor('url', 'https://203.0.113.9:8080/x'), '203.0.113.9/x');
+    assert.equal(edlValueFor('url', '*.evil.top/login'), '*.evil.top/login');
+    assert.equal(edlValueFor('url', 'https://evil.example/connexion/sécurité'), 'evil.example/connexion/s%C3%A9curit%C3%A9');
+    // A path on a popular site is one page (a form on a big hosting service), not the site.
+    assert.equal(edlValueFor('url', 'https://docs.google.com/forms/d/e/1FAIpQL/viewform'), 'docs.google.com/forms/d/e/1FAIpQL/viewform');
+  });
+
+  test('URLs that would block a popular site, a TLD or nothing a firewall can match are refused, naming the problem', () => {
+    assert.throws(() => edlValueFor('url', 'https://www.google.com/'), refusedWith(/google\.com, one of the 10,000 most-visited sites/));
+    assert.throws(() => edlValueFor('url', 'https://google.com'), refusedWith(/most-visited/));
+    assert.throws(() => edlValueFor('url', '*.top/'), refusedWith(/public suffix top would block a whole TLD/));
+    assert.throws(() => edlValueFor('url', 'evil.*/x'), refusedWith(/top-level domain would block a whole TLD/));
+    assert.throws(() => edlValueFor('url', 'https://ev*il.example/'), refusedWith(/whole label/));
+    assert.throws(() => edlValueFor('url', 'ftp://files.evil.example/x'), refusedWith(/only http and https/));
+    assert.throws(() => edlValueFor('url', 'https://co.uk/'), refusedWith(/co\.uk is a public suffix/));
+    assert.throws(() => edlValueFor('url', `https://evil.example/${'a'.repeat(300)}`), refusedWith(/255 characters/));
+  });
+
+  test('domains are IDNA-normalised and may be *.-prefixed; suffixes, TLD wildcards, popular sites and non-domains are refused', () => {
+    assert.equal(edlValueFor('domain', 'Bücher.Example.'), 'xn--bcher-kva.example');
+    assert.equal(edlValueFor('domain', '*.Evil.top'), '*.evil.top');
+    assert.throws(() => edlValueFor('domain', '*.top'), refusedWith(/whole TLD/));
+    assert.throws(() => edlValueFor('domain', 'co.uk'), refusedWith(/public suffix/));
+    assert.throws(() => edlValueFor('domain', 'mail.google.com'), refusedWith(/google\.com, one of the 10,000 most-visited/));
+    assert.throws(() => edlValueFor('domain', 'https://evil.top/'), refusedWith(/not a domain name/));
+    assert.throws(() => edlValueFor('domain', '203.0.113.9'), refusedWith(/put it on an ip list/));
+    assert.throws(() => edlValueFor('domain', 'a.*.evil.top'), refusedWith(/leading "\*\."/));
+  });
+
+  test('senders are addresses or whole domains, lower-case; a big mail provider is never blocked whole', () => {
+    assert.equal(edlValueFor('sender', '<Voicemail@VM-Notify.net>'), 'voicemail@vm-notify.net');
+    assert.equal(edlValueFor('sender', 'someone@gmail.com'), 'someone@gmail.com');
+    assert.equal(edlValueFor('sender', '@Evil.example'), 'evil.example');
+    assert.throws(() => edlValueFor('sender', 'gmail.com'), refusedWith(/every sender at gmail\.com/));
+    assert.throws(() => edlValueFor('sender', 'a..b@evil.example'), refusedWith(/not a valid mailbox name/));
+    assert.throws(() => edlValueFor('sender', 'x@com'), refusedWith(/com is a public suffix/));
   });
 });
 
@@ -159,6 +209,73 @@ for (const backend of testBackends()) {
       const orphan = await run('cases.comment', { body: 'x' }, 'run-without-case');
       assert.equal(orphan.recorded, false);
       await assert.rejects(run('cases.comment', { body: 'x', case: '999999' }), (e: unknown) => e instanceof RiposteError && e.code === 'not_found');
+    });
+
+    const phishing = (id: string) => {
+      const action = phishingActions({ deps: { store: deps.store, cases: deps.cases, clock } }).find((a) => a.id === id);
+      assert.ok(action, id);
+      return action;
+    };
+    const served = async (list: string) => (await server.app.inject({ url: `/edl/${list}`, headers: await server.as('viewer') })).body;
+
+    test('phishing.block_indicators serves URLs, domains and senders on their own lists, refuses what it must not block, and expires them', async () => {
+      const block = phishing('phishing.block_indicators');
+      const out = (await block.run(
+        block.input.parse({
+          urls: ['https://Login.Examp1e-Corp.top/verify#x', 'https://www.google.com/'],
+          domains: ['examp1e-corp.top'],
+          senders: ['Boss@Examp1e-Corp.top'],
+          ttl: '2h',
+        }),
+        context('run-1', 'phish'),
+      )) as { added: Record<string, string[]>; refused: Array<{ value: string; message: string }>; expires_at: string };
+      assert.deepEqual(out.added, { urls: ['login.examp1e-corp.top/verify'], domains: ['examp1e-corp.top'], senders: ['boss@examp1e-corp.top'] });
+      assert.equal(out.refused[0]?.value, 'https://www.google.com/');
+      assert.match(out.refused[0]?.message ?? '', /one of the 10,000 most-visited sites/);
+      assert.equal(out.expires_at, new Date(clock.now() + 7_200_000).toISOString());
+      assert.equal(await served('riposte-urls'), 'login.examp1e-corp.top/verify\n');
+      assert.equal(await served('riposte-domains'), 'examp1e-corp.top\n');
+      assert.equal(await served('riposte-senders'), 'boss@examp1e-corp.top\n');
+      const kinds = (await deps.cases.timeline(caseId)).items.map((e) => e.kind);
+      assert.ok(kinds.includes('edl.added') && kinds.includes('phishing.block_refused'), JSON.stringify(kinds));
+      clock.advance(7_200_001);
+      assert.equal(await served('riposte-urls'), '');
+      assert.equal(await served('riposte-senders'), '');
+    });
+
+    test("the inverse removes exactly what the block added, never an entry someone else's block still needs", async () => {
+      const operator = { kind: 'user' as const, id: 'olga', name: 'olga' };
+      const edl = new EdlService({ store: deps.store, cases: deps.cases, clock });
+      await edl.add({ value: 'https://shared.example/kit', type: 'url', ttlMs: null }, operator);
+      const block = phishing('phishing.block_indicators');
+      const input = block.input.parse({ urls: ['https://shared.example/kit', 'https://mine.example/kit'], senders: ['x@mine.example'] });
+      const out = (await block.run(input, context('run-2', 'phish'))) as { added: { urls: string[] }; refreshed: { urls: string[] } };
+      assert.deepEqual(out.added.urls, ['mine.example/kit']);
+      assert.deepEqual(out.refreshed.urls, ['shared.example/kit']);
+      // The default ttl (phishing.block_ttl, 30 days) is in the arguments the containment record reads.
+      assert.equal((input as { ttl: string }).ttl, '2592000s');
+      // A retry of the same step still counts its own entries as its own.
+      const retried = (await block.run(input, context('run-2', 'phish'))) as { added: { urls: string[] } };
+      assert.deepEqual(retried.added.urls, ['mine.example/kit']);
+      const unblock = phishing('phishing.unblock_indicators');
+      await unblock.run(unblock.input.parse(block.inverseInput?.(input, out)), context('run-2', 'undo'));
+      assert.equal(await served('riposte-urls'), 'shared.example/kit\n');
+      assert.equal(await served('riposte-senders'), '');
+    });
+
+    test('a list keeps its type: the IP list refuses a URL, a new list takes the type of its first entry', async () => {
+      const operator = { kind: 'user' as const, id: 'olga', name: 'olga' };
+      const edl = new EdlService({ store: deps.store, cases: deps.cases, clock, listTypes: { 'proxy-block': 'url' } });
+      await assert.rejects(
+        edl.add({ value: 'https://evil.example/a', type: 'url', list: 'riposte-block', ttlMs: 60_000 }, operator),
+        (e: unknown) => e instanceof RiposteError && e.code === 'edl.list_type_mismatch' && /riposte-block is a ip list/.test(e.message),
+      );
+      await assert.rejects(edl.add({ value: 'https://evil.example/a', list: 'riposte-block', ttlMs: 60_000 }, operator), /not an IP address/);
+      assert.equal((await edl.add({ value: 'Evil.Example', list: 'sinkhole', ttlMs: 60_000 }, operator)).entry.value, 'evil.example');
+      assert.equal(await edl.typeOf('sinkhole'), 'domain');
+      await assert.rejects(edl.add({ value: '203.0.113.7', list: 'sinkhole', ttlMs: 60_000 }, operator), /put it on an ip list/);
+      assert.equal(await edl.typeOf('proxy-block'), 'url');
+      assert.equal((await edl.add({ value: 'evil.example', list: 'proxy-block', ttlMs: 60_000 }, operator)).entry.value, 'evil.example/');
     });
   });
 }

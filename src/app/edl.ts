@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { CasesService } from '../cases/index.ts';
-import { type Actor, type Clock, formatIpAddress, parseCidr, parseDuration, parseIpAddress, RiposteError, systemClock } from '../core/index.ts';
+import { type Actor, type Clock, parseDuration, RiposteError, systemClock } from '../core/index.ts';
 import { type ActionDefinition, defineAction } from '../engine/index.ts';
 import type { EdlEntryRecord, Store } from '../store/index.ts';
+import { EDL_TYPES, type EdlType, edlIpValue, edlValueFor, guessEdlType } from './edl-values.ts';
 
 /**
  * The External Dynamic List Riposte serves itself: firewalls (PAN-OS, FortiGate, Check Point …) poll
@@ -16,31 +17,26 @@ const MAX_TTL_MS = 365 * 86_400_000;
 
 export const EdlListName = z.string().regex(LIST_NAME, 'must be 1–64 lowercase letters, digits, - or _');
 
-/** An address or CIDR range in canonical form; refuses ranges wide enough to cut off a large part of the internet. */
-export function edlValue(text: string): string {
-  const trimmed = text.trim();
-  const ip = parseIpAddress(trimmed);
-  if (ip) return formatIpAddress(ip);
-  const range = parseCidr(trimmed);
-  if (!range) throw new RiposteError('input.invalid', `${JSON.stringify(text)} is not an IP address or CIDR range`, { status: 400, details: { field: 'ip' } });
-  const minimum = range.family === 4 ? 16 : 32;
-  if (range.prefix < minimum)
-    throw new RiposteError('input.invalid', `${trimmed} is wider than /${minimum}: Riposte does not block ranges that large`, {
-      status: 400,
-      details: { field: 'ip' },
-    });
-  return range.text;
-}
+/** An address or CIDR range in canonical form (kept for callers of the IP-only EDL). */
+export const edlValue = edlIpValue;
+
+/** The list each type goes to when a caller names none; these names are typed without any configuration. */
+export const DEFAULT_EDL_LISTS: Readonly<Record<EdlType, string>> = {
+  ip: DEFAULT_EDL_LIST,
+  url: 'riposte-urls',
+  domain: 'riposte-domains',
+  sender: 'riposte-senders',
+};
 
 const IpOrRange = z.string().superRefine((value, ctx) => {
   try {
-    edlValue(value);
+    edlIpValue(value);
   } catch (error) {
     ctx.addIssue({ code: 'custom', message: (error as Error).message });
   }
 });
 
-const Ttl = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
+export const Ttl = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
   const ms = parseDuration(value);
   if (ms === undefined || ms <= 0) ctx.addIssue({ code: 'custom', message: 'must be a duration such as 30m, 24h or 7d' });
   else if (ms > MAX_TTL_MS) ctx.addIssue({ code: 'custom', message: 'must be at most 365d (a block without end is a permanent rule, not a response)' });
@@ -103,16 +99,33 @@ export function edlEntryView(e: EdlEntryRecord): EdlEntryView {
   };
 }
 
-/** What the EDL route and CLI use: the list as firewalls see it, and operator adds/removes (audited). */
+export interface EdlAddInput {
+  /** The value to list (an address, URL, domain or sender, per the list's type). */
+  value: string;
+  /** The list's type when it is new; must match a list that already has one. Guessed from the value otherwise. */
+  type?: EdlType;
+  /** Default: the default list of the type (riposte-block for ip). */
+  list?: string;
+  ttlMs: number | null;
+  reason?: string;
+  caseId?: string | null;
+  runId?: string | null;
+  /** The idempotency key of the action adding it, remembered while the entry lives (see `ownedBy`). */
+  actionKey?: string;
+}
+
+/** What the EDL route and CLI use: the lists as firewalls see them, and adds/removes (audited). */
 export class EdlService {
   readonly #store: Store;
   readonly #cases: CasesService | undefined;
   readonly #clock: Clock;
+  readonly #configured: Readonly<Record<string, EdlType>>;
 
-  constructor(options: { store: Store; cases?: CasesService; clock?: Clock }) {
+  constructor(options: { store: Store; cases?: CasesService; clock?: Clock; listTypes?: Readonly<Record<string, EdlType>> }) {
     this.#store = options.store;
     this.#cases = options.cases;
     this.#clock = options.clock ?? systemClock;
+    this.#configured = options.listTypes ?? {};
   }
 
   /** The list as served: one value per line, expired entries left out, newline-terminated. */
@@ -131,15 +144,25 @@ export class EdlService {
     return this.#store.edl.lists();
   }
 
-  async add(
-    input: { ip: string; list?: string; ttlMs: number | null; reason?: string; caseId?: string | null; runId?: string | null },
-    actor: Actor,
-  ): Promise<{ entry: EdlEntryView; created: boolean }> {
-    const list = EdlListName.parse(input.list ?? DEFAULT_EDL_LIST);
-    const value = edlValue(input.ip);
+  /** The type a list is fixed to: by config, by being one of the default lists, or by its first entry. */
+  async typeOf(list: string): Promise<EdlType | undefined> {
+    const name = EdlListName.parse(list);
+    const fixed = this.#configured[name] ?? defaultListType(name) ?? (await this.#store.edl.listType(name));
+    return fixed === undefined ? undefined : (fixed as EdlType);
+  }
+
+  async add(input: EdlAddInput, actor: Actor): Promise<{ entry: EdlEntryView; created: boolean; owned: boolean }> {
+    const list = EdlListName.parse(input.list ?? DEFAULT_EDL_LISTS[input.type ?? 'ip']);
+    const declared = await this.typeOf(list);
+    if (declared !== undefined && input.type !== undefined && declared !== input.type) throw typeMismatch(list, declared, input.type);
+    const type = declared ?? input.type ?? guessEdlType(input.value);
+    const value = edlValueFor(type, input.value);
+    const fixed = await this.#store.edl.fixListType(list, type);
+    // Two first entries of different types racing for a new list: the loser is refused, never mixed in.
+    if (fixed !== type) throw typeMismatch(list, fixed as EdlType, type);
     // A case named by number (an operator's `--case 42`) is stored by id, like the ones playbooks pass.
     const caseId = input.caseId && this.#cases ? (await this.#cases.getCase(input.caseId)).id : (input.caseId ?? null);
-    const { entry, created } = await this.#store.edl.put({
+    const { entry, created, previous } = await this.#store.edl.put({
       list,
       value,
       expiresAt: input.ttlMs === null ? null : this.#clock.now() + input.ttlMs,
@@ -147,18 +170,28 @@ export class EdlService {
       runId: input.runId ?? null,
       addedBy: actor.name,
       reason: input.reason ?? null,
+      createdByKey: input.actionKey ?? null,
     });
     const view = edlEntryView(entry);
-    await this.#record(actor, 'edl.added', `${value} added to EDL ${list}${view.expires_at ? ` until ${view.expires_at}` : ''}`, view, caseId);
-    return { entry: view, created };
+    await this.#record(actor, 'edl.added', `${value} added to ${type} EDL ${list}${view.expires_at ? ` until ${view.expires_at}` : ''}`, view, caseId);
+    // The action that first listed it owns it: a retry of that same action still does, a later block does not.
+    const owned = created || (input.actionKey !== undefined && previous?.createdByKey === input.actionKey);
+    return { entry: view, created, owned };
   }
 
   async remove(
-    input: { ip: string; list?: string; reason?: string; caseId?: string | null },
+    input: { value: string; type?: EdlType; list?: string; reason?: string; caseId?: string | null },
     actor: Actor,
   ): Promise<{ removed: boolean; value: string; list: string }> {
-    const list = EdlListName.parse(input.list ?? DEFAULT_EDL_LIST);
-    const value = edlValue(input.ip);
+    const list = EdlListName.parse(input.list ?? DEFAULT_EDL_LISTS[input.type ?? 'ip']);
+    const type = (await this.typeOf(list)) ?? input.type ?? guessEdlType(input.value);
+    let value: string;
+    try {
+      value = edlValueFor(type, input.value);
+    } catch {
+      // A value the list would refuse today may still be on it (moved by a migration): remove it as written.
+      value = input.value.trim();
+    }
     const removed = await this.#store.edl.remove(list, value);
     if (removed) {
       const caseId = input.caseId ?? removed.caseId;
@@ -175,10 +208,23 @@ export class EdlService {
   }
 }
 
+function defaultListType(list: string): EdlType | undefined {
+  return EDL_TYPES.find((type) => DEFAULT_EDL_LISTS[type] === list);
+}
+
+function typeMismatch(list: string, has: EdlType, wanted: EdlType): RiposteError {
+  return new RiposteError('edl.list_type_mismatch', `EDL ${list} is a ${has} list; a ${wanted} cannot go on it (firewalls import a list as one type)`, {
+    status: 409,
+    details: { field: 'list', list, type: has },
+  });
+}
+
 export interface ResponseDeps {
   store: Store;
   cases: CasesService;
   clock?: Clock;
+  /** Configured list types (config `edl.lists`). */
+  listTypes?: Readonly<Record<string, EdlType>>;
 }
 
 /** Resolves the case an action records on: the one named in `case`, else the one the run is linked to. */
@@ -195,7 +241,10 @@ export function playbookActor(runId: string): Actor {
 export function edlActions(deps: () => ResponseDeps): ActionDefinition[] {
   const service = () => {
     const d = deps();
-    return { d, edl: new EdlService({ store: d.store, cases: d.cases, ...(d.clock ? { clock: d.clock } : {}) }) };
+    return {
+      d,
+      edl: new EdlService({ store: d.store, cases: d.cases, ...(d.clock ? { clock: d.clock } : {}), ...(d.listTypes ? { listTypes: d.listTypes } : {}) }),
+    };
   };
   const block = defineAction({
     id: 'edl.block_ip',
@@ -210,7 +259,7 @@ export function edlActions(deps: () => ResponseDeps): ActionDefinition[] {
       const caseId = (await caseOfRun(d.cases, context.runId, input.case)) ?? null;
       const ttlMs = parseDuration(input.ttl) as number;
       const { entry, created } = await edl.add(
-        { ip: input.ip, list: input.list, ttlMs, ...(input.reason ? { reason: input.reason } : {}), caseId, runId: context.runId },
+        { value: input.ip, type: 'ip', list: input.list, ttlMs, ...(input.reason ? { reason: input.reason } : {}), caseId, runId: context.runId },
         playbookActor(context.runId),
       );
       return { list: entry.list, value: entry.value, expires_at: entry.expires_at, created, case_id: caseId };
@@ -226,7 +275,10 @@ export function edlActions(deps: () => ResponseDeps): ActionDefinition[] {
     async run(input, context) {
       const { d, edl } = service();
       const caseId = (await caseOfRun(d.cases, context.runId, input.case)) ?? null;
-      return edl.remove({ ip: input.ip, list: input.list, ...(input.reason ? { reason: input.reason } : {}), caseId }, playbookActor(context.runId));
+      return edl.remove(
+        { value: input.ip, type: 'ip', list: input.list, ...(input.reason ? { reason: input.reason } : {}), caseId },
+        playbookActor(context.runId),
+      );
     },
     describeEffect: (input) => `remove ${input.ip} from EDL ${input.list}`,
   });

@@ -124,7 +124,7 @@ export function createEngine(
   let cases = options.cases;
   const response = (): ResponseDeps => {
     cases ??= buildCasesService(store, config, options.logger ?? createLogger({ level: config.log.level }), options.clock);
-    return { store, cases, ...(options.clock ? { clock: options.clock } : {}) };
+    return { store, cases, listTypes: config.edl.lists, ...(options.clock ? { clock: options.clock } : {}) };
   };
   const actions = registeredActions(config, options.clock, options.integrations, response, options.hunts, options.phishing);
   for (const action of options.actions ?? []) actions.register(action);

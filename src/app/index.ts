@@ -26,7 +26,8 @@ export {
   rollbackPlaybook,
   ttlOf,
 } from './containment.ts';
-export { DEFAULT_EDL_LIST, type EdlEntryView, EdlService, edlActions, edlValue } from './edl.ts';
+export { DEFAULT_EDL_LIST, DEFAULT_EDL_LISTS, type EdlEntryView, EdlService, edlActions, edlValue } from './edl.ts';
+export { EDL_TYPES, type EdlType, edlValueFor } from './edl-values.ts';
 export { createEngine, type EngineSetup, environmentSecrets, registeredActions } from './engine-setup.ts';
 export { type ApprovalView, Guardrails, type GuardrailsOptions } from './guardrails.ts';
 export { httpRequestAction } from './http-request-action.ts';

@@ -1,17 +1,137 @@
 import type { CasesService } from '../cases/index.ts';
+import { type Logger, newId } from '../core/index.ts';
 import type { Engine, RunnerEvent } from '../engine/index.ts';
-import type { LiveHub } from '../server/index.ts';
+import { LIVE_TOPICS, type LiveEvent, type LiveHub } from '../server/index.ts';
 import type { ApprovalRecord, Store } from '../store/index.ts';
+
+/** Where this process's live events go. */
+export interface LivePublisher {
+  publish(event: LiveEvent): void;
+}
+
+/** How long events are gathered before one broadcast carries them (a busy runner emits thousands a second). */
+const RELAY_FLUSH_MS = 25;
+/** Keeps each broadcast under the store's payload limit with room for the envelope. */
+const RELAY_BATCH_BYTES = 6000;
+const LIVE_EVENT_KEYS = new Set(['topic', 'type', 'run_id', 'step', 'approval_id', 'case_id', 'status']);
+
+/**
+ * Carries live events between processes, so an analyst's browser connected to one API process sees runs
+ * that a `riposte worker` executes and cases another API replica changed. Events published here reach this
+ * process's hub at once and, on PostgreSQL, every other process through the store's broadcast (gathered
+ * for a few milliseconds and sent in batches). What arrives from elsewhere is checked field by field before
+ * it reaches a browser: only the known keys of a live event, as short strings. On SQLite (one process) it
+ * is simply the hub.
+ */
+export class LiveRelay implements LivePublisher {
+  readonly #store: Store;
+  readonly #hub: LiveHub | undefined;
+  readonly #logger: Logger;
+  readonly #origin = newId();
+  readonly #shared: boolean;
+  #pending: LiveEvent[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+  #unlisten: (() => Promise<void>) | undefined;
+
+  constructor(options: { store: Store; hub?: LiveHub; logger: Logger }) {
+    this.#store = options.store;
+    this.#hub = options.hub;
+    this.#logger = options.logger;
+    this.#shared = options.store.backend === 'postgres';
+  }
+
+  /** Starts hearing other processes (only a process with a hub, i.e. one that serves browsers, listens). */
+  async start(): Promise<void> {
+    if (!this.#shared || this.#hub === undefined || this.#unlisten) return;
+    const hub = this.#hub;
+    this.#unlisten = await this.#store.listenForBroadcasts((payload) => {
+      for (const event of this.#decode(payload)) hub.publish(event);
+    });
+  }
+
+  publish(event: LiveEvent): void {
+    this.#hub?.publish(event);
+    if (!this.#shared) return;
+    this.#pending.push(event);
+    this.#timer ??= setTimeout(() => void this.flush(), RELAY_FLUSH_MS);
+  }
+
+  /** Sends what is gathered now (also on stop, so the last events of a run are not dropped). */
+  flush(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const events = this.#pending;
+    this.#pending = [];
+    if (events.length === 0) return this.#flushing;
+    this.#flushing = this.#flushing.then(() => this.#send(events));
+    return this.#flushing;
+  }
+
+  async stop(): Promise<void> {
+    await this.flush();
+    const unlisten = this.#unlisten;
+    this.#unlisten = undefined;
+    await unlisten?.();
+  }
+
+  async #send(events: LiveEvent[]): Promise<void> {
+    // The same status told twice in one batch (a step's retries, bulk case updates) is told once.
+    const unique = [...new Map(events.map((event) => [JSON.stringify(event), event])).values()];
+    let batch: LiveEvent[] = [];
+    let bytes = 0;
+    const send = async () => {
+      if (batch.length === 0) return;
+      const payload = JSON.stringify({ o: this.#origin, e: batch });
+      batch = [];
+      bytes = 0;
+      try {
+        await this.#store.broadcast(payload);
+      } catch (error) {
+        // Live updates are a convenience: the UI refetches on its own schedule if one is lost.
+        this.#logger.warn({ err: error }, 'live updates: broadcasting to other processes failed');
+      }
+    };
+    for (const event of unique) {
+      const size = Buffer.byteLength(JSON.stringify(event)) + 1;
+      if (bytes + size > RELAY_BATCH_BYTES) await send();
+      batch.push(event);
+      bytes += size;
+    }
+    await send();
+  }
+
+  #decode(payload: string): LiveEvent[] {
+    let message: unknown;
+    try {
+      message = JSON.parse(payload);
+    } catch {
+      return [];
+    }
+    if (typeof message !== 'object' || message === null) return [];
+    const { o, e } = message as { o?: unknown; e?: unknown };
+    // Our own events already reached the hub when they were published.
+    if (o === this.#origin || !Array.isArray(e)) return [];
+    return e.filter(isLiveEvent);
+  }
+}
+
+function isLiveEvent(value: unknown): value is LiveEvent {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const record = value as Record<string, unknown>;
+  if (!(LIVE_TOPICS as readonly unknown[]).includes(record.topic)) return false;
+  return Object.entries(record).every(([key, field]) => LIVE_EVENT_KEYS.has(key) && typeof field === 'string' && field.length <= 200);
+}
 
 /**
  * Feeds the UI's live stream from this process: case and alert events (after commit) and the progress of
  * runs its runner executes. Events name ids and statuses only; the detail the runner attaches (inputs,
  * outputs, policy records) is dropped here so that the stream cannot leak what the REST routes mask.
- * Runs executed by a separate worker process are not seen; the UI keeps polling slowly as a fallback.
+ * Given a `LiveRelay`, the events also reach the browsers connected to other processes.
  */
 const RUN_ENDED = new Set(['succeeded', 'failed', 'cancelled']);
 
-export function wireLiveUpdates(options: { hub: LiveHub; engine: Engine; cases: CasesService }): () => void {
+export function wireLiveUpdates(options: { hub: LivePublisher; engine: Engine; cases: CasesService }): () => void {
   const { hub, engine, cases } = options;
   const offRuns = engine.onEvent((event: RunnerEvent) => {
     if (event.type === 'effect') return;
@@ -38,7 +158,7 @@ export function wireLiveUpdates(options: { hub: LiveHub; engine: Engine; cases: 
  * created or changed (a decision short of quorum, a rejection, an expiry, a break-glass): the inbox's
  * "1 of 2" moves without waiting for the run. Reads and everything else pass straight through.
  */
-export function storeWithApprovalEvents(store: Store, hub: LiveHub): Store {
+export function storeWithApprovalEvents(store: Store, hub: LivePublisher): Store {
   const tell = (record: ApprovalRecord) =>
     hub.publish({
       topic: 'approvals',

@@ -1,25 +1,34 @@
 import { z } from 'zod';
 import type { CasesService } from '../cases/index.ts';
-import { RiposteError, refang } from '../core/index.ts';
+import { type Clock, isRiposteError, parseDuration, RiposteError, refang } from '../core/index.ts';
 import { type ActionDefinition, defineAction } from '../engine/index.ts';
 import type { Store } from '../store/index.ts';
+import { caseOfRun, DEFAULT_EDL_LISTS, EdlListName, EdlService, playbookActor, Ttl } from './edl.ts';
+import type { EdlType } from './edl-values.ts';
 
 /**
  * The `phishing.*` playbook actions (docs/phishing.md): read a stored analysis, compose the reporter's
  * e-mails (sanitised: no header injection from a reported subject), record findings and purge counts on the
- * case, and keep the organisation's block list of senders and URLs. They are registered everywhere so
- * playbooks validate; they act only inside a runtime, which binds the store and cases.
+ * case, and block the campaign's URLs, lookalike domains and senders on the External Dynamic Lists
+ * Riposte serves (docs/edl.md) — where firewalls, proxies and mail gateways enforce them. They are
+ * registered everywhere so playbooks validate; they act only inside a runtime, which binds the store and cases.
  */
 export interface PhishingActionDeps {
   store: Store;
   cases: CasesService;
+  /** Configured EDL list types (config `edl.lists`). */
+  listTypes?: Readonly<Record<string, EdlType>>;
+  clock?: Clock;
 }
 
 export interface PhishingActionBinding {
   deps?: PhishingActionDeps;
+  /** How long a block lasts when the playbook gives no ttl (config `phishing.block_ttl`, ms). */
+  blockTtlMs?: number;
 }
 
-export const BLOCKLIST_SETTING = 'phishing.blocklist';
+/** 30 days: long enough to outlive a campaign, short enough that a mistaken block does not linger. */
+const DEFAULT_BLOCK_TTL_MS = 30 * 86_400_000;
 
 function bound(binding: PhishingActionBinding): PhishingActionDeps {
   if (!binding.deps) throw new RiposteError('phishing.not_available', 'phishing actions run only inside the Riposte server or a worker (they need the store)');
@@ -114,6 +123,7 @@ export function phishingActions(binding: PhishingActionBinding): ActionDefinitio
         reasons: string[];
         techniques: string[];
         observables: { urls: string[]; domains: string[]; emails: string[]; hashes: string[] };
+        signals?: Array<{ code: string; domain?: string }>;
       };
       const reporters = await store.phishing.reportersOf(record.caseId);
       return {
@@ -128,6 +138,10 @@ export function phishingActions(binding: PhishingActionBinding): ActionDefinitio
         message_id: a.messageId,
         urls: a.observables.urls.map(refang),
         domains: a.observables.domains.map(refang),
+        /** Domains the analysis found imitating a protected one (sender, Reply-To or link): worth blocking whole. */
+        lookalike_domains: [
+          ...new Set((a.signals ?? []).filter((g) => g.code.startsWith('lookalike_') && g.domain).map((g) => refang(g.domain as string).toLowerCase())),
+        ],
         hashes: a.observables.hashes,
         reporters: reporters.map((r) => r.reporter),
       };
@@ -171,50 +185,158 @@ export function phishingActions(binding: PhishingActionBinding): ActionDefinitio
     },
   });
 
+  const edlOf = (deps: PhishingActionDeps) =>
+    new EdlService({
+      store: deps.store,
+      cases: deps.cases,
+      ...(deps.listTypes ? { listTypes: deps.listTypes } : {}),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    });
+  const lists = {
+    url_list: EdlListName.default(DEFAULT_EDL_LISTS.url),
+    domain_list: EdlListName.default(DEFAULT_EDL_LISTS.domain),
+    sender_list: EdlListName.default(DEFAULT_EDL_LISTS.sender),
+  };
+  const kinds: Array<{ field: 'urls' | 'domains' | 'senders'; type: EdlType; list: 'url_list' | 'domain_list' | 'sender_list' }> = [
+    { field: 'urls', type: 'url', list: 'url_list' },
+    { field: 'domains', type: 'domain', list: 'domain_list' },
+    { field: 'senders', type: 'sender', list: 'sender_list' },
+  ];
+  const Added = z.object({ urls: z.array(z.string()), domains: z.array(z.string()), senders: z.array(z.string()) });
+
   const block = defineAction({
     id: 'phishing.block_indicators',
-    title: 'Block senders and URLs',
+    title: 'Block URLs, lookalike domains and senders',
     description:
-      "Adds senders and URLs to Riposte's phishing block list (setting phishing.blocklist, exported for mail gateways and proxies) until an EDL or gateway integration takes over.",
+      'Adds URLs to the URL EDL, domains to the domain EDL and sender addresses to the sender list Riposte serves (GET /edl/<list>), each until the ttl passes; firewalls, proxies and mail gateways that import them enforce the block. The inverse removes exactly the entries this call added.',
     impact: 'destructive',
     input: z
       .object({
         senders: z.array(z.string().min(3).max(320)).max(1000).default([]),
         urls: z.array(z.string().min(4).max(4000)).max(1000).default([]),
+        /** Whole domains (lookalike sender or link domains): only those the analysis flagged, never the hosting site of a URL. */
+        domains: z.array(z.string().min(3).max(253)).max(1000).default([]),
+        /** How long the entries are served; default config phishing.block_ttl (30d). */
+        ttl: Ttl.default(() => `${Math.round((binding.blockTtlMs ?? DEFAULT_BLOCK_TTL_MS) / 1000)}s`),
+        reason: z.string().max(1000).optional(),
         case_id: z.string().max(64).optional(),
+        ...lists,
       })
       .strict(),
+    output: z.object({
+      added: Added,
+      refreshed: Added,
+      refused: z.array(z.object({ type: z.string(), value: z.string(), message: z.string() })),
+      expires_at: z.string().nullable(),
+      blocked_urls: z.number(),
+      blocked_domains: z.number(),
+      blocked_senders: z.number(),
+    }),
     inverse: 'phishing.unblock_indicators',
-    async run(input) {
-      const { store } = bound(binding);
-      const list = (await store.settings.get<{ senders?: string[]; urls?: string[] }>(BLOCKLIST_SETTING)) ?? {};
-      const senders = [...new Set([...(list.senders ?? []), ...input.senders.map((s) => s.toLowerCase())])];
-      const urls = [...new Set([...(list.urls ?? []), ...input.urls])];
-      await store.settings.set(BLOCKLIST_SETTING, { senders, urls });
-      return { blocked_senders: input.senders.length, blocked_urls: input.urls.length, total_senders: senders.length, total_urls: urls.length };
+    // The rollback removes what this call put on the lists, not entries another case's block still needs.
+    inverseInput: (input, output) => ({
+      urls: output.added.urls,
+      domains: output.added.domains,
+      senders: output.added.senders,
+      url_list: input.url_list,
+      domain_list: input.domain_list,
+      sender_list: input.sender_list,
+      ...(input.case_id ? { case_id: input.case_id } : {}),
+    }),
+    async run(input, context) {
+      const deps = bound(binding);
+      const edl = edlOf(deps);
+      const caseId = (await caseOfRun(deps.cases, context.runId, input.case_id)) ?? null;
+      const ttlMs = parseDuration(input.ttl) as number;
+      const added = { urls: [] as string[], domains: [] as string[], senders: [] as string[] };
+      const refreshed = { urls: [] as string[], domains: [] as string[], senders: [] as string[] };
+      const refused: Array<{ type: string; value: string; message: string }> = [];
+      let expiresAt: string | null = null;
+      for (const kind of kinds) {
+        for (const value of new Set(input[kind.field])) {
+          try {
+            const result = await edl.add(
+              {
+                value,
+                type: kind.type,
+                list: input[kind.list],
+                ttlMs,
+                reason: input.reason ?? 'phishing campaign',
+                caseId,
+                runId: context.runId,
+                actionKey: context.idempotencyKey,
+              },
+              playbookActor(context.runId),
+            );
+            expiresAt = result.entry.expires_at;
+            // A retry of this same step finds its own entry: still ours to remove on rollback.
+            (result.owned ? added : refreshed)[kind.field].push(result.entry.value);
+          } catch (error) {
+            // One unblockable value (a whole popular site) must not stop the rest of the campaign's block.
+            if (!isRiposteError(error) || (error.code !== 'edl.invalid_value' && error.code !== 'input.invalid')) throw error;
+            refused.push({ type: kind.type, value, message: error.message });
+          }
+        }
+      }
+      if (refused.length > 0 && caseId) {
+        await deps.cases.appendTimeline(
+          caseId,
+          {
+            kind: 'phishing.block_refused',
+            summary: `Not blocked: ${refused.map((r) => `${r.value} (${r.message})`).join('; ')}`.slice(0, 2000),
+            details: { refused },
+          },
+          playbookActor(context.runId),
+        );
+      }
+      const count = (field: keyof typeof added) => added[field].length + refreshed[field].length;
+      return {
+        added,
+        refreshed,
+        refused,
+        expires_at: expiresAt,
+        blocked_urls: count('urls'),
+        blocked_domains: count('domains'),
+        blocked_senders: count('senders'),
+      };
     },
+    describeEffect: (input) =>
+      `add ${input.urls.length} URL(s) to EDL ${input.url_list}, ${input.domains.length} domain(s) to ${input.domain_list} and ${input.senders.length} sender(s) to ${input.sender_list} for ${input.ttl}`,
   });
 
   const unblock = defineAction({
     id: 'phishing.unblock_indicators',
-    title: 'Unblock senders and URLs',
+    title: 'Unblock URLs, domains and senders',
+    description: 'Removes the given entries from the URL, domain and sender EDLs (what a phishing.block_indicators call added).',
     impact: 'write',
-    input: z
-      .object({
-        senders: z.array(z.string().max(320)).max(1000).default([]),
-        urls: z.array(z.string().max(4000)).max(1000).default([]),
-        case_id: z.string().max(64).optional(),
-      })
-      .strict(),
-    async run(input) {
-      const { store } = bound(binding);
-      const list = (await store.settings.get<{ senders?: string[]; urls?: string[] }>(BLOCKLIST_SETTING)) ?? {};
-      const drop = new Set([...input.senders.map((s) => s.toLowerCase()), ...input.urls]);
-      const senders = (list.senders ?? []).filter((s) => !drop.has(s));
-      const urls = (list.urls ?? []).filter((u) => !drop.has(u));
-      await store.settings.set(BLOCKLIST_SETTING, { senders, urls });
-      return { total_senders: senders.length, total_urls: urls.length };
+    // Not strict: a rollback may pass the block's own arguments (ttl, reason …), which are ignored here.
+    input: z.object({
+      senders: z.array(z.string().max(320)).max(1000).default([]),
+      urls: z.array(z.string().max(4000)).max(1000).default([]),
+      domains: z.array(z.string().max(253)).max(1000).default([]),
+      reason: z.string().max(1000).optional(),
+      case_id: z.string().max(64).optional(),
+      ...lists,
+    }),
+    output: z.object({ removed: Added, absent: Added }),
+    async run(input, context) {
+      const deps = bound(binding);
+      const edl = edlOf(deps);
+      const caseId = (await caseOfRun(deps.cases, context.runId, input.case_id)) ?? null;
+      const removed = { urls: [] as string[], domains: [] as string[], senders: [] as string[] };
+      const absent = { urls: [] as string[], domains: [] as string[], senders: [] as string[] };
+      for (const kind of kinds) {
+        for (const value of new Set(input[kind.field])) {
+          const result = await edl.remove(
+            { value, type: kind.type, list: input[kind.list], ...(input.reason ? { reason: input.reason } : {}), caseId },
+            playbookActor(context.runId),
+          );
+          (result.removed ? removed : absent)[kind.field].push(result.value);
+        }
+      }
+      return { removed, absent };
     },
+    describeEffect: (input) => `remove ${input.urls.length + input.domains.length + input.senders.length} entr(ies) from the phishing EDLs`,
   });
 
   const purged = defineAction({

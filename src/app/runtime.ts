@@ -18,7 +18,7 @@ import { HuntService } from './hunt-service.ts';
 import { wireIndicatorSightings } from './indicator-sightings.ts';
 import { type IntegrationInstanceService, integrationInstanceService, masterKeyFor } from './integration-instances.ts';
 import { attackCoverage, caseStixBundle } from './intel.ts';
-import { storeWithApprovalEvents, wireLiveUpdates } from './live-updates.ts';
+import { LiveRelay, storeWithApprovalEvents, wireLiveUpdates } from './live-updates.ts';
 import { MAX_REPORT_BYTES, PhishingIntake, phishingSettings } from './phishing-intake.ts';
 import { PhishingMailboxPoller } from './phishing-mailbox-poller.ts';
 import { wirePhishingTriggers, wireTriggers } from './triggers.ts';
@@ -113,8 +113,10 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     // Guardrails saves approvals through a store that also writes the messages they owe (same transaction).
     const approvalChannels = new ApprovalChannels({ config, logger, cases });
     const live = new LiveHub();
+    // On PostgreSQL the stream also carries what workers and other API processes do.
+    const relay = new LiveRelay({ store, hub: live, logger });
     const guardrails = await Guardrails.create({
-      store: storeWithApprovalEvents(approvalChannels.storeWithOutbox(store), live),
+      store: storeWithApprovalEvents(approvalChannels.storeWithOutbox(store), relay),
       config,
       cases,
       auth,
@@ -137,7 +139,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       hunts,
       guard: guardrails.guard,
       cases,
-      phishing: { deps: { store, cases } },
+      phishing: { deps: { store, cases, listTypes: config.edl.lists }, blockTtlMs: config.phishing.block_ttl },
       ...(options.actions ? { actions: options.actions } : {}),
       ...(options.runner ? { runner: options.runner } : {}),
     });
@@ -152,7 +154,8 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     }, 3_600_000);
     edlPurge.unref();
     const unwireTriggers = wireTriggers({ cases, engine, playbooks, logger });
-    const unwireLive = wireLiveUpdates({ hub: live, engine, cases });
+    const unwireLive = wireLiveUpdates({ hub: relay, engine, cases });
+    await relay.start();
     const phishing = new PhishingIntake({ store, cases, logger, analyze: { settings: phishingSettings(config) } });
     const unwirePhishing = wirePhishingTriggers({ intake: phishing, cases, engine, playbooks, logger });
     const phishingPoller = new PhishingMailboxPoller({
@@ -231,7 +234,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       feeds,
       live,
       validatePlaybook,
-      edl: new EdlService({ store, cases }),
+      edl: new EdlService({ store, cases, listTypes: config.edl.lists }),
       phishing,
       phishingPoller,
       async close() {
@@ -246,6 +249,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
         await approvalChannels.stop();
         await engine.stop();
         await cases.drain();
+        await relay.stop();
         await store.close();
       },
     };

@@ -9,6 +9,7 @@ import { buildCasesService } from './cases.ts';
 import { createEngine } from './engine-setup.ts';
 import { Guardrails } from './guardrails.ts';
 import { integrationInstanceService, masterKeyFor } from './integration-instances.ts';
+import { LiveRelay, storeWithApprovalEvents, wireLiveUpdates } from './live-updates.ts';
 
 /**
  * A scale-out worker (`riposte worker`): the durable runner alone, against a PostgreSQL store shared with
@@ -66,12 +67,20 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   let guardrails: Guardrails;
   const cases = buildCasesService(store, config, logger);
   const approvalChannels = new ApprovalChannels({ config, logger, cases });
+  // The runs, cases and approvals this worker changes reach the browsers of every API process.
+  const relay = new LiveRelay({ store, logger });
   try {
     // A worker runs guarded actions too: the same policy, approvals, containment records and expiry
     // sweeper as the server (the sweepers are safe to run in every worker at once).
     const instances = await integrationInstanceService({ store, config, masterKey: () => masterKeyFor(config, logger) }).load();
     // Approvals opened here owe their channel messages too (same outbox, delivered by any process under a lease).
-    guardrails = await Guardrails.create({ store: approvalChannels.storeWithOutbox(store), config, cases, logger, integrations: instances });
+    guardrails = await Guardrails.create({
+      store: storeWithApprovalEvents(approvalChannels.storeWithOutbox(store), relay),
+      config,
+      cases,
+      logger,
+      integrations: instances,
+    });
     const opened = guardrails;
     approvalChannels.attach({
       createLink: (approvalId, approver, decision) => opened.createLink(approvalId, approver, decision),
@@ -99,6 +108,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     throw error;
   }
   guardrails.attach(engine);
+  const unwireLive = wireLiveUpdates({ hub: relay, engine, cases });
   guardrails.startSweeper();
   approvalChannels.start();
   registerRunnerMetrics(metrics, engine, id);
@@ -136,6 +146,8 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         await engine.runner.stop({ graceMs: options.graceMs ?? 30_000 });
         await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
         await cases.drain();
+        unwireLive();
+        await relay.stop();
         await store.close();
       })();
       return closing;

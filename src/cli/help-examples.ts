@@ -48,7 +48,10 @@ const EXAMPLES: Record<string, string[]> = {
   'integrations test': ['riposte integrations test virustotal'],
   'lab start': ['riposte lab start --latency 100 --configure'],
   'edl list': ['riposte edl list', 'riposte edl list riposte-block --json'],
-  'edl add': ['riposte edl add 203.0.113.7 --ttl 24h --reason "reported by a partner CERT"'],
+  'edl add': [
+    'riposte edl add 203.0.113.7 --ttl 24h --reason "reported by a partner CERT"',
+    'riposte edl add https://login-examp1e.top/verify --type url --ttl 30d',
+  ],
   'edl remove': ['riposte edl remove 203.0.113.7 --reason "false positive"'],
   'llm test': ['riposte llm test', 'RIPOSTE_AI_BASE_URL=http://127.0.0.1:11434/v1 RIPOSTE_AI_MODEL=llama3.1:8b riposte llm test --json'],
   'llm summarize': ['riposte llm summarize 42', 'riposte llm summarize 01a2209d-8d0f-7000-bff3-757819cb362e --json'],

@@ -276,6 +276,24 @@ export const ConfigSchema = z
           .default([]),
         /** How often the reporting mailboxes are polled. */
         poll_interval: duration.default(30_000),
+        /** How long phishing.block_indicators keeps a URL, domain or sender on the EDL when the playbook says nothing. */
+        block_ttl: duration.default(30 * 86_400_000),
+      })
+      .strict()
+      .prefault({}),
+    /** The External Dynamic Lists Riposte serves at /edl/<list> (docs/edl.md). */
+    edl: z
+      .object({
+        /**
+         * Types of lists beyond the defaults (riposte-block: ip, riposte-urls: url, riposte-domains: domain,
+         * riposte-senders: sender); a list not named here takes the type of its first entry.
+         */
+        lists: z
+          .record(
+            z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'list names are 1–64 lowercase letters, digits, - or _'),
+            z.enum(['ip', 'url', 'domain', 'sender']),
+          )
+          .default({}),
       })
       .strict()
       .prefault({}),

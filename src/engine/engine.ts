@@ -37,6 +37,17 @@ export interface StartRunOptions {
   caseId?: string;
 }
 
+/** An `Idempotency-Key` on a run start (draft-ietf-httpapi-idempotency-key-header). */
+export interface IdempotentStart {
+  /** Whose key it is: keys are scoped per actor, so two clients never collide on the same key. */
+  scope: string;
+  key: string;
+  /** A digest of what was asked (playbook and request body): the same key with another one is refused. */
+  fingerprint: string;
+  /** How long the key keeps answering with its run (24 h for the API). */
+  ttlMs: number;
+}
+
 export interface StepRecord {
   key: string;
   status: string;
@@ -56,6 +67,12 @@ export interface Decision {
   decision: 'approve' | 'reject';
   actor: string;
   comment?: string;
+  /**
+   * The decider's roles, when an authenticated principal decides (the API). A step's `approvers` list is
+   * checked against the actor's name and these roles; without them (the operator's `riposte runs decide`,
+   * playbook tests) only separation of duties is checked.
+   */
+  roles?: readonly string[];
 }
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
@@ -123,6 +140,55 @@ export class Engine {
     await this.#store.engine.insertRuns(runs);
     this.runner.poke();
     return runs.map((r) => r.id);
+  }
+
+  /**
+   * Starts a run once per idempotency key: the first request with the key starts it, every later one with
+   * the same key and fingerprint (however many arrive at once) gets that run back (`replayed`, with the
+   * status the first was answered with once it is known). The key and the run commit in one transaction,
+   * so concurrent duplicates cannot both start one. The same key with another fingerprint is a 422.
+   */
+  async startRunIdempotent(
+    playbook: Playbook,
+    inputs: unknown,
+    options: StartRunOptions,
+    idempotency: IdempotentStart,
+  ): Promise<{ runId: string; replayed: boolean; statusCode: number | null }> {
+    const keys = this.#store.runIdempotencyKeys;
+    await keys.purgeExpired(this.#clock.now());
+    // A claim lost to a concurrent request is visible once that request commits: a second look finds it.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const existing = await keys.get(idempotency.scope, idempotency.key);
+      if (existing) {
+        if (existing.fingerprint !== idempotency.fingerprint) {
+          throw new RiposteError(
+            'run.idempotency_key_reused',
+            `Idempotency-Key ${JSON.stringify(idempotency.key)} was already used for a different request (run ${existing.runId}); use a new key for a new run`,
+            { status: 422, details: { run_id: existing.runId } },
+          );
+        }
+        return { runId: existing.runId, replayed: true, statusCode: existing.statusCode };
+      }
+      const runId = await this.startRunIf(playbook, inputs, options, (tx, newRunId) =>
+        tx.runIdempotencyKeys.claim({
+          actor: idempotency.scope,
+          key: idempotency.key,
+          fingerprint: idempotency.fingerprint,
+          ttlMs: idempotency.ttlMs,
+          runId: newRunId,
+        }),
+      );
+      if (runId !== undefined) return { runId, replayed: false, statusCode: null };
+    }
+    throw new RiposteError('conflict', `Idempotency-Key ${JSON.stringify(idempotency.key)} is being used by a concurrent request; retry`, {
+      status: 409,
+      retryable: true,
+    });
+  }
+
+  /** Remembers the status the first request with a key was answered with, for its retries. */
+  recordIdempotentStatus(idempotency: Pick<IdempotentStart, 'scope' | 'key'>, runId: string, statusCode: number): Promise<void> {
+    return this.#store.runIdempotencyKeys.setStatus(idempotency.scope, idempotency.key, runId, statusCode);
   }
 
   /**
@@ -263,12 +329,17 @@ export class Engine {
     return newRunId;
   }
 
-  /** Decides an open approval. The guardrails issue adds who may decide; here any caller with the permission can. */
+  /**
+   * Decides a playbook's approval step. Who may: never the person who started the run nor the playbook's
+   * last author (one person must not both ask and answer; they may still reject); when the step names
+   * `approvers`, only those users or holders of those roles. Policy approvals (M-of-N, signed) are the approvals desk's, not this.
+   */
   async decide(runId: string, stepKey: string, decision: Decision): Promise<RunView> {
     if (decision.decision !== 'approve' && decision.decision !== 'reject') throw invalidInput('decision must be "approve" or "reject"');
     if (!decision.actor) throw invalidInput('actor is required');
     const wait = await this.#store.engine.getWait(runId, stepKey);
     const approvalId = (wait?.request as { approval_id?: unknown } | null | undefined)?.approval_id;
+    if (wait !== undefined && wait.kind === 'approval' && typeof approvalId !== 'string') await this.#checkDecider(runId, stepKey, wait, decision);
     if (typeof approvalId === 'string') {
       // A policy approval is M-of-N with separation of duties: only the approvals desk may decide it.
       throw new RiposteError(
@@ -333,6 +404,25 @@ export class Engine {
       }
     }
     return woken;
+  }
+
+  async #checkDecider(runId: string, stepKey: string, wait: WaitRow, decision: Decision): Promise<void> {
+    const run = await this.#store.engine.getRun(runId);
+    const author = (run?.definition as { author?: unknown } | undefined)?.author;
+    const refuse = (message: string, reason: string) => {
+      throw new RiposteError('engine.approver_not_allowed', message, { status: 403, details: { run_id: runId, step: stepKey, reason } });
+    };
+    // Separation of duties binds approving only: withdrawing (a rejection) is always safe, as for policy approvals.
+    const approving = decision.decision === 'approve';
+    if (approving && run?.startedBy && run.startedBy === decision.actor)
+      refuse(`${decision.actor} started run ${runId} and may not decide its approval ${stepKey}: someone else must`, 'initiator');
+    if (approving && typeof author === 'string' && author === decision.actor)
+      refuse(`${decision.actor} is the last author of playbook ${run?.playbookId} and may not decide its approval ${stepKey}: someone else must`, 'author');
+    const approvers = (wait.request as { approvers?: unknown } | null)?.approvers;
+    if (decision.roles === undefined || !Array.isArray(approvers) || approvers.length === 0) return;
+    const allowed = new Set(approvers.filter((a): a is string => typeof a === 'string'));
+    if (allowed.has(decision.actor) || decision.roles.some((role) => allowed.has(role))) return;
+    refuse(`approval ${stepKey} of run ${runId} may be decided only by ${[...allowed].join(', ')}; ${decision.actor} is none of them`, 'not_listed');
   }
 
   async #deliver(

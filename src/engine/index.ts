@@ -17,7 +17,7 @@ export {
   defineAction,
   type Impact,
 } from './actions.ts';
-export { type Decision, Engine, type EngineOptions, type RunView, type StartRunOptions, type StepRecord, stepHistory } from './engine.ts';
+export { type Decision, Engine, type EngineOptions, type IdempotentStart, type RunView, type StartRunOptions, type StepRecord, stepHistory } from './engine.ts';
 export * from './expressions/index.ts';
 export { type Command, decide, foldJournal, type JournalEvent, type Outcome, type StepError, type StepState, topLevelIndex } from './interpreter.ts';
 export { isPlaybookFile, loadPlaybookDirectory, type PlaybookDirectory, type PlaybookFile } from './playbook-directory.ts';

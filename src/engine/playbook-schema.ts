@@ -109,7 +109,10 @@ function kindSchemas(steps: z.ZodType) {
         approval: z
           .object({
             prompt: Template,
-            approvers: z.array(z.string()).optional().meta({ description: 'Users or roles who may decide (enforced by the guardrails)' }),
+            approvers: z.array(z.string()).optional().meta({
+              description:
+                'Users or roles who may decide, checked against the deciding user and their roles; the run’s starter and the playbook’s author may never approve',
+            }),
             timeout: Duration.optional(),
             on_timeout: z.enum(['reject', 'approve', 'fail']).default('fail'),
           })

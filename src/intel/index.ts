@@ -39,4 +39,5 @@ export {
   type Verdict,
   type VerdictInput,
   type VerdictResult,
+  warningListEntries,
 } from './verdicts/index.ts';

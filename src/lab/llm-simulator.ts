@@ -129,7 +129,9 @@ function factsOf(blocks: DataBlock[]): CaseFacts {
       .map((t) => t.trim())
       .filter((t) => /^T\d{4}/.test(t)),
     observables,
-    timeline: blocks.filter((b) => /^timeline \d+$/.test(b.label)).map((b) => b.content.split('\n')[0] as string),
+    timeline: blocks
+      .filter((b) => /^timeline \d+$/.test(b.label))
+      .map((b) => (b.content.split('\n')[0] as string).replace(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z\s+/, '').replace(/^[a-z_.]+: /, '')),
     reasons,
     evidence,
   };
@@ -153,11 +155,22 @@ function summaryOf(f: CaseFacts, fooled: ReturnType<typeof injectionIn>) {
       key_facts: ['The host is clean.'],
       open_questions: [],
     };
-  const obs = f.observables.map((o) => `${o.type} ${o.value} (${o.verdict}${o.confidence !== '-' ? `, confidence ${o.confidence}` : ''})`);
-  const automation = f.timeline.filter((t) => /run|action|block|edl|enrich|approval|ticket|contain|isolat/i.test(t)).slice(-4);
+  const judged = f.observables.filter((o) => o.verdict !== 'none');
+  const obs = judged.map((o) => `${o.type} ${o.value} (${o.verdict}${o.confidence !== '-' ? `, confidence ${o.confidence}` : ''})`);
+  const others = f.observables.length - judged.length;
+  const concerns =
+    obs.length > 0
+      ? `${obs.join(', ')}${others > 0 ? ` and ${others} more observable(s)` : ''}`
+      : f.observables.length > 0
+        ? `${f.observables.length} observable(s) such as ${f.observables
+            .slice(0, 3)
+            .map((o) => o.value)
+            .join(', ')}`
+        : 'no observables yet';
+  const automation = f.timeline.filter((t) => /run|action|block|edl|enrich|approval|ticket|contain|isolat|purge|wave|acknowledg/i.test(t)).slice(-3);
   return {
     summary:
-      `Case #${f.number} "${f.title}" (${f.severity}, ${f.status}) concerns ${obs.length > 0 ? obs.join(', ') : 'no observables yet'}.` +
+      `Case #${f.number} "${f.title}" (${f.severity}, ${f.status}) concerns ${concerns}.` +
       (automation.length > 0 ? ` Automation: ${automation.join('; ')}.` : ' No automation has acted yet.'),
     handoff: `Status ${f.status}. ${f.observables.some((o) => o.verdict === 'malicious') ? 'Confirm the containment holds and watch for re-appearance.' : 'Finish triage of the open observables.'}`,
     key_facts: [

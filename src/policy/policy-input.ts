@@ -146,6 +146,7 @@ const ARGUMENT_TARGET_TYPES: Record<string, string> = {
   urls: 'url',
   email: 'email',
   sender: 'email',
+  senders: 'email',
   user: 'user',
   username: 'user',
 };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Clock } from '../core/index.ts';
-import { type TestStore, testBackends } from './testing.ts';
+import { executeRaw, type TestStore, testBackends } from './testing.ts';
 
 for (const backend of testBackends()) {
   describe(`EDL repository contract (${backend.backend})`, () => {
@@ -66,6 +66,61 @@ for (const backend of testBackends()) {
         (await t.store.edl.entries('riposte-block')).map((e) => e.value),
         ['185.220.101.47'],
       );
+    });
+
+    test('a later block never shortens an earlier one, and the entry remembers which action first listed it', async () => {
+      const first = await t.store.edl.put({ ...entry('198.51.100.77', now + 7_200_000), createdByKey: 'run-1:block' });
+      assert.equal(first.entry.createdByKey, 'run-1:block');
+      const shorter = await t.store.edl.put({ ...entry('198.51.100.77', now + 60_000), runId: 'run-3', createdByKey: 'run-3:block' });
+      assert.equal(shorter.entry.expiresAt, now + 7_200_000);
+      assert.equal(shorter.previous?.createdByKey, 'run-1:block');
+      assert.equal(shorter.entry.createdByKey, 'run-1:block', 'a refresh does not take over the entry');
+      const forever = await t.store.edl.put(entry('198.51.100.77', null));
+      assert.equal(forever.entry.expiresAt, null);
+      assert.equal((await t.store.edl.put(entry('198.51.100.77', now + 1))).entry.expiresAt, null);
+    });
+
+    test("a list's type is fixed once: the first to fix it wins, later callers learn it", async () => {
+      assert.equal(await t.store.edl.listType('proxy-urls'), undefined);
+      assert.deepEqual(await Promise.all([t.store.edl.fixListType('proxy-urls', 'url'), t.store.edl.fixListType('proxy-urls', 'url')]), ['url', 'url']);
+      assert.equal(await t.store.edl.fixListType('proxy-urls', 'domain'), 'url');
+      assert.equal(await t.store.edl.listType('proxy-urls'), 'url');
+    });
+  });
+
+  describe(`EDL list types migration (${backend.backend})`, () => {
+    test('old lists become ip lists; the phishing.blocklist setting nothing enforced moves onto the served url and sender lists', async () => {
+      const t = await backend.open();
+      try {
+        await executeRaw(t, [
+          'drop table run_idempotency_keys',
+          'drop table edl_lists',
+          'alter table edl_entries drop column created_by_key',
+          "delete from riposte_migration where name in ('0920-edl-list-types', '0921-run-idempotency-keys')",
+          "insert into edl_entries (list, value, expires_at, case_id, run_id, added_by, reason, added_at, updated_at) values ('fw-old', '203.0.113.1', null, null, null, 'olga', null, 1, 1)",
+          `insert into settings (key, value, updated_at) values ('phishing.blocklist', '{"senders":["Bad@Evil.example","junk"],"urls":["https://Evil.example/login#x","not a url"]}', 1)`,
+        ]);
+        assert.deepEqual(await t.store.migrate(), ['0920-edl-list-types', '0921-run-idempotency-keys']);
+        assert.equal(await t.store.edl.listType('fw-old'), 'ip');
+        assert.equal(await t.store.edl.listType('riposte-urls'), 'url');
+        assert.equal(await t.store.edl.listType('riposte-senders'), 'sender');
+        const now = Date.now();
+        assert.deepEqual(
+          (await t.store.edl.active('riposte-urls', now)).map((e) => e.value),
+          ['evil.example/login'],
+        );
+        const senders = await t.store.edl.active('riposte-senders', now);
+        assert.deepEqual(
+          senders.map((e) => e.value),
+          ['bad@evil.example'],
+        );
+        // Old blocks had no end; moved ones get the 30 days a fresh phishing block gets.
+        const days = ((senders[0]?.expiresAt ?? 0) - now) / 86_400_000;
+        assert.ok(days > 29.9 && days <= 30, String(days));
+        assert.equal(await t.store.settings.get('phishing.blocklist'), undefined);
+      } finally {
+        await t.dispose();
+      }
     });
   });
 }

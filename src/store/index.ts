@@ -65,6 +65,7 @@ export type {
 } from './repositories/notification-outbox.ts';
 export { type ObservableRecord, type ObservablesRepository, observableKey } from './repositories/observables.ts';
 export type { PhishingAnalysisRecord, PhishingReporterRecord, PhishingReportRecord, PhishingRepository } from './repositories/phishing.ts';
+export type { RunIdempotencyKeyRecord, RunIdempotencyKeysRepository } from './repositories/run-idempotency-keys.ts';
 export type { SessionRecord, SessionsRepository } from './repositories/sessions.ts';
 export type { SettingsRepository } from './repositories/settings.ts';
 export type { UserChanges, UserRecord, UsersRepository } from './repositories/users.ts';

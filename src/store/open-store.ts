@@ -8,6 +8,13 @@ import type { Backend } from './backend.ts';
 import { applyMigrations, MigrationError, migrationStates } from './migrate.ts';
 import { migrations } from './migrations/index.ts';
 import { WORK_CHANNEL } from './repositories/engine.ts';
+
+/** NOTIFY channel of `broadcast`: what one process tells the others (the UI's live updates). */
+const LIVE_CHANNEL = 'riposte_live';
+type ListenChannel = typeof WORK_CHANNEL | typeof LIVE_CHANNEL;
+/** PostgreSQL refuses NOTIFY payloads of 8,000 bytes or more; the schema name and a newline go first. */
+const MAX_BROADCAST_BYTES = 7000;
+
 import type { Database } from './schema.ts';
 import { type BackupHeader, type BackupLine, restoreBackup, writeBackup } from './snapshot.ts';
 import { NodeSqliteDialect } from './sqlite-dialect.ts';
@@ -170,7 +177,10 @@ async function openPostgres(url: string, options: OpenStoreOptions, clock: Clock
     clock,
     () => db.destroy(),
     (error) => postgresError(where, error),
-    (onWork) => listenOnPostgres(url, schema ?? 'public', onWork),
+    (channel, onMessage) => listenOnPostgres(url, schema ?? 'public', channel, onMessage),
+    async (payload) => {
+      await sql`select pg_notify(${LIVE_CHANNEL}, ${`${schema ?? 'public'}\n${payload}`})`.execute(db);
+    },
   );
 }
 
@@ -223,20 +233,32 @@ function connectionLossAsUnreachable(pool: pg.Pool, where: string): pg.Pool {
 }
 
 /**
- * One dedicated connection per listening process (a pooled connection cannot LISTEN). A dropped connection
- * is re-established with backoff, and `onWork` is called after each reconnect since notifications sent
- * meanwhile were lost (the caller's polling covers the gap as well).
+ * One dedicated connection per listening process and channel (a pooled connection cannot LISTEN). A dropped
+ * connection is re-established with backoff, and `onMessage(undefined)` is called after each (re)connect
+ * since notifications sent meanwhile were lost (callers' polling covers the gap as well). Only messages for
+ * this store's schema are passed on: on the work channel the payload is the schema; on the live channel it
+ * is the schema, a newline, and the message.
  */
-async function listenOnPostgres(url: string, schema: string, onWork: () => void): Promise<() => Promise<void>> {
+async function listenOnPostgres(
+  url: string,
+  schema: string,
+  channel: ListenChannel,
+  onMessage: (payload: string | undefined) => void,
+): Promise<() => Promise<void>> {
   let client: pg.Client | undefined;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
   let backoff = 100;
+  const prefix = `${schema}\n`;
   const connect = async (): Promise<void> => {
     if (stopped) return;
-    const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, application_name: 'riposte-listen' });
+    const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000, application_name: `riposte-listen-${channel}` });
     next.on('notification', (message) => {
-      if (message.channel === WORK_CHANNEL && (message.payload ?? '') === schema) onWork();
+      if (message.channel !== channel) return;
+      const payload = message.payload ?? '';
+      if (channel === WORK_CHANNEL) {
+        if (payload === schema) onMessage(undefined);
+      } else if (payload.startsWith(prefix)) onMessage(payload.slice(prefix.length));
     });
     const reconnect = () => {
       if (stopped || client !== next) return;
@@ -251,9 +273,9 @@ async function listenOnPostgres(url: string, schema: string, onWork: () => void)
     client = next;
     try {
       await next.connect();
-      await next.query(`listen ${WORK_CHANNEL}`);
+      await next.query(`listen ${channel}`);
       backoff = 100;
-      onWork();
+      onMessage(undefined);
     } catch {
       reconnect();
     }
@@ -298,12 +320,14 @@ class SqlStore implements Store {
   readonly intel: StoreTx['intel'];
   readonly edl: StoreTx['edl'];
   readonly phishing: StoreTx['phishing'];
+  readonly runIdempotencyKeys: StoreTx['runIdempotencyKeys'];
   readonly ai: StoreTx['ai'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
   readonly #openError: (error: unknown) => RiposteError;
-  readonly #listen: ((onWork: () => void) => Promise<() => Promise<void>>) | undefined;
+  readonly #listen: ((channel: ListenChannel, onMessage: (payload: string | undefined) => void) => Promise<() => Promise<void>>) | undefined;
+  readonly #broadcast: ((payload: string) => Promise<void>) | undefined;
   #closed = false;
 
   constructor(
@@ -313,9 +337,11 @@ class SqlStore implements Store {
     clock: Clock,
     destroy: () => Promise<void>,
     openError: (error: unknown) => RiposteError,
-    listen?: (onWork: () => void) => Promise<() => Promise<void>>,
+    listen?: (channel: ListenChannel, onMessage: (payload: string | undefined) => void) => Promise<() => Promise<void>>,
+    broadcast?: (payload: string) => Promise<void>,
   ) {
     this.#listen = listen;
+    this.#broadcast = broadcast;
     this.#db = db;
     this.backend = backend;
     this.location = location;
@@ -339,6 +365,7 @@ class SqlStore implements Store {
     this.intel = repositories.intel;
     this.edl = repositories.edl;
     this.phishing = repositories.phishing;
+    this.runIdempotencyKeys = repositories.runIdempotencyKeys;
     this.ai = repositories.ai;
   }
 
@@ -347,7 +374,21 @@ class SqlStore implements Store {
   }
 
   async listenForWork(onWork: () => void): Promise<() => Promise<void>> {
-    return this.#listen ? this.#listen(onWork) : async () => {};
+    return this.#listen ? this.#listen(WORK_CHANNEL, () => onWork()) : async () => {};
+  }
+
+  async broadcast(payload: string): Promise<void> {
+    if (Buffer.byteLength(payload) > MAX_BROADCAST_BYTES)
+      throw new RiposteError('store.broadcast_too_large', `a broadcast carries at most ${MAX_BROADCAST_BYTES} bytes (this one ${Buffer.byteLength(payload)})`);
+    if (this.#broadcast) await this.#broadcast(payload);
+  }
+
+  async listenForBroadcasts(onMessage: (payload: string) => void): Promise<() => Promise<void>> {
+    return this.#listen
+      ? this.#listen(LIVE_CHANNEL, (payload) => {
+          if (payload !== undefined) onMessage(payload);
+        })
+      : async () => {};
   }
 
   async ping(): Promise<void> {

@@ -35,6 +35,23 @@ export interface EdlEntriesTable {
   reason: string | null;
   added_at: Millis;
   updated_at: Millis;
+  created_by_key: string | null;
+}
+
+export interface EdlListsTable {
+  name: string;
+  type: string;
+  created_at: Millis;
+}
+
+export interface RunIdempotencyKeysTable {
+  actor: string;
+  key: string;
+  fingerprint: string;
+  run_id: string;
+  status_code: number | null;
+  created_at: Millis;
+  expires_at: Millis;
 }
 
 export interface EngineRunsTable {
@@ -430,6 +447,8 @@ export interface Database {
   intel_statuses: IntelStatusesTable;
   intel_sightings: IntelSightingsTable;
   edl_entries: EdlEntriesTable;
+  edl_lists: EdlListsTable;
+  run_idempotency_keys: RunIdempotencyKeysTable;
   phishing_reports: PhishingReportsTable;
   phishing_analyses: PhishingAnalysesTable;
   phishing_cluster_keys: PhishingClusterKeysTable;

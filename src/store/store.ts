@@ -15,6 +15,7 @@ import { type IntelRepository, intelRepository } from './repositories/intel.ts';
 import { type NotificationOutboxRepository, notificationOutboxRepository } from './repositories/notification-outbox.ts';
 import { type ObservablesRepository, observablesRepository } from './repositories/observables.ts';
 import { type PhishingRepository, phishingRepository } from './repositories/phishing.ts';
+import { type RunIdempotencyKeysRepository, runIdempotencyKeysRepository } from './repositories/run-idempotency-keys.ts';
 import { type SessionsRepository, sessionsRepository } from './repositories/sessions.ts';
 import { type SettingsRepository, settingsRepository } from './repositories/settings.ts';
 import { type UsersRepository, usersRepository } from './repositories/users.ts';
@@ -58,6 +59,8 @@ export interface Store {
   readonly edl: EdlRepository;
   /** User-reported phishing: reports, their analyses, cluster keys and reporters per case. */
   readonly phishing: PhishingRepository;
+  /** `Idempotency-Key`s of run starts: which run a retried request gets back (kept 24 hours). */
+  readonly runIdempotencyKeys: RunIdempotencyKeysRepository;
   /** AI assistance: each exchange with the model (redacted), and the playbooks it drafted. */
   readonly ai: AiRepository;
 
@@ -69,6 +72,14 @@ export interface Store {
    * runner is poked in-process. Returns the function that stops listening.
    */
   listenForWork(onWork: () => void): Promise<() => Promise<void>>;
+  /**
+   * Tells every process listening on this database, this one included (PostgreSQL NOTIFY: delivered after
+   * commit, at most once, never stored). Small messages only (≤ 7,000 bytes). A no-op on SQLite, where one
+   * process owns the database and tells itself directly.
+   */
+  broadcast(payload: string): Promise<void>;
+  /** Hears `broadcast` messages from every process; returns the function that stops listening. */
+  listenForBroadcasts(onMessage: (payload: string) => void): Promise<() => Promise<void>>;
   /** Cheap round trip proving the database answers (used by /readyz). */
   ping(): Promise<void>;
   /** Applies pending migrations; returns the names applied now. */
@@ -82,7 +93,10 @@ export interface Store {
 }
 
 /** The repositories as seen inside a transaction. */
-export type StoreTx = Omit<Store, 'transaction' | 'listenForWork' | 'ping' | 'migrate' | 'migrationStatus' | 'backup' | 'restore' | 'close' | 'location'>;
+export type StoreTx = Omit<
+  Store,
+  'transaction' | 'listenForWork' | 'broadcast' | 'listenForBroadcasts' | 'ping' | 'migrate' | 'migrationStatus' | 'backup' | 'restore' | 'close' | 'location'
+>;
 
 export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: Clock): StoreTx {
   return {
@@ -103,6 +117,7 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     intel: intelRepository(db, backend, clock),
     edl: edlRepository(db, clock),
     phishing: phishingRepository(db, clock),
+    runIdempotencyKeys: runIdempotencyKeysRepository(db, clock),
     ai: aiRepository(db),
   };
 }

@@ -105,3 +105,27 @@ export async function tamperRow(
     db.close();
   }
 }
+
+/**
+ * Test-only: runs SQL statements over a separate connection, to put a database back into an older shape
+ * (undo a migration, plant a row an older release wrote) before proving that a migration handles it.
+ */
+export async function executeRaw(t: TestStore, statements: readonly string[]): Promise<void> {
+  if (t.env.RIPOSTE_DATABASE_URL) {
+    const client = new pg.Client({ connectionString: t.env.RIPOSTE_DATABASE_URL, options: `-c search_path=${t.env.RIPOSTE_DATABASE_SCHEMA}` });
+    await client.connect();
+    try {
+      for (const statement of statements) await client.query(statement);
+    } finally {
+      await client.end();
+    }
+    return;
+  }
+  const { DatabaseSync } = await import('node:sqlite');
+  const db = new DatabaseSync(join(t.env.RIPOSTE_DATA_DIR as string, 'riposte.db'));
+  try {
+    for (const statement of statements) db.exec(statement);
+  } finally {
+    db.close();
+  }
+}

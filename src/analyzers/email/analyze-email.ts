@@ -295,7 +295,13 @@ async function analyzeParsed(email: ParsedEmail, location: string, options: Anal
     const lookalike = findLookalike(host, protectedAll);
     if (lookalike)
       signals.push(
-        signal('lookalike_link_domain', 'link', 50, `a link goes to ${defangDomain(host)}, imitating ${lookalike.protectedDomain} (${lookalike.technique})`),
+        signal(
+          'lookalike_link_domain',
+          'link',
+          50,
+          `a link goes to ${defangDomain(host)}, imitating ${lookalike.protectedDomain} (${lookalike.technique})`,
+          host,
+        ),
       );
     if (URL_SHORTENERS.has(host)) signals.push(signal('url_shortener', 'link', 10, `a link hides its target behind the shortener ${defangDomain(host)}`));
     if (isIpHost(host)) signals.push(signal('ip_address_link', 'link', 25, `a link points at a bare IP address ${defangDomain(host)}`));

@@ -98,7 +98,8 @@ export function senderSignals(facts: SenderFacts, auth: AuthSummary, policy: Sen
   const fromDomain = domainOf(from.address);
   const protectedAll = [...policy.ownDomains, ...policy.protectedDomains];
   const lookalike = fromDomain ? findLookalike(fromDomain, protectedAll) : undefined;
-  if (lookalike) signals.push(signal('lookalike_sender_domain', 'sender', 50, `sender domain imitates ${lookalike.protectedDomain}: ${lookalike.detail}`));
+  if (lookalike)
+    signals.push(signal('lookalike_sender_domain', 'sender', 50, `sender domain imitates ${lookalike.protectedDomain}: ${lookalike.detail}`, fromDomain));
 
   // Reply-To elsewhere: the answer goes to the attacker while the From looks right.
   for (const reply of facts.replyTo) {
@@ -106,7 +107,9 @@ export function senderSignals(facts: SenderFacts, auth: AuthSummary, policy: Sen
     if (!replyDomain || !fromDomain || isSameOrganisation(replyDomain, fromDomain)) continue;
     const replyLookalike = findLookalike(replyDomain, protectedAll);
     if (replyLookalike)
-      signals.push(signal('lookalike_reply_to', 'sender', 45, `Reply-To domain imitates ${replyLookalike.protectedDomain}: ${replyLookalike.detail}`));
+      signals.push(
+        signal('lookalike_reply_to', 'sender', 45, `Reply-To domain imitates ${replyLookalike.protectedDomain}: ${replyLookalike.detail}`, replyDomain),
+      );
     const freemail = policy.freemailDomains.has(replyDomain) && !policy.freemailDomains.has(fromDomain);
     signals.push(
       signal(

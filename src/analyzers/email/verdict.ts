@@ -13,6 +13,8 @@ export interface Signal {
   weight: number;
   strength: SignalStrength;
   detail: string;
+  /** The domain the signal is about, where blocking it is the response (a lookalike sender or link domain). */
+  domain?: string;
 }
 
 export const MALICIOUS_SCORE = 70;
@@ -23,8 +25,8 @@ export function strengthOf(weight: number): SignalStrength {
   return weight >= 40 ? 'strong' : weight >= 15 ? 'medium' : 'weak';
 }
 
-export function signal(code: string, category: SignalCategory, weight: number, detail: string): Signal {
-  return { code, category, weight, strength: strengthOf(weight), detail };
+export function signal(code: string, category: SignalCategory, weight: number, detail: string, domain?: string): Signal {
+  return { code, category, weight, strength: strengthOf(weight), detail, ...(domain ? { domain } : {}) };
 }
 
 export interface VerdictInput {

@@ -373,7 +373,22 @@ export class AiService {
       return this.#answer(record, kind, output, report, data.withheld);
     } catch (error) {
       if (injection.suspected) await this.#flagInjection(c, actor, injection, interactionId).catch(() => {});
-      throw await this.#failed(error, { id: interactionId, caseId: c.id, kind, actor, exchange, injection, messages, started, withheld: data.withheld });
+      const failure = await this.#failed(error, {
+        id: interactionId,
+        caseId: c.id,
+        kind,
+        actor,
+        exchange,
+        injection,
+        messages,
+        started,
+        withheld: data.withheld,
+      });
+      await this.#timeline(c, actor, `AI ${KIND_WORDS[kind]} requested by ${actorName(actor)} failed: ${isRiposteError(error) ? error.code : 'error'}`, {
+        interaction_id: interactionId,
+        kind,
+      }).catch(() => {});
+      throw failure;
     }
   }
 

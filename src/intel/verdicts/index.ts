@@ -4,7 +4,7 @@
  */
 
 export { type CollectedEvidence, collectEvidence } from './collect-evidence.ts';
-export { type AllowListEntry, type AllowLists, DEFAULT_WARNINGLIST_DIR, type KnownGoodHit, KnownGoodLists } from './known-good.ts';
+export { type AllowListEntry, type AllowLists, DEFAULT_WARNINGLIST_DIR, type KnownGoodHit, KnownGoodLists, warningListEntries } from './known-good.ts';
 export {
   DEFAULT_DECAY_MODELS,
   type DecayKind,

@@ -84,6 +84,16 @@ export class KnownGoodLists {
 // Compiling ~70k ranges takes most of a second: once per process and folder.
 const compiledFolders = new Map<string, CompiledList[]>();
 
+/**
+ * The raw entries of one shipped warning list (`tranco10k`, `second-level-tlds` …), lower-cased, for
+ * callers that need exact membership rather than the "is it under a listed domain" of `check`.
+ */
+export function warningListEntries(name: string, dir: URL | string = DEFAULT_WARNINGLIST_DIR): string[] {
+  const folder = typeof dir === 'string' ? pathToFileURL(dir.endsWith('/') ? dir : `${dir}/`) : dir;
+  const data = JSON.parse(readFileSync(new URL(`${name}.json`, folder), 'utf8')) as { list?: string[] };
+  return (data.list ?? []).map((entry) => entry.trim().toLowerCase()).filter(Boolean);
+}
+
 function loadWarningLists(dir: URL | string): CompiledList[] {
   const folder = typeof dir === 'string' ? pathToFileURL(dir.endsWith('/') ? dir : `${dir}/`) : dir;
   const cached = compiledFolders.get(folder.href);

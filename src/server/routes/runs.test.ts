@@ -33,6 +33,15 @@ steps:
   - { id: ask, approval: { prompt: "ok?" } }
   - { id: done, action: core.transform, with: { value: "{{ steps.ask.output.actor }}" } }
 `;
+const ADMINS_ONLY = `
+id: gated-admins
+version: 1
+title: Gated, admins decide
+author: pb-author
+steps:
+  - { id: ask, approval: { prompt: "ok?", approvers: [admin, duty-officer] } }
+  - { id: done, action: core.transform, with: { value: "{{ steps.ask.output.actor }}" } }
+`;
 
 for (const backend of testBackends()) {
   describe(`runs API (${backend.backend})`, () => {
@@ -43,6 +52,7 @@ for (const backend of testBackends()) {
     before(async () => {
       writeFileSync(join(dir, 'greet.yml'), PLAYBOOK);
       writeFileSync(join(dir, 'gated.yml'), GATED);
+      writeFileSync(join(dir, 'gated-admins.yml'), ADMINS_ONLY);
       writeFileSync(join(dir, 'waits-for-ticket.yml'), WAITING);
       server = await openTestServer(backend, {
         config: { 'engine.playbooks_dir': dir },
@@ -147,6 +157,101 @@ for (const backend of testBackends()) {
       assert.equal(cancelled.json().run.status, 'cancelled');
       const again = await server.app.inject({ method: 'POST', url: `/api/v1/runs/${other}/cancel`, headers });
       assert.equal(again.statusCode, 409);
+    });
+
+    test('an approval step is never decided by the run’s starter or the playbook’s author, and only by its approvers', async () => {
+      const decide = (id: string, who: { authorization: string }) =>
+        server.app.inject({ method: 'POST', url: `/api/v1/runs/${id}/approvals/ask`, headers: who, payload: { decision: 'approve' } });
+      const refusal = (response: { statusCode: number; json(): { code: string; details: { reason: string } } }) => {
+        assert.equal(response.statusCode, 403);
+        return `${response.json().code}/${response.json().details.reason}`;
+      };
+      // The starter asks; they may not answer, even as an admin.
+      const own = (await server.app.inject({ method: 'POST', url: '/api/v1/playbooks/gated/runs', headers, payload: {} })).json().run.id;
+      await engine.waitForRun(own, 10_000, { untilWaiting: true });
+      assert.equal(refusal(await decide(own, headers)), 'engine.approver_not_allowed/initiator');
+      // …but may withdraw it.
+      const withdrawn = await server.app.inject({ method: 'POST', url: `/api/v1/runs/${own}/approvals/ask`, headers, payload: { decision: 'reject' } });
+      assert.equal(withdrawn.statusCode, 200, withdrawn.body);
+
+      const id = (await server.app.inject({ method: 'POST', url: '/api/v1/playbooks/gated-admins/runs', headers, payload: {} })).json().run.id;
+      await engine.waitForRun(id, 10_000, { untilWaiting: true });
+      // An approver who is not listed (by name or role) is refused.
+      assert.equal(refusal(await decide(id, await server.as('approver'))), 'engine.approver_not_allowed/not_listed');
+      // The playbook's last author is refused although an admin.
+      await server.auth.createUser({ name: 'pb-author', roles: ['admin'] });
+      const author = { authorization: `Bearer ${(await server.auth.createToken({ userName: 'pb-author' })).token}` };
+      assert.equal(refusal(await decide(id, author)), 'engine.approver_not_allowed/author');
+      assert.equal((await engine.getRun(id)).status, 'waiting', 'no refused decision counted');
+      // Another admin may.
+      const decided = await decide(id, await server.as('admin'));
+      assert.equal(decided.statusCode, 200, decided.body);
+      assert.match(String((await engine.waitForRun(id, 10_000)).output), /^test-user-/);
+    });
+
+    test('Idempotency-Key: twenty concurrent duplicates start exactly one run and all get it back', async () => {
+      const before = (await engine.listRuns({ playbookId: 'gated', limit: 1000 })).length;
+      const key = `"${crypto.randomUUID()}"`;
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          server.app.inject({ method: 'POST', url: '/api/v1/playbooks/gated/runs', headers: { ...headers, 'idempotency-key': key }, payload: {} }),
+        ),
+      );
+      for (const response of responses) assert.equal(response.statusCode, 202, response.body);
+      const ids = new Set(responses.map((r) => r.json().run.id as string));
+      assert.equal(ids.size, 1, `one run for one key, got ${[...ids].join(', ')}`);
+      assert.equal((await engine.listRuns({ playbookId: 'gated', limit: 1000 })).length, before + 1);
+      assert.equal(responses.filter((r) => r.headers['idempotent-replayed'] === 'true').length, 19);
+    });
+
+    test('Idempotency-Key: a retry gets the same run with the original status; another body with the key is a 422', async () => {
+      const key = crypto.randomUUID();
+      const withKey = { ...headers, 'idempotency-key': key };
+      const first = await server.app.inject({
+        method: 'POST',
+        url: '/api/v1/playbooks/greet/runs?wait=10',
+        headers: withKey,
+        payload: { inputs: { name: 'ada' } },
+      });
+      assert.equal(first.statusCode, 200, first.body);
+      const retry = await server.app.inject({ method: 'POST', url: '/api/v1/playbooks/greet/runs', headers: withKey, payload: { inputs: { name: 'ada' } } });
+      assert.equal(retry.statusCode, 200, 'answered with the status the first request got');
+      assert.equal(retry.json().run.id, first.json().run.id);
+      assert.equal(retry.json().run.status, 'succeeded');
+
+      const other = await server.app.inject({ method: 'POST', url: '/api/v1/playbooks/greet/runs', headers: withKey, payload: { inputs: { name: 'bob' } } });
+      assert.equal(other.statusCode, 422, other.body);
+      assert.match(String(other.headers['content-type']), /application\/problem\+json/);
+      assert.equal(other.json().code, 'run.idempotency_key_reused');
+      assert.match(other.json().detail, new RegExp(first.json().run.id));
+      const otherPlaybook = await server.app.inject({
+        method: 'POST',
+        url: '/api/v1/playbooks/gated/runs',
+        headers: withKey,
+        payload: { inputs: { name: 'ada' } },
+      });
+      assert.equal(otherPlaybook.statusCode, 422, 'the same body for another playbook is another request');
+
+      // Keys belong to their user: someone else's identical key starts their own run.
+      const someoneElse = await server.app.inject({
+        method: 'POST',
+        url: '/api/v1/playbooks/greet/runs',
+        headers: { ...(await server.as('admin')), 'idempotency-key': key },
+        payload: { inputs: { name: 'ada' } },
+      });
+      assert.equal(someoneElse.statusCode, 202, someoneElse.body);
+      assert.notEqual(someoneElse.json().run.id, first.json().run.id);
+
+      for (const bad of ['""', 'x'.repeat(256), 'caf\u00e9']) {
+        const refused = await server.app.inject({
+          method: 'POST',
+          url: '/api/v1/playbooks/greet/runs',
+          headers: { ...headers, 'idempotency-key': bad },
+          payload: {},
+        });
+        assert.equal(refused.statusCode, 400, bad);
+        assert.equal(refused.json().code, 'run.idempotency_key_invalid');
+      }
     });
   });
 }

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Guardrails } from '../../app/index.ts';
-import { isRiposteError, notFound } from '../../core/index.ts';
-import { type Engine, type PlaybookDirectory, type RunView, runJson } from '../../engine/index.ts';
+import { canonicalJson, isRiposteError, notFound, RiposteError } from '../../core/index.ts';
+import { type Engine, type IdempotentStart, type PlaybookDirectory, type RunView, runJson } from '../../engine/index.ts';
 import { pageOf, pageQueryProperties, readPage } from '../pagination.ts';
 
 /**
@@ -9,6 +10,27 @@ import { pageOf, pageQueryProperties, readPage } from '../pagination.ts';
  * inspect runs with their per-step history, cancel and resume them, and decide approvals.
  */
 const runId = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
+
+/** How long an Idempotency-Key answers with its run: a day covers any client's retry schedule. */
+export const IDEMPOTENCY_KEY_TTL_MS = 24 * 3_600_000;
+
+/**
+ * The `Idempotency-Key` header: a structured-field string (`"8e03978e-40d5-43e8-bc93-6894a57f9324"`) per
+ * draft-ietf-httpapi-idempotency-key-header; a bare token is accepted too, as most clients send one.
+ */
+export function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const raw = (Array.isArray(header) ? header.join(',') : header).trim();
+  const quoted = /^"((?:[^"\\]|\\[\\"])*)"$/.exec(raw);
+  const key = quoted ? (quoted[1] ?? '').replace(/\\([\\"])/g, '$1') : raw;
+  if (key.length === 0 || key.length > 255 || !/^[\x20-\x7e]+$/.test(key)) {
+    throw new RiposteError('run.idempotency_key_invalid', 'the Idempotency-Key header must be 1–255 printable ASCII characters (a UUID is a good key)', {
+      status: 400,
+      details: { field: 'header.idempotency-key' },
+    });
+  }
+  return key;
+}
 
 export async function runsRoutes(
   app: FastifyInstance,
@@ -35,6 +57,15 @@ export async function runsRoutes(
       schema: {
         params: runId,
         querystring: { type: 'object', properties: { wait: { type: 'number', minimum: 0, maximum: 300 } }, additionalProperties: false },
+        headers: {
+          type: 'object',
+          properties: {
+            'idempotency-key': {
+              type: 'string',
+              description: 'Retries with the same key and body get the same run (kept 24 h, per user); another body with the key is a 422',
+            },
+          },
+        },
         body: {
           type: 'object',
           properties: { inputs: { type: 'object' }, dry_run: { type: 'boolean' } },
@@ -45,15 +76,37 @@ export async function runsRoutes(
     async (request, reply) => {
       const playbook = playbooks.get(request.params.id);
       if (playbook === undefined) throw notFound('playbook', request.params.id);
-      const id = await engine.startRun(playbook, request.body?.inputs ?? {}, {
-        mode: request.body?.dry_run ? 'dry_run' : 'live',
-        startedBy: request.actor?.name ?? 'api',
-      });
+      const inputs = request.body?.inputs ?? {};
+      const options = { mode: request.body?.dry_run ? ('dry_run' as const) : ('live' as const), startedBy: request.actor?.name ?? 'api' };
+      const key = idempotencyKeyOf(request.headers['idempotency-key']);
+      let idempotency: IdempotentStart | undefined;
+      let id: string;
+      let replayed = false;
+      let replayedStatus: number | null = null;
+      if (key === undefined) {
+        id = await engine.startRun(playbook, inputs, options);
+      } else {
+        // Scoped to the person behind the call (a token's owner), so one client's keys never meet another's.
+        idempotency = {
+          scope: request.actor ? `user:${request.actor.userId}` : 'anonymous',
+          key,
+          fingerprint: createHash('sha256')
+            .update(canonicalJson({ playbook: request.params.id, body: request.body ?? {} }))
+            .digest('hex'),
+          ttlMs: IDEMPOTENCY_KEY_TTL_MS,
+        };
+        const started = await engine.startRunIdempotent(playbook, inputs, options, idempotency);
+        id = started.runId;
+        replayed = started.replayed;
+        replayedStatus = started.statusCode;
+        // Not in the draft, but what Stripe and others send: tells a client this is the earlier request's run.
+        if (replayed) reply.header('idempotent-replayed', 'true');
+      }
       const wait = request.query.wait ?? 0;
       const run: RunView = wait > 0 ? await engine.waitForRun(id, wait * 1000, { untilWaiting: true }) : await engine.getRun(id);
-      return reply
-        .code(wait > 0 && ['succeeded', 'failed', 'cancelled'].includes(run.status) ? 200 : 202)
-        .send({ run: runJson(await engine.getRun(id, { history: true })) });
+      const status = replayedStatus ?? (wait > 0 && ['succeeded', 'failed', 'cancelled'].includes(run.status) ? 200 : 202);
+      if (idempotency && !replayed) await engine.recordIdempotentStatus(idempotency, id, status);
+      return reply.code(status).send({ run: runJson(await engine.getRun(id, { history: true })) });
     },
   );
 
@@ -131,6 +184,7 @@ export async function runsRoutes(
             await engine.decide(id, step, {
               decision: request.body.decision,
               actor: request.actor?.name ?? 'unknown',
+              roles: [...(request.actor?.roles ?? [])],
               ...(request.body.comment ? { comment: request.body.comment } : {}),
             }),
           ),

@@ -18,13 +18,24 @@ export interface EdlEntryRecord {
   reason: string | null;
   addedAt: number;
   updatedAt: number;
+  /** The idempotency key of the action that first listed it (kept when others refresh it); null for people's adds. */
+  createdByKey: string | null;
 }
 
-export type NewEdlEntry = Omit<EdlEntryRecord, 'addedAt' | 'updatedAt'>;
+export type NewEdlEntry = Omit<EdlEntryRecord, 'addedAt' | 'updatedAt' | 'createdByKey'> & { createdByKey?: string | null };
 
 export interface EdlRepository {
-  /** Adds the entry or refreshes an existing one (expiry, provenance); keeps the first `addedAt`. */
-  put(entry: NewEdlEntry): Promise<{ entry: EdlEntryRecord; created: boolean }>;
+  /**
+   * Adds the entry or refreshes an existing one (provenance, and the expiry when the new one is later: a
+   * second block never shortens the first); keeps the first `addedAt`.
+   * `previous` is the entry as it was before (absent when created), so a caller can tell its own earlier
+   * addition (same run) from someone else's.
+   */
+  put(entry: NewEdlEntry): Promise<{ entry: EdlEntryRecord; created: boolean; previous?: EdlEntryRecord }>;
+  /** The type a list was fixed to (`ip`, `url`, `domain`, `sender`), or undefined for a list never used. */
+  listType(list: string): Promise<string | undefined>;
+  /** Fixes a list's type if it has none yet; returns the type it has now (the earlier one if already fixed). */
+  fixListType(list: string, type: string): Promise<string>;
   get(list: string, value: string): Promise<EdlEntryRecord | undefined>;
   remove(list: string, value: string): Promise<EdlEntryRecord | undefined>;
   /** Entries still in force at `now` (no expiry, or expiry after now), ordered by value. */
@@ -47,6 +58,7 @@ interface Row {
   reason: string | null;
   added_at: number | string | bigint;
   updated_at: number | string | bigint;
+  created_by_key: string | null;
 }
 
 const fromRow = (row: Row): EdlEntryRecord => ({
@@ -59,6 +71,7 @@ const fromRow = (row: Row): EdlEntryRecord => ({
   reason: row.reason,
   addedAt: Number(row.added_at),
   updatedAt: Number(row.updated_at),
+  createdByKey: row.created_by_key ?? null,
 });
 
 // Firewalls cap list sizes (PAN-OS: 150,000 IPs per list on most models); we serve at most this many.
@@ -74,18 +87,26 @@ export function edlRepository(db: Kysely<Database>, clock: Clock): EdlRepository
     async put(entry) {
       const now = clock.now();
       const existing = await get(entry.list, entry.value);
+      // A second block never shortens the first: the later expiry (or none) wins.
+      const expiresAt =
+        existing === undefined || existing.expiresAt === null || entry.expiresAt === null
+          ? existing === undefined
+            ? entry.expiresAt
+            : null
+          : Math.max(existing.expiresAt, entry.expiresAt);
       await db
         .insertInto('edl_entries')
         .values({
           list: entry.list,
           value: entry.value,
-          expires_at: entry.expiresAt,
+          expires_at: expiresAt,
           case_id: entry.caseId,
           run_id: entry.runId,
           added_by: entry.addedBy,
           reason: entry.reason,
           added_at: now,
           updated_at: now,
+          created_by_key: entry.createdByKey ?? null,
         })
         .onConflict((oc) =>
           oc.columns(['list', 'value']).doUpdateSet((eb) => ({
@@ -98,7 +119,21 @@ export function edlRepository(db: Kysely<Database>, clock: Clock): EdlRepository
           })),
         )
         .execute();
-      return { entry: (await get(entry.list, entry.value)) as EdlEntryRecord, created: existing === undefined };
+      const stored = (await get(entry.list, entry.value)) as EdlEntryRecord;
+      return existing === undefined ? { entry: stored, created: true } : { entry: stored, created: false, previous: existing };
+    },
+    async listType(list) {
+      const row = await db.selectFrom('edl_lists').select('type').where('name', '=', list).executeTakeFirst();
+      return row?.type;
+    },
+    async fixListType(list, type) {
+      await db
+        .insertInto('edl_lists')
+        .values({ name: list, type, created_at: clock.now() })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .execute();
+      const row = await db.selectFrom('edl_lists').select('type').where('name', '=', list).executeTakeFirstOrThrow();
+      return row.type;
     },
     async remove(list, value) {
       const existing = await get(list, value);
