@@ -85,6 +85,15 @@ for (const backend of testBackends()) {
       assert.match(JSON.stringify(full.body.request), /<<<DATA [0-9a-f]{16} \| alert 1 field title>>>/);
     });
 
+    test('a POST without a body counts as {}; unknown body fields are stripped and start nothing', async () => {
+      const token = await w.token('analyst');
+      const bare = await fetch(`${w.server.url}/api/v1/cases/${caseId}/ai/summary`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      assert.equal(bare.status, 200, await bare.clone().text());
+      const extra = await w.call('POST', `/api/v1/cases/${caseId}/ai/next-steps`, token, { start: true, playbook: 'block-ip-manually' });
+      assert.equal(extra.status, 200);
+      assert.deepEqual(await w.runtime.store.engine.listRuns(), []);
+    });
+
     test('explain uses the stored verdict, reasons and evidence; the model cannot change the verdict', async () => {
       const [observable] = await w.runtime.cases.observablesOf(caseId);
       assert.ok(observable);

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { CasesService, CaseView } from '../../cases/index.ts';
 import { type Actor, type Clock, type Config, isRiposteError, type Logger, newId, RiposteError, systemClock } from '../../core/index.ts';
 import type { ActionCatalog, LoadResult, PlaybookDirectory } from '../../engine/index.ts';
@@ -291,7 +292,7 @@ export class AiService {
     caseRef: string,
     actor: Actor,
     options: { observable?: string | undefined },
-    schema: import('zod').ZodType<A>,
+    schema: z.ZodType<A>,
     shape: (answer: A, data: CaseData, flag: (signal: InjectionSignal) => void) => O,
   ): Promise<AiAnswer<O>> {
     this.#requireEnabled();
@@ -392,11 +393,7 @@ export class AiService {
     }
   }
 
-  #checkSteps(
-    steps: Array<import('zod').output<typeof NextStepsAnswer>['steps'][number]>,
-    data: CaseData,
-    flag: (signal: InjectionSignal) => void,
-  ): NextStep[] {
+  #checkSteps(steps: z.output<typeof NextStepsAnswer>['steps'], data: CaseData, flag: (signal: InjectionSignal) => void): NextStep[] {
     const menu = data.menu ?? { mitigations: [], playbooks: [] };
     const out: NextStep[] = [];
     steps.slice(0, 10).forEach((step, index) => {
@@ -496,9 +493,10 @@ export class AiService {
         cause_code: isRiposteError(error) ? error.code : 'unknown',
       });
     }
+    // A refusal carries no answer; a `length` finish is usually cut-off JSON, which the parser then refuses.
     const content = result.refusal !== null && (result.content === null || result.content === '') ? null : result.content;
     return {
-      content: result.finish_reason === 'length' && content !== null ? `${content}` : content,
+      content,
       model: result.model,
       promptTokens: result.usage.prompt_tokens,
       completionTokens: result.usage.completion_tokens,

@@ -1,3 +1,4 @@
+import { parseMessage } from '../../analyzers/index.ts';
 import type { CasesService, CaseView } from '../../cases/index.ts';
 import { RiposteError } from '../../core/index.ts';
 import type { PlaybookDirectory } from '../../engine/index.ts';
@@ -204,7 +205,6 @@ export async function collectCaseData(deps: CaseDataDeps, c: CaseView, observabl
 
 async function parseReportedEmail(bytes: Uint8Array): Promise<{ headers: string; body: string } | undefined> {
   try {
-    const { parseMessage } = await import('../../analyzers/index.ts');
     const email = await parseMessage(bytes);
     const headers = email.headers
       .filter((h) => ['from', 'to', 'subject', 'reply-to', 'return-path', 'date', 'x-mailer', 'received'].includes(h.key))

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AiService } from '../../app/index.ts';
 import { actorOf } from '../actor.ts';
 import type { ServerMetrics } from '../metrics.ts';
@@ -22,6 +22,10 @@ const idParams = {
   properties: { id: { type: 'string', minLength: 1, maxLength: 64 } },
 } as const;
 const emptyBody = { type: 'object', additionalProperties: false, properties: {} } as const;
+/** A POST sent without a body (no content type) means `{}`: the body schema still refuses anything else. */
+const bodyDefaultsToEmpty = async (request: FastifyRequest) => {
+  request.body ??= {};
+};
 
 const injection = {
   type: 'object',
@@ -185,6 +189,7 @@ export async function aiRoutes(app: FastifyInstance, options: { ai: AiService; m
     '/api/v1/cases/:id/ai/summary',
     {
       config: { permission: 'ai:use' },
+      preValidation: bodyDefaultsToEmpty,
       schema: {
         tags: ['ai'],
         summary: 'AI summary and hand-off note of a case (stored on the case; starts nothing)',
@@ -200,6 +205,7 @@ export async function aiRoutes(app: FastifyInstance, options: { ai: AiService; m
     '/api/v1/cases/:id/ai/explain',
     {
       config: { permission: 'ai:use' },
+      preValidation: bodyDefaultsToEmpty,
       schema: {
         tags: ['ai'],
         summary: "AI explanation of an observable's stored verdict (the verdict itself is Riposte's, not the model's)",
@@ -218,6 +224,7 @@ export async function aiRoutes(app: FastifyInstance, options: { ai: AiService; m
     '/api/v1/cases/:id/ai/next-steps',
     {
       config: { permission: 'ai:use' },
+      preValidation: bodyDefaultsToEmpty,
       schema: {
         tags: ['ai'],
         summary: 'AI next steps chosen from the menu of ATT&CK mitigations and loaded playbooks; never starts a run',
