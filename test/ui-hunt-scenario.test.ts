@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { RUN_KEY_RULE } from '../src/cli/demo/hunt-scenario.ts';
 import { chromiumMissing, newPage, openUi, signInAs, uiBackend, waitUntil } from './ui-browser.ts';
 import { type HuntWalk, seedHuntScenario, type UiServer } from './ui-harness.ts';
 
@@ -50,6 +51,9 @@ describe('scenario: hunt a Run-key implant across the fleet, second approver in 
     assert.match(await page.getByTestId('hunt-techniques').innerText(), /T1547\.001/);
     const progress = await page.getByTestId('hunt-progress').innerText();
     assert.match(progress, new RegExp(`fleet\\s+\\(fleetdm\\)\\s+${hunt.progress.targeted}\\s+${hunt.progress.answered}\\s+${hitHosts.length} host\\(s\\)`));
+    // The demo fleet has offline endpoints: the hunt says they were not checked.
+    assert.ok(hunt.progress.pending > 0);
+    assert.match(await page.getByTestId('hunt-expired').innerText(), new RegExp(`^${hunt.progress.pending} endpoint\\(s\\) did not answer`));
     for (const host of hitHosts) {
       const row = page.locator(`[data-testid=hunt-hit][data-host="${host}"]`).first();
       const text = await row.innerText();
@@ -92,6 +96,39 @@ describe('scenario: hunt a Run-key implant across the fleet, second approver in 
       approval.request?.decisions.map((d) => d.approver),
       ['bob', 'carol'],
     );
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+
+  test('remediation started through the API holds the critical wave on the hunts page: an approver approves it there, a viewer cannot', async () => {
+    // The implant comes back on the same hosts; a second hunt finds it and remediation starts without a playbook.
+    const fleet = ui.fleet?.fleet;
+    assert.ok(fleet);
+    for (const s of ui.runtime.hunts.runs.get(walk.huntId).sightings) {
+      const endpoint = fleet.endpoint(s.hostname);
+      assert.ok(endpoint, s.hostname);
+      fleet.setValue(endpoint, s.key, { name: s.value, type: s.type as 'REG_SZ', data: s.data });
+    }
+    const alice = { kind: 'user' as const, id: 'alice', name: 'alice' };
+    const again = await ui.runtime.hunts.run({ sigma: RUN_KEY_RULE, edr: 'fleet', expires_in_ms: 0 }, alice);
+    ui.runtime.hunts.remediate(again.id, alice);
+    const critical = walk.criticalHosts[0] as string;
+
+    const viewer = await newPage(browser, ui.url);
+    await signInAs(viewer.page, 'vic', `/hunts/${again.id}`);
+    const held = viewer.page.locator('[data-testid=wave][data-status=waiting_approval]');
+    await held.waitFor();
+    assert.match(await held.innerText(), new RegExp(critical));
+    assert.match(await held.getByTestId('wave-approval').innerText(), /0 of 1 approver\(s\)/);
+    assert.equal(await viewer.page.getByRole('button', { name: 'Approve wave' }).count(), 0, 'a viewer has no approve button');
+    await viewer.context.close();
+
+    const { page, context, watch } = await newPage(browser, ui.url);
+    await signInAs(page, 'carol', `/hunts/${again.id}`);
+    await page.locator('[data-testid=wave][data-status=waiting_approval]').getByRole('button', { name: 'Approve wave' }).click();
+    await page.locator('[data-testid=remediation-status][data-status=completed]').waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('[data-testid=wave-host]:not([data-status=verified])').count(), 0, 'every host clean on re-query');
+    assert.equal(fleet.infected().filter((e) => e.online).length, 0, 'no online host keeps the implant');
     assert.deepEqual(watch.errors, []);
     await context.close();
   });

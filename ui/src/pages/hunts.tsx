@@ -260,6 +260,11 @@ function HuntDetail(props: { me: Me; id: string }) {
           </tr>
         </tbody>
       </table>
+      {hunt.status === 'expired' && (
+        <p className="muted" data-testid="hunt-expired">
+          {progress.pending} endpoint(s) did not answer before the hunt expired: they may still carry what it looks for.
+        </p>
+      )}
       {hunt.errors.length > 0 && (
         <ul className="reasons" data-testid="hunt-errors">
           {hunt.errors.map((e) => (
