@@ -65,6 +65,7 @@ describe('scenario: hunt a Run-key implant across the fleet, second approver in 
     const waiting = page.getByTestId('wave').filter({ hasText: critical });
     assert.match(await waiting.getByTestId('wave-approval').innerText(), /1 of 2 approver\(s\) \(bob\)/);
     assert.match(await waiting.getByTestId('wave-approval').innerText(), new RegExp(`${critical} is a critical asset`));
+    assert.equal(await waiting.getAttribute('data-status'), 'waiting_approval');
     assert.ok(ui.fleet?.fleet.endpoints.find((e) => e.hostname === critical)?.implants.length, 'the critical server is untouched while it waits');
 
     await waiting.getByTestId('wave-approval-link').click();

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { type ApprovalItem, api, can, type Me } from '../api.ts';
 import { ago, label, StatusChip } from '../format.tsx';
 import { liveLabel, useLive } from '../live.ts';
@@ -56,8 +56,27 @@ const ACTIVE_HUNT = new Set(['running']);
 const ACTIVE_REMEDIATION = new Set(['planned', 'running', 'waiting_approval']);
 const isActive = (h: HuntRun) => ACTIVE_HUNT.has(h.status) || ACTIVE_REMEDIATION.has(h.remediation.status);
 
-/** Refetches on live events and polls: quickly while `active`, slowly otherwise (hunts send no events). */
-function usePolling(refresh: () => void, active: boolean): boolean {
+/**
+ * Refetches on live events and polls: quickly while `active`, slowly otherwise (hunts send no events). A
+ * burst of run events while a wave runs costs one refetch at a time, not one per event.
+ */
+function usePolling(load: () => Promise<void>, active: boolean): boolean {
+  const busy = useRef(false);
+  const again = useRef(false);
+  const refresh = useCallback(() => {
+    if (busy.current) {
+      again.current = true;
+      return;
+    }
+    busy.current = true;
+    load().finally(() => {
+      busy.current = false;
+      if (again.current) {
+        again.current = false;
+        refresh();
+      }
+    });
+  }, [load]);
   const live = useLive((event) => {
     if (event.topic === 'runs' || event.topic === 'approvals' || event.topic === 'cases') refresh();
   });
@@ -76,15 +95,17 @@ export function HuntsPage(props: { me: Me; id?: string }) {
 function HuntList() {
   const [hunts, setHunts] = useState<HuntRun[]>();
   const [error, setError] = useState<string>();
-  const refresh = useCallback(() => {
-    api<{ items: HuntRun[] }>('/api/v1/hunts')
-      .then((r) => {
-        setHunts([...r.items].sort((a, b) => b.started_at.localeCompare(a.started_at)));
-        setError(undefined);
-      })
-      .catch((e) => setError((e as Error).message));
-  }, []);
-  const live = usePolling(refresh, hunts?.some(isActive) ?? false);
+  const load = useCallback(
+    () =>
+      api<{ items: HuntRun[] }>('/api/v1/hunts')
+        .then((r) => {
+          setHunts([...r.items].sort((a, b) => b.started_at.localeCompare(a.started_at)));
+          setError(undefined);
+        })
+        .catch((e) => setError((e as Error).message)),
+    [],
+  );
+  const live = usePolling(load, hunts?.some(isActive) ?? false);
   return (
     <section data-testid="hunts">
       <div className="toolbar">
@@ -161,26 +182,29 @@ function HuntDetail(props: { me: Me; id: string }) {
   const [error, setError] = useState<string>();
   const [notice, setNotice] = useState<string>();
   const mayReadApprovals = can(me, 'runs:read');
-  const refresh = useCallback(() => {
-    api<{ hunt: HuntRun }>(`/api/v1/hunts/${encodeURIComponent(id)}`)
-      .then((r) => {
-        setHunt(r.hunt);
-        setError(undefined);
-      })
-      .catch((e) => setError((e as Error).message));
-    if (mayReadApprovals)
-      waveApprovals(id)
-        .then(setApprovals)
-        .catch(() => {});
+  const load = useCallback(async () => {
+    await Promise.all([
+      api<{ hunt: HuntRun }>(`/api/v1/hunts/${encodeURIComponent(id)}`)
+        .then((r) => {
+          setHunt(r.hunt);
+          setError(undefined);
+        })
+        .catch((e) => setError((e as Error).message)),
+      mayReadApprovals
+        ? waveApprovals(id)
+            .then(setApprovals)
+            .catch(() => {})
+        : undefined,
+    ]);
   }, [id, mayReadApprovals]);
-  const live = usePolling(refresh, hunt ? isActive(hunt) : true);
+  const live = usePolling(load, hunt ? isActive(hunt) : true);
 
   const approveWave = async (wave: Wave) => {
     setNotice(undefined);
     try {
       await api(`/api/v1/hunts/${encodeURIComponent(id)}/waves/${wave.index}/approve`, { method: 'POST', body: {} });
       setNotice(`You approved wave ${wave.name}.`);
-      refresh();
+      await load();
     } catch (e) {
       setNotice((e as Error).message);
     }
@@ -348,10 +372,12 @@ function WaveCard(props: { me: Me; wave: Wave; approval: ApprovalItem | undefine
   // A wave the direct remediation (POST /hunts/{id}/remediate) holds is approved here; a playbook's wave
   // waits in the approvals inbox like any other policy decision.
   const waitsHere = wave.status === 'waiting_approval' && wave.approvals_required > wave.approved_by.length;
+  // A playbook's wave stays "planned" on the hunt while its step waits in the inbox: say what it waits for.
+  const status = approval && wave.status === 'planned' ? 'waiting_approval' : wave.status;
   return (
-    <li className="wave" data-testid="wave" data-wave={wave.name} data-status={wave.status}>
+    <li className="wave" data-testid="wave" data-wave={wave.name} data-status={status}>
       <div className="wave-head">
-        <strong>{wave.name}</strong> <span className="muted">wave {wave.index + 1}</span> <StatusChip status={wave.status} />{' '}
+        <strong>{wave.name}</strong> <span className="muted">wave {wave.index + 1}</span> <StatusChip status={status} />{' '}
         <span data-testid="wave-verification">
           {wave.status === 'verified' || wave.status === 'halted'
             ? `re-query: ${verified} of ${wave.hosts.length} host(s) clean${wave.failures ? `, ${wave.failures} failed` : ''}`
