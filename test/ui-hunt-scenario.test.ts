@@ -30,6 +30,21 @@ describe('scenario: hunt a Run-key implant across the fleet, second approver in 
     await ui?.close();
   });
 
+  /** Plants the first hunt's values back on its hosts, hunts again, and starts remediation through the API. */
+  async function huntAgain(): Promise<{ id: string }> {
+    const fleet = ui.fleet?.fleet;
+    assert.ok(fleet);
+    for (const s of ui.runtime.hunts.runs.get(walk.huntId).sightings) {
+      const endpoint = fleet.endpoint(s.hostname);
+      assert.ok(endpoint, s.hostname);
+      fleet.setValue(endpoint, s.key, { name: s.value, type: s.type as 'REG_SZ', data: s.data });
+    }
+    const alice = { kind: 'user' as const, id: 'alice', name: 'alice' };
+    const hunt = await ui.runtime.hunts.run({ sigma: RUN_KEY_RULE, edr: 'fleet', expires_in_ms: 0 }, alice);
+    ui.runtime.hunts.remediate(hunt.id, alice);
+    return hunt;
+  }
+
   test('open the hunt case, read why the hosts are hits, approve the critical wave as the second approver, watch every wave finish', async () => {
     const hunt = ui.runtime.hunts.runs.get(walk.huntId);
     const hitHosts = [...new Set(hunt.sightings.map((s) => s.hostname))].sort();
@@ -105,14 +120,7 @@ describe('scenario: hunt a Run-key implant across the fleet, second approver in 
     // The implant comes back on the same hosts; a second hunt finds it and remediation starts without a playbook.
     const fleet = ui.fleet?.fleet;
     assert.ok(fleet);
-    for (const s of ui.runtime.hunts.runs.get(walk.huntId).sightings) {
-      const endpoint = fleet.endpoint(s.hostname);
-      assert.ok(endpoint, s.hostname);
-      fleet.setValue(endpoint, s.key, { name: s.value, type: s.type as 'REG_SZ', data: s.data });
-    }
-    const alice = { kind: 'user' as const, id: 'alice', name: 'alice' };
-    const again = await ui.runtime.hunts.run({ sigma: RUN_KEY_RULE, edr: 'fleet', expires_in_ms: 0 }, alice);
-    ui.runtime.hunts.remediate(again.id, alice);
+    const again = await huntAgain();
     const critical = walk.criticalHosts[0] as string;
 
     const viewer = await newPage(browser, ui.url);
@@ -130,6 +138,38 @@ describe('scenario: hunt a Run-key implant across the fleet, second approver in 
     await page.locator('[data-testid=remediation-status][data-status=completed]').waitFor({ timeout: 30_000 });
     assert.equal(await page.locator('[data-testid=wave-host]:not([data-status=verified])').count(), 0, 'every host clean on re-query');
     assert.equal(fleet.infected().filter((e) => e.online).length, 0, 'no online host keeps the implant');
+    assert.deepEqual(watch.errors, []);
+    await context.close();
+  });
+
+  test('a wave failing on the endpoints halts and is rolled back, and the hunts page says so', async () => {
+    const world = ui.fleet;
+    assert.ok(world);
+    const again = await huntAgain();
+    const { page, context, watch } = await newPage(browser, ui.url);
+    await signInAs(page, 'carol', `/hunts/${again.id}`);
+    const held = page.locator('[data-testid=wave][data-status=waiting_approval]');
+    await held.waitFor();
+    // The endpoints start refusing most deletions just as the last wave is released.
+    world.behaviour.setFailureRate(0.6, 7);
+    try {
+      await held.getByRole('button', { name: 'Approve wave' }).click();
+      await page.locator('[data-testid=remediation-status][data-status=halted]').waitFor({ timeout: 30_000 });
+    } finally {
+      world.behaviour.setFailureRate(0);
+    }
+    assert.match(
+      await page.getByTestId('remediation-message').innerText(),
+      /^Halted: [1-9]\d* of \d+ host\(s\) failed in wave rest \(threshold 20%\); rolled back \d+ change\(s\) with their inverse/,
+    );
+    const rest = page.locator('[data-testid=wave][data-wave=rest]');
+    assert.equal(await rest.getAttribute('data-status'), 'halted');
+    assert.match(await rest.getByTestId('wave-verification').innerText(), /re-query: \d+ of \d+ host\(s\) clean, [1-9]\d* failed/);
+    const states = await rest.getByTestId('wave-host').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')));
+    assert.ok(
+      states.every((s) => s === 'failed' || s === 'rolled_back' || s === 'rollback_failed'),
+      `every host of the halted wave failed or was rolled back: ${states.join(', ')}`,
+    );
     assert.deepEqual(watch.errors, []);
     await context.close();
   });

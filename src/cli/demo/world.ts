@@ -84,12 +84,15 @@ export function demoConfig(config: Config, webhookToken: string): Config {
 export interface DemoFleet {
   fleet: Fleet;
   simulator: VendorSimulator;
+  /** How the endpoints answer (offline timeout, remediation failure rate). */
+  behaviour: EdrBehaviour;
 }
 
 export async function startDemoFleet(latencyMs: number): Promise<DemoFleet> {
   const fleet = createFleet({ size: 200, seed: 1547, infected: 6, infectCriticalServer: true });
-  const simulator = await startSimulator(fleetDmHandler(fleet, new EdrBehaviour({ seed: 1547, offlineTimeoutMs: 3000 })), { latencyMs });
-  return { fleet, simulator };
+  const behaviour = new EdrBehaviour({ seed: 1547, offlineTimeoutMs: 3000 });
+  const simulator = await startSimulator(fleetDmHandler(fleet, behaviour), { latencyMs });
+  return { fleet, simulator, behaviour };
 }
 
 /**
