@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { type ApprovalItem, api, can, type Me } from '../api.ts';
+import { ApiError, type ApprovalItem, api, can, type Me } from '../api.ts';
 import { ago, label, StatusChip } from '../format.tsx';
 import { liveLabel, useLive } from '../live.ts';
 import { Link } from '../router.tsx';
@@ -189,7 +189,13 @@ function HuntDetail(props: { me: Me; id: string }) {
           setHunt(r.hunt);
           setError(undefined);
         })
-        .catch((e) => setError((e as Error).message)),
+        .catch((e) =>
+          setError(
+            e instanceof ApiError && e.status === 404
+              ? 'No such hunt in this server. Hunt runs live in the server process: a hunt from before a restart is gone here, but its case keeps the evidence and every step.'
+              : (e as Error).message,
+          ),
+        ),
       mayReadApprovals
         ? waveApprovals(id)
             .then(setApprovals)
