@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type HuntDefinition, huntQueries } from '../analyzers/index.ts';
 import type { CasesService } from '../cases/index.ts';
-import { type Actor, describeError, type Logger, notFound, RiposteError, SYSTEM_ACTOR } from '../core/index.ts';
+import { type Actor, describeError, type Logger, notFound, RiposteError, SYSTEM_ACTOR, tryNormalizeObservable } from '../core/index.ts';
 import type { IntegrationInstance } from '../integrations/sdk/index.ts';
 
 /**
@@ -298,7 +298,9 @@ export class HuntRuns {
         severity: 'high',
         tags: ['hunt', `hunt:${view.id}`],
         techniques: view.definition.attack,
-        observables: hosts.map((h) => ({ type: 'hostname', value: h })),
+        // A host name an attacker made invalid (spaces, markup) must not stop the case from opening: it stays
+        // in the evidence and on the hunt, just not in the observable registry.
+        observables: hosts.filter((h) => tryNormalizeObservable('hostname', h) !== undefined).map((h) => ({ type: 'hostname', value: h })),
       },
       actor,
     );
