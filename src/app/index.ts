@@ -4,6 +4,16 @@
  * playbook triggers to case and alert events. Everything above `lab/` may be imported here.
  */
 
+export {
+  type AiAnswer,
+  type AiInteractionEvent,
+  AiService,
+  type AiStatus,
+  buildLlmInstance,
+  INJECTION_TAG,
+  type LlmTestResult,
+  testLlmEndpoint,
+} from './ai/index.ts';
 export { ApprovalChannels, type ApprovalChannelsOptions, type ApprovalLinks } from './approval-channels.ts';
 export { caseActions } from './case-actions.ts';
 export { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';

@@ -12,6 +12,9 @@ import { collectEvidence, type KnownGoodLists, scoreVerdict } from '../intel/ind
 export function integrationActions(instances: readonly IntegrationInstance[]): ActionDefinition[] {
   const actions: ActionDefinition[] = [];
   for (const instance of instances) {
+    // A model's answers reach cases only through the AI service and its guardrails (docs/ai.md), never as
+    // a playbook step whose output other steps would act on.
+    if (instance.integration.id === 'llm') continue;
     for (const name of instance.actionNames()) {
       const spec = instance.action(name);
       actions.push(

@@ -8,6 +8,7 @@ import type { IntegrationInstance } from '../integrations/sdk/index.ts';
 import { IndicatorStore, loadAttackCatalog, TaxiiFeeds, TaxiiService } from '../intel/index.ts';
 import { buildServer, LiveHub, type ServerServices } from '../server/index.ts';
 import { openStore, type Store } from '../store/index.ts';
+import { AiService, buildLlmInstance } from './ai/index.ts';
 import { ApprovalChannels } from './approval-channels.ts';
 import { auditEventFromAuth, buildCasesService, webhookCredentialsFrom } from './cases.ts';
 import { EdlService } from './edl.ts';
@@ -63,6 +64,8 @@ export interface Runtime {
   phishing: PhishingIntake;
   /** Polls the reporting mailboxes (phishing.mailboxes); `startServer` starts it, like the runner. */
   phishingPoller: PhishingMailboxPoller;
+  /** AI assistance (the `ai` block): summaries, explanations, next steps and playbook drafts; never starts anything. */
+  ai: AiService;
   close(): Promise<void>;
 }
 
@@ -197,12 +200,29 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       ...(options.env ? { env: options.env } : {}),
       logger,
     });
+    const validatePlaybook = (yaml: string) => parsePlaybookYaml(yaml, { actions, playbooks });
+    const env = options.env ?? process.env;
+    const llm = buildLlmInstance(config, env);
+    const ai = new AiService({
+      config,
+      store,
+      cases,
+      llm,
+      attack: loadAttackCatalog(),
+      playbooks,
+      actions,
+      validatePlaybook,
+      indicators,
+      secretValues: () => knownSecretValues(config, env),
+      logger,
+    });
     return {
       config,
       logger,
       store,
       cases,
       hunts,
+      ai,
       auth,
       engine,
       playbooks,
@@ -213,7 +233,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       taxii,
       feeds,
       live,
-      validatePlaybook: (yaml) => parsePlaybookYaml(yaml, { actions, playbooks }),
+      validatePlaybook,
       edl: new EdlService({ store, cases, listTypes: config.edl.lists }),
       phishing,
       phishingPoller,
@@ -237,6 +257,26 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     await store.close().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Secret values Riposte knows, so the AI service can keep them out of prompts and stored exchanges: every
+ * RIPOSTE_SECRET_* value and the secrets held in the config.
+ */
+function knownSecretValues(config: Config, env: NodeJS.ProcessEnv): string[] {
+  const values = Object.entries(env)
+    .filter(([key]) => key.startsWith('RIPOSTE_SECRET_'))
+    .map(([, value]) => value ?? '');
+  values.push(
+    config.slack.bot_token ?? '',
+    config.slack.signing_secret ?? '',
+    config.approvals.signing_secret ?? '',
+    config.email.smtp?.password ?? '',
+    env.RIPOSTE_ADMIN_PASSWORD ?? '',
+    env.RIPOSTE_MASTER_KEY ?? '',
+    ...Object.values(config.webhooks).flatMap((source) => (typeof source === 'object' && source !== null ? [...source.tokens, ...source.hmac_secrets] : [])),
+  );
+  return [...new Set(values.filter((value) => value.length >= 6))];
 }
 
 /** First start: an `admin` user, so there is someone to sign in as. Nothing else is forced. */
@@ -282,6 +322,7 @@ export function serverServices(runtime: Runtime): ServerServices {
       coverage: () => attackCoverage(runtime.store, loadAttackCatalog(), runtime.playbooks),
     },
     edl: runtime.edl,
+    ai: runtime.ai,
   };
 }
 

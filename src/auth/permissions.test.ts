@@ -8,7 +8,7 @@ const SECURITY_DOC = new URL('../../docs/security.md', import.meta.url);
 describe('roles and permissions', () => {
   test('the catalog is the one in the common brief, without duplicates', () => {
     assert.equal(new Set(PERMISSIONS).size, PERMISSIONS.length);
-    assert.equal(PERMISSIONS.length, 36);
+    assert.equal(PERMISSIONS.length, 38);
     for (const p of PERMISSIONS) assert.match(p, /^[a-z]+:[a-z]+$/);
   });
 
@@ -31,11 +31,11 @@ describe('roles and permissions', () => {
     }
     assert.deepEqual(
       ROLE_PERMISSIONS.responder.filter((p) => !ROLE_PERMISSIONS.analyst.includes(p)),
-      ['runs:cancel', 'actions:rollback', 'hunts:run'],
+      ['runs:cancel', 'actions:rollback', 'hunts:run', 'ai:draft'],
     );
     assert.deepEqual(
       ROLE_PERMISSIONS.approver.filter((p) => !ROLE_PERMISSIONS.viewer.includes(p)),
-      ['approvals:decide'],
+      ['approvals:decide', 'ai:use'],
     );
     assert.deepEqual([...ROLE_PERMISSIONS.admin], [...PERMISSIONS]);
     for (const role of ROLES) assert.ok(ROLE_SUMMARIES[role]);

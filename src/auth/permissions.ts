@@ -40,6 +40,8 @@ export const PERMISSIONS = [
   'hunts:read',
   'hunts:run',
   'phishing:submit',
+  'ai:use',
+  'ai:draft',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -85,23 +87,25 @@ const ANALYST: readonly Permission[] = [
   'intel:write',
   'taxii:write',
   'phishing:submit',
+  // Ask the model for a summary, an explanation or next steps: suggestions only, nothing starts.
+  'ai:use',
 ];
 
 /** Role → permissions. Roles are additive: a user with several roles holds the union. */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   viewer: VIEWER,
   analyst: ANALYST,
-  responder: [...ANALYST, 'runs:cancel', 'actions:rollback', 'hunts:run'],
-  approver: [...VIEWER, 'approvals:decide'],
+  responder: [...ANALYST, 'runs:cancel', 'actions:rollback', 'hunts:run', 'ai:draft'],
+  approver: [...VIEWER, 'approvals:decide', 'ai:use'],
   admin: PERMISSIONS,
 };
 
 /** One line per role for docs and `--help`. */
 export const ROLE_SUMMARIES: Readonly<Record<Role, string>> = {
   viewer: 'reads alerts, cases, observables, playbooks, runs, integrations and metrics (not the audit log)',
-  analyst: 'viewer + works cases (write, assign, close, tasks, comments, evidence, observables) and starts runs',
-  responder: 'analyst + cancels runs, rolls back containment actions, runs hunts and their remediation',
-  approver: 'viewer + decides approvals of high-impact actions',
+  analyst: 'viewer + works cases (write, assign, close, tasks, comments, evidence, observables), starts runs and asks the AI assistant',
+  responder: 'analyst + cancels runs, rolls back containment actions, runs hunts and their remediation, drafts playbooks with AI',
+  approver: 'viewer + decides approvals of high-impact actions and asks the AI assistant',
   admin: 'everything, including users, tokens of others, settings, integrations and the audit log',
 };
 

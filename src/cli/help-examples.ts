@@ -53,6 +53,13 @@ const EXAMPLES: Record<string, string[]> = {
     'riposte edl add https://login-examp1e.top/verify --type url --ttl 30d',
   ],
   'edl remove': ['riposte edl remove 203.0.113.7 --reason "false positive"'],
+  'llm test': ['riposte llm test', 'RIPOSTE_AI_BASE_URL=http://127.0.0.1:11434/v1 RIPOSTE_AI_MODEL=llama3.1:8b riposte llm test --json'],
+  'llm summarize': ['riposte llm summarize 42', 'riposte llm summarize 01a2209d-8d0f-7000-bff3-757819cb362e --json'],
+  'llm explain': ['riposte llm explain 42', 'riposte llm explain 42 --observable 185.220.101.47'],
+  'llm suggest': ['riposte llm suggest 42'],
+  'llm draft': ['riposte llm draft "enrich an IP with VirusTotal and AbuseIPDB, then comment the verdict on the case" --out draft.yml'],
+  'llm drafts list': ['riposte llm drafts', 'riposte llm drafts list --json'],
+  'llm drafts show': ['riposte llm drafts show 01a2209d-8d0f-7000-bff3-757819cb362e'],
 };
 
 /** Appends an Examples section to every command that has none of its own. */

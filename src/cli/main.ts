@@ -10,6 +10,7 @@ import { registerEdl } from './commands/edl.ts';
 import { registerHunt } from './commands/hunt.ts';
 import { registerIntegrations } from './commands/integrations.ts';
 import { registerLab } from './commands/lab.ts';
+import { registerLlm } from './commands/llm.ts';
 import { registerPhish } from './commands/phish.ts';
 import { registerPlaybook } from './commands/playbook.ts';
 import { registerPolicy } from './commands/policy.ts';
@@ -77,6 +78,7 @@ export function buildProgram(): Command {
   registerSigma(program);
   registerEdl(program);
   registerHunt(program);
+  registerLlm(program);
   addHelpExamples(program);
 
   // Every subcommand rejects unknown flags and extra arguments, and exits 2 rather than calling process.exit.

@@ -85,6 +85,11 @@ const trustProxy = z.union([z.boolean(), z.string(), z.array(z.string())]).trans
 
 const slackChannel = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C0123ABCD (not a #name)');
 
+/** true/false from YAML, or "true"/"false"/"1"/"0" from an environment variable. */
+const booleanish = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((value) => value === true || value === 'true' || value === '1' || value === 'yes');
+
 const positiveInt = z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1');
 
 export const ConfigSchema = z
@@ -484,6 +489,35 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** AI assistance through an OpenAI-compatible endpoint (docs/ai.md); off unless enabled. */
+    ai: z
+      .object({
+        enabled: booleanish.default(false),
+        /** The client POSTs {base_url}/chat/completions (a local server for air-gapped SOCs: Ollama, vLLM, llama.cpp). */
+        base_url: z.url('must be an absolute URL such as http://127.0.0.1:11434/v1').default('http://127.0.0.1:11434/v1'),
+        model: z.string().min(1, 'must name the model').default('llama3.1:8b'),
+        /** Name of the secret holding the API key, read from RIPOSTE_SECRET_<name>; omit for keyless local servers. */
+        api_key_secret: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a secret name (its value comes from RIPOSTE_SECRET_<NAME>)')
+          .optional(),
+        /** Only for an endpoint trusted with TLP:RED (on-prem); otherwise TLP:RED cases are refused and items withheld. */
+        allow_tlp_red: booleanish.default(false),
+        timeout: duration.default(60_000),
+        max_output_tokens: positiveInt.default(1500),
+        rate_limit_per_minute: positiveInt.default(60),
+        budget: z
+          .object({
+            /** Tokens (prompt + completion) one case may use in all. */
+            case_tokens: positiveInt.default(60_000),
+            /** Tokens all cases together may use per UTC day. */
+            daily_tokens: positiveInt.default(2_000_000),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info') })
       .strict()
@@ -525,6 +559,9 @@ export const ENV_KEYS: Record<string, string[]> = {
   RIPOSTE_WEBHOOK_ELASTIC_HMAC_SECRETS: ['webhooks', 'elastic', 'hmac_secrets'],
   RIPOSTE_WEBHOOK_SENTINEL_TOKENS: ['webhooks', 'sentinel', 'tokens'],
   RIPOSTE_WEBHOOK_SENTINEL_HMAC_SECRETS: ['webhooks', 'sentinel', 'hmac_secrets'],
+  RIPOSTE_AI_ENABLED: ['ai', 'enabled'],
+  RIPOSTE_AI_BASE_URL: ['ai', 'base_url'],
+  RIPOSTE_AI_MODEL: ['ai', 'model'],
 };
 
 export interface LoadConfigOptions {

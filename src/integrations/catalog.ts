@@ -8,6 +8,7 @@ import fleetdm from './fleetdm/index.ts';
 import greynoise from './greynoise/index.ts';
 import ipinfo from './ipinfo/index.ts';
 import jira from './jira/index.ts';
+import llm from './llm/index.ts';
 import misp from './misp/index.ts';
 import msgraphMail from './msgraph_mail/index.ts';
 import otx from './otx/index.ts';
@@ -48,6 +49,8 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
   paloAlto,
   // issue #7: reporting mailbox and campaign purge
   msgraphMail,
+  // issue #14: AI assistance through any OpenAI-compatible endpoint
+  llm,
 ];
 
 export function integrationById(id: string): IntegrationDefinition | undefined {

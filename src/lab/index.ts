@@ -58,6 +58,14 @@ export { GRAPH_SCOPE, GraphMailTenant, graphMailHandler, type SimMailbox, type S
 export { elasticHandler, INTERNAL_HANDLERS, mispHandler, serviceNowCmdbHandler, splunkHandler } from './internal-simulators.ts';
 export { KqlError, type KqlRow, type KqlValue, runKql } from './kql-subset.ts';
 export {
+  type LlmCompletionSeen,
+  type LlmSimulator,
+  type LlmSimulatorOptions,
+  SIMULATOR_LLM_API_KEY,
+  SIMULATOR_LLM_MODEL,
+  startLlmSimulator,
+} from './llm-simulator.ts';
+export {
   type IpProfile,
   SEED_ASSETS,
   SEED_DOMAINS,

@@ -1,4 +1,4 @@
-import type { Guardrails, HuntService } from '../app/index.ts';
+import type { AiService, Guardrails, HuntService } from '../app/index.ts';
 import type { AuthService } from '../auth/index.ts';
 import type { CasesService, WebhookCredentials } from '../cases/index.ts';
 import type { Actor, Config, Logger } from '../core/index.ts';
@@ -46,6 +46,8 @@ export interface ServerServices {
   hunts?: HuntService;
   /** Reported-phishing intake (app/phishing-intake.ts); the phishing routes are registered when present. */
   phishing?: PhishingApi;
+  /** AI assistance (app/ai); the AI routes are registered when present (they answer ai.disabled when it is off). */
+  ai?: AiService;
 }
 
 export interface PhishingApi {

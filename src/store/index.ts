@@ -6,6 +6,7 @@
 export { type Backend, decodeJson, encodeJson } from './backend.ts';
 export { DEFAULT_TAXII_COLLECTION_ID } from './migrations/0700-intel-objects.ts';
 export { type OpenStoreOptions, openStore, SQLITE_FILE_NAME } from './open-store.ts';
+export type { AiInteractionRecord, AiRepository, AiUsage, PlaybookDraftRecord } from './repositories/ai.ts';
 export type { AlertRecord, AlertsRepository } from './repositories/alerts.ts';
 export type { ApiTokenRecord, ApiTokensRepository } from './repositories/api-tokens.ts';
 export type { ApprovalRecord, ApprovalRecordStatus, ApprovalsRepository } from './repositories/approvals.ts';

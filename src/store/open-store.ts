@@ -321,6 +321,7 @@ class SqlStore implements Store {
   readonly edl: StoreTx['edl'];
   readonly phishing: StoreTx['phishing'];
   readonly runIdempotencyKeys: StoreTx['runIdempotencyKeys'];
+  readonly ai: StoreTx['ai'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -365,6 +366,7 @@ class SqlStore implements Store {
     this.edl = repositories.edl;
     this.phishing = repositories.phishing;
     this.runIdempotencyKeys = repositories.runIdempotencyKeys;
+    this.ai = repositories.ai;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

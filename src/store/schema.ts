@@ -453,6 +453,8 @@ export interface Database {
   phishing_analyses: PhishingAnalysesTable;
   phishing_cluster_keys: PhishingClusterKeysTable;
   phishing_reporters: PhishingReportersTable;
+  ai_interactions: AiInteractionsTable;
+  playbook_drafts: PlaybookDraftsTable;
 }
 
 export interface ContainedActionsTable {
@@ -514,4 +516,36 @@ export interface PhishingReportersTable {
   reports: number;
   first_reported_at: Millis;
   last_reported_at: Millis;
+}
+
+export interface AiInteractionsTable {
+  id: string;
+  case_id: string | null;
+  kind: string;
+  model: string;
+  actor: Json;
+  status: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  latency_ms: number;
+  injection: Json;
+  withheld: Json;
+  output: Json | null;
+  request: Json;
+  response_text: string | null;
+  error: Json | null;
+  created_at: Millis;
+}
+
+export interface PlaybookDraftsTable {
+  id: string;
+  title: string;
+  description: string;
+  yaml: string;
+  valid: number;
+  issues: Json;
+  status: string;
+  created_by: string;
+  created_at: Millis;
+  interaction_id: string;
 }

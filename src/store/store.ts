@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../core/index.ts';
 import type { Backend } from './backend.ts';
+import { type AiRepository, aiRepository } from './repositories/ai.ts';
 import { type AlertsRepository, alertsRepository } from './repositories/alerts.ts';
 import { type ApiTokensRepository, apiTokensRepository } from './repositories/api-tokens.ts';
 import { type ApprovalsRepository, approvalsRepository } from './repositories/approvals.ts';
@@ -60,6 +61,8 @@ export interface Store {
   readonly phishing: PhishingRepository;
   /** `Idempotency-Key`s of run starts: which run a retried request gets back (kept 24 hours). */
   readonly runIdempotencyKeys: RunIdempotencyKeysRepository;
+  /** AI assistance: each exchange with the model (redacted), and the playbooks it drafted. */
+  readonly ai: AiRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -115,5 +118,6 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     edl: edlRepository(db, clock),
     phishing: phishingRepository(db, clock),
     runIdempotencyKeys: runIdempotencyKeysRepository(db, clock),
+    ai: aiRepository(db),
   };
 }

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { openRuntime, type Runtime, startServer } from '../../app/index.ts';
 import { type Lab, startLab } from '../../lab/index.ts';
 import { configFor } from '../context.ts';
+import { demoAiConfig, demoEnv, draftDemoPlaybook, startDemoLlm, summariseScenarioCase } from '../demo/ai-assistance.ts';
 import { huntScenario } from '../demo/hunt-scenario.ts';
 import { ipScenario } from '../demo/ip-scenario.ts';
 import { CAMPAIGN_FILE, phishingScenario } from '../demo/phishing-scenario.ts';
@@ -46,10 +47,11 @@ export function registerDemo(program: Command): void {
       const started = performance.now();
       const base = configFor(command, { 'server.port': options.port });
       const webhookToken = randomBytes(16).toString('hex');
-      const config = demoConfig(base, webhookToken);
       const latency = Number(options.latency);
       const say = (line: string) => process.stderr.write(`${line}\n`);
       const latencyMs = Number.isFinite(latency) && latency >= 0 ? latency : 50;
+      const llm = await startDemoLlm(latencyMs);
+      const config = demoAiConfig(demoConfig(base, webhookToken), llm);
       const lab: Lab = await startLab({ latencyMs });
       const fleet: DemoFleet = await startDemoFleet(Math.min(latencyMs, 20));
       const mail: DemoMail = await startDemoMail(readFileSync(CAMPAIGN_FILE));
@@ -57,6 +59,7 @@ export function registerDemo(program: Command): void {
         await mail.close();
         await fleet.simulator.close();
         await lab.close();
+        await llm.close();
       };
       const scenarios: DemoScenario[] = [
         ipScenario,
@@ -70,7 +73,7 @@ export function registerDemo(program: Command): void {
       try {
         const cmdbFile = writeDemoCmdb(config.data_dir, fleet.fleet);
         // The first-start admin password is not needed: the demo prints its own accounts below.
-        runtime = await openRuntime(config, undefined, { instances: labInstances(lab, cmdbFile, fleet, mail), announce: () => {} });
+        runtime = await openRuntime(config, undefined, { instances: labInstances(lab, cmdbFile, fleet, mail), announce: () => {}, env: demoEnv() });
       } catch (error) {
         await closeLab();
         throw error;
@@ -82,7 +85,9 @@ export function registerDemo(program: Command): void {
       for (const [index, scenario] of scenarios.entries()) {
         say(`\n[${index + 1}/${scenarios.length}] ${scenario.title}`);
         try {
-          reports.push(await scenario.play({ runtime, lab, url: server.url, webhookToken, say }));
+          const report = await scenario.play({ runtime, lab, url: server.url, webhookToken, say });
+          reports.push(report);
+          await summariseScenarioCase(runtime, report, say);
         } catch (error) {
           say(`  the scenario stopped: ${(error as Error).message}`);
           reports.push({
@@ -93,6 +98,7 @@ export function registerDemo(program: Command): void {
           });
         }
       }
+      await draftDemoPlaybook(runtime, say);
       process.stdout.write(`\n${summary(reports, performance.now() - started)}\n`);
       if (!options.server) {
         await server.close();

@@ -71,6 +71,8 @@ export interface IntegrationDefinition {
   /** Must include `baseUrl` (a default pointing at the vendor's public API). */
   config: z.ZodType<Record<string, unknown>>;
   secrets: Readonly<Record<string, string>>;
+  /** Secrets an instance may leave unset (a keyless local model server); the others are required. */
+  optionalSecrets?: readonly string[];
   rateLimit?: RateLimit;
   /** Name of the read action `integrations test` calls with `healthCheck.input` (a cheap known lookup). */
   healthCheck?: { action: string; input: unknown };

@@ -66,7 +66,7 @@ export function createIntegrationInstance(integration: IntegrationDefinition, se
       },
     );
   const config = parsed.data;
-  const missing = Object.keys(integration.secrets).filter((name) => !settings.secrets[name]);
+  const missing = Object.keys(integration.secrets).filter((name) => !settings.secrets[name] && !integration.optionalSecrets?.includes(name));
   const clock = options.clock ?? systemClock;
   // Products that are not HTTP APIs (an asset file) have no baseUrl; their client is never used, and the
   // SSRF guard would refuse this placeholder anyway.

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerMetrics } from '../metrics.ts';
 import type { ServerServices } from '../services.ts';
 import { actionRoutes } from './actions.ts';
+import { aiRoutes } from './ai.ts';
 import { alertRoutes } from './alerts.ts';
 import { approvalDeliveryRoutes } from './approval-deliveries.ts';
 import { approvalRoutes } from './approvals.ts';
@@ -53,4 +54,5 @@ export async function registerRoutes(app: FastifyInstance, services: ServerServi
   if (services.edl) await app.register(edlRoutes, { edl: services.edl });
   if (services.hunts) await app.register(huntRoutes, { hunts: services.hunts });
   if (services.phishing) await app.register(phishingRoutes, { phishing: services.phishing });
+  if (services.ai) await app.register(aiRoutes, { ai: services.ai, metrics });
 }

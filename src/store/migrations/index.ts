@@ -12,6 +12,7 @@ import { notificationOutbox } from './0610-notification-outbox.ts';
 import { edlEntries } from './0630-edl-entries.ts';
 import { intelObjects } from './0700-intel-objects.ts';
 import { phishingReports } from './0860-phishing-reports.ts';
+import { aiInteractions } from './0900-ai-interactions.ts';
 import { edlListTypes } from './0920-edl-list-types.ts';
 import { runIdempotencyKeys } from './0921-run-idempotency-keys.ts';
 import type { StoreMigration } from './migration.ts';
@@ -34,6 +35,7 @@ export const migrations: readonly StoreMigration[] = [
   edlEntries,
   intelObjects,
   phishingReports,
+  aiInteractions,
   edlListTypes,
   runIdempotencyKeys,
 ];

@@ -212,11 +212,32 @@ export function createGuardedHttpClient(options: GuardedHttpOptions = {}): Guard
   };
 }
 
-/** Retry-After (seconds or HTTP date) in milliseconds, if present and sane. */
+/**
+ * Retry-After (seconds or HTTP date) in milliseconds, if present and sane. Without it, OpenAI-style
+ * `retry-after-ms` and `x-ratelimit-reset-requests`/`-tokens` ("1s", "6m0s", "20ms": the longer of the
+ * two, since either limit may be the one hit) say the same thing.
+ */
 export function retryAfterMs(headers: Record<string, string>, now: number): number | undefined {
   const value = headers['retry-after'];
-  if (value === undefined) return undefined;
+  if (value === undefined) return rateLimitResetMs(headers);
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+const RESET_PART = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
+const RESET_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function rateLimitResetMs(headers: Record<string, string>): number | undefined {
+  const explicit = headers['retry-after-ms'];
+  if (explicit !== undefined && /^\d+(\.\d+)?$/.test(explicit.trim())) return Math.ceil(Number(explicit.trim()));
+  let longest: number | undefined;
+  for (const name of ['x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens']) {
+    const text = headers[name]?.trim();
+    if (!text || !/^(\d+(\.\d+)?(ms|h|m|s))+$/.test(text)) continue;
+    let ms = 0;
+    for (const [, amount, unit] of text.matchAll(RESET_PART)) ms += Number(amount) * (RESET_UNIT_MS[unit as string] ?? 0);
+    longest = Math.max(longest ?? 0, Math.ceil(ms));
+  }
+  return longest;
 }
