@@ -298,6 +298,7 @@ class SqlStore implements Store {
   readonly intel: StoreTx['intel'];
   readonly edl: StoreTx['edl'];
   readonly phishing: StoreTx['phishing'];
+  readonly hunts: StoreTx['hunts'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -338,6 +339,7 @@ class SqlStore implements Store {
     this.intel = repositories.intel;
     this.edl = repositories.edl;
     this.phishing = repositories.phishing;
+    this.hunts = repositories.hunts;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

@@ -434,6 +434,8 @@ export interface Database {
   phishing_analyses: PhishingAnalysesTable;
   phishing_cluster_keys: PhishingClusterKeysTable;
   phishing_reporters: PhishingReportersTable;
+  hunt_runs: HuntRunsTable;
+  hunt_steps: HuntStepsTable;
 }
 
 export interface ContainedActionsTable {
@@ -495,4 +497,28 @@ export interface PhishingReportersTable {
   reports: number;
   first_reported_at: Millis;
   last_reported_at: Millis;
+}
+
+export interface HuntRunsTable {
+  id: string;
+  status: string;
+  remediation_status: string;
+  view: Json;
+  options: Json;
+  lease_owner: string | null;
+  lease_expires_at: Millis | null;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface HuntStepsTable {
+  hunt_id: string;
+  key: string;
+  kind: string;
+  wave: number;
+  host_id: string | null;
+  status: string;
+  data: Json;
+  created_at: Millis;
+  updated_at: Millis;
 }

@@ -9,6 +9,7 @@ import { type CasesRepository, casesRepository } from './repositories/cases.ts';
 import { type ContainedActionsRepository, containedActionsRepository } from './repositories/contained-actions.ts';
 import { type EdlRepository, edlRepository } from './repositories/edl.ts';
 import { type EngineRepository, engineRepository } from './repositories/engine.ts';
+import { type HuntsRepository, huntsRepository } from './repositories/hunts.ts';
 import { type IntegrationsRepository, integrationsRepository } from './repositories/integrations.ts';
 import { type IntelRepository, intelRepository } from './repositories/intel.ts';
 import { type NotificationOutboxRepository, notificationOutboxRepository } from './repositories/notification-outbox.ts';
@@ -57,6 +58,8 @@ export interface Store {
   readonly edl: EdlRepository;
   /** User-reported phishing: reports, their analyses, cluster keys and reporters per case. */
   readonly phishing: PhishingRepository;
+  /** Hunt runs (progress, sightings, waves, per-host state) with a lease, and their per-host step ledger. */
+  readonly hunts: HuntsRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -100,5 +103,6 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     intel: intelRepository(db, backend, clock),
     edl: edlRepository(db, clock),
     phishing: phishingRepository(db, clock),
+    hunts: huntsRepository(db, clock),
   };
 }

@@ -12,6 +12,7 @@ import { notificationOutbox } from './0610-notification-outbox.ts';
 import { edlEntries } from './0630-edl-entries.ts';
 import { intelObjects } from './0700-intel-objects.ts';
 import { phishingReports } from './0860-phishing-reports.ts';
+import { huntRuns } from './0930-hunt-runs.ts';
 import type { StoreMigration } from './migration.ts';
 
 export type { StoreMigration } from './migration.ts';
@@ -32,4 +33,5 @@ export const migrations: readonly StoreMigration[] = [
   edlEntries,
   intelObjects,
   phishingReports,
+  huntRuns,
 ];
