@@ -195,7 +195,7 @@ for (const backend of testBackends()) {
           assert.ok(kinds.includes(kind), `timeline has ${kind}`);
         assert.equal(kinds.filter((k) => k === 'hunt.completed').length, 1, 'one case, opened once');
         const resumedWave = timeline.items.find((t) => t.kind === 'hunt.wave_resumed');
-        assert.ok(((resumedWave?.details as { in_flight?: string[] }).in_flight ?? []).length >= 1, 'a deletion was in flight when the process died');
+        assert.ok((((resumedWave?.details ?? {}) as { in_flight?: string[] }).in_flight ?? []).length >= 1, 'a deletion was in flight when the process died');
       } finally {
         third.child.kill('SIGKILL');
         await third.exited;
