@@ -4,10 +4,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildCasesService, type HuntRunView, HuntService } from '../src/app/index.ts';
+import type { CasesService } from '../src/cases/index.ts';
 import { createLogger, loadConfig } from '../src/core/index.ts';
 import { integrationById } from '../src/integrations/catalog.ts';
+import { textFromAdf } from '../src/integrations/jira/index.ts';
 import { createIntegrationInstance, type IntegrationInstance } from '../src/integrations/sdk/index.ts';
-import { createFleet, EdrBehaviour, fleetDmHandler, SIMULATOR_FLEET_API_TOKEN, startSimulator, type VendorSimulator } from '../src/lab/index.ts';
+import {
+  createFleet,
+  EdrBehaviour,
+  fleetDmHandler,
+  jiraHandler,
+  SIMULATOR_API_KEY,
+  SIMULATOR_FLEET_API_TOKEN,
+  startSimulator,
+  type VendorSimulator,
+} from '../src/lab/index.ts';
 import type { Store } from '../src/store/index.ts';
 import { type TestStore, testBackends } from '../src/store/testing.ts';
 
@@ -16,7 +27,8 @@ import { type TestStore, testBackends } from '../src/store/testing.ts';
  * started by one is listed and shown, sightings and waves included, by a service that did not start it; a
  * remediation waiting for approval is handed back when its process stops, and of two processes looking
  * for runs to continue exactly one takes it; the other can still approve the wave, and the one driving it
- * finishes the remediation.
+ * finishes the remediation. With a Jira instance configured, every wave has one change ticket naming its
+ * hosts and the change, with the verification result added, and the restart opens none twice.
  */
 const logger = createLogger({ level: 'silent' });
 
@@ -29,7 +41,11 @@ for (const backend of testBackends()) {
     let sim: VendorSimulator;
     let t: TestStore;
     let instance: IntegrationInstance;
+    let tickets: IntegrationInstance;
+    const jira = jiraHandler();
+    let jiraSim: VendorSimulator;
     const stores: Store[] = [];
+    let casesService: CasesService;
 
     /** One "process": its own store connection, cases service and hunt service. */
     async function process$(): Promise<HuntService> {
@@ -37,11 +53,12 @@ for (const backend of testBackends()) {
       stores.push(store);
       const config = loadConfig({ env: t.env, cwd: dir, overrides: { 'log.level': 'silent' } });
       const cases = buildCasesService(store, config, logger);
+      casesService = cases;
       return new HuntService({
         cases,
         logger,
         store,
-        instances: async () => [instance],
+        instances: async () => [instance, tickets],
         criticality: async (hostname) => fleet.endpoint(hostname)?.criticality,
         runs: { leaseMs: 400, approvalPollMs: 30 },
       });
@@ -54,12 +71,19 @@ for (const backend of testBackends()) {
         { name: 'fleet', config: { baseUrl: sim.url, pollIntervalMs: 5 }, secrets: { apiToken: SIMULATOR_FLEET_API_TOKEN } },
         { guard: { allow: ['127.0.0.1'] } },
       );
+      jiraSim = await startSimulator(jira);
+      tickets = createIntegrationInstance(
+        integrationById('jira') as never,
+        { name: 'changes', config: { baseUrl: jiraSim.url, email: 'soc@example.com', project: 'CHG' }, secrets: { apiToken: SIMULATOR_API_KEY } },
+        { guard: { allow: ['127.0.0.1'] } },
+      );
       t = await backend.open();
     });
     after(async () => {
       for (const store of stores.slice(1)) await store.close();
       await t.dispose();
       await sim.close();
+      await jiraSim.close();
       rmSync(dir, { recursive: true, force: true });
     });
 
@@ -115,6 +139,25 @@ for (const backend of testBackends()) {
       assert.equal(done?.resumes, 1);
       assert.deepEqual(fleet.infected(), []);
       assert.equal(driver.runs.get(hunt.id).remediation.status, 'completed');
+
+      // One change ticket per wave, none twice across the restart: hosts, change, and the verification result.
+      const waves = done?.remediation.waves ?? [];
+      assert.equal(jira.issues.size, waves.length);
+      for (const wave of waves) {
+        const issue = jira.issues.get(wave.ticket?.key ?? '');
+        assert.ok(issue, `wave ${wave.name} has its ticket`);
+        assert.equal(wave.ticket?.instance, 'changes');
+        const description = textFromAdf(issue.fields.description);
+        for (const h of wave.hosts) assert.ok(description.includes(h.hostname), `${h.hostname} named on ${issue.key}`);
+        assert.match(description, /delete the registry value\(s\) .*OneDriveUpdate/);
+        assert.equal(issue.comments.length, 1, `one result on ${issue.key}`);
+        assert.match(
+          textFromAdf(issue.comments[0]?.body),
+          new RegExp(`${wave.hosts.length} of ${wave.hosts.length} host\\(s\\) remediated and verified by re-query`),
+        );
+      }
+      const timeline = await casesService.timeline(done?.case_id as string, { limit: 200 });
+      assert.equal(timeline.items.filter((e) => e.kind === 'hunt.wave_ticket').length, waves.length, 'each ticket is linked on the case');
       await second.runs.stop();
       await third.runs.stop();
     });

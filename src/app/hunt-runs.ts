@@ -59,6 +59,17 @@ export interface WaveView {
   approvals_required: number;
   approved_by: string[];
   failures: number;
+  /** The change ticket opened for this wave (when a ticketing instance is configured). */
+  ticket?: WaveTicket | null;
+}
+
+export interface WaveTicket {
+  instance: string;
+  /** Jira issue key or ServiceNow incident number. */
+  key: string;
+  url: string | null;
+  /** The vendor's record id when it is not the key (ServiceNow sys_id). */
+  id?: string;
 }
 
 export interface HuntRunView {
@@ -127,6 +138,8 @@ export interface HuntRunsOptions {
   instance?(name: string): Promise<IntegrationInstance | undefined>;
   /** Rebuilds the hunt definition from the request a run was started with (a fan-out cut short is run again). */
   definitionFrom?(request: unknown): HuntDefinition;
+  /** The ticketing instance (jira, servicenow_incident) each remediation wave opens a change ticket in, if any. */
+  ticketing?(): Promise<IntegrationInstance | undefined>;
 }
 
 /** What a run needs besides its view to be continued elsewhere; stored beside the view. */
@@ -680,6 +693,7 @@ export class HuntRuns {
     if (!rollingBack) {
       wave.status = 'running';
       await this.persist(view);
+      await this.openWaveTicket(view, wave, steps, actor);
       const inFlight = wave.hosts.filter((h) => h.sightings.some((s) => steps.get(deleteStepKey(h, s))?.status === 'sending'));
       // Sent by a process that stopped before the answer came: ask the EDR before sending anything again.
       const present = inFlight.length > 0 ? await this.presentValues(view, edr, inFlight) : new Set<string>();
@@ -750,6 +764,7 @@ export class HuntRuns {
       if (wave.failures / wave.hosts.length <= threshold) {
         wave.status = 'verified';
         await this.persist(view);
+        await this.reportWaveTicket(view, wave, steps, actor);
         return false;
       }
       // Written before the first inverse is sent: a process continuing this wave only finishes the rollback.
@@ -811,6 +826,7 @@ export class HuntRuns {
     view.remediation.message = `Halted: ${wave.failures} of ${wave.hosts.length} host(s) failed in wave ${wave.name} (threshold ${Math.round(threshold * 100)}%); rolled back ${rolledBack} change(s) with their inverse${rollbackErrors.length ? `; rollback failed on ${rollbackErrors.join(', ')}` : ''}`;
     await this.persist(view);
     await timeline('hunt.remediation_halted', view.remediation.message, { wave: wave.name, rolled_back: rolledBack, rollback_errors: rollbackErrors });
+    await this.reportWaveTicket(view, wave, steps, actor);
     await cases.recordAudit({
       actor,
       action: 'hunt.rollback',
@@ -818,6 +834,116 @@ export class HuntRuns {
       details: { hunt_id: huntId, wave: wave.name, rolled_back: rolledBack },
     });
     return true;
+  }
+
+  /**
+   * Change management sees every wave: one ticket per wave naming the hosts and the change, opened before
+   * the first command is sent, and the verification result added when the wave ends. The ledger makes both
+   * happen once across restarts (a ticket whose creation was in flight when a process died is opened again:
+   * a duplicate ticket rather than a missing one). A ticketing failure is put on the case and does not hold
+   * the remediation back.
+   */
+  private async openWaveTicket(view: HuntRunView, wave: WaveView, steps: Map<string, HuntStepRecord>, actor: Actor): Promise<void> {
+    const key = `ticket:${wave.index}`;
+    const previous = steps.get(key);
+    if (previous?.status === 'done') {
+      wave.ticket = previous.data.ticket as WaveTicket;
+      return;
+    }
+    const instance = await this.options.ticketing?.();
+    if (!instance) return;
+    const hosts = wave.hosts.map((h) => `${h.hostname}${h.criticality === 'critical' ? ' (critical)' : ''}`);
+    const values = [...new Set(wave.hosts.flatMap((h) => h.sightings.map((s) => `${s.key}\\${s.value}`)))];
+    const summary = `Hunt remediation, wave ${wave.name}: ${wave.hosts.length} host(s) — ${view.definition.title}`.slice(0, 150);
+    const description = [
+      `Riposte hunt ${view.id} (case ${view.case_id}), ${view.definition.attack.join(', ') || 'no ATT&CK technique'}, through ${view.edr.instance} (${view.edr.kind}).`,
+      `Change: delete the registry value(s) ${values.join(', ')} on each host; the captured data is kept for rollback.`,
+      `Wave ${wave.index + 1} of ${view.remediation.waves.length} (${wave.name})${wave.approved_by.length ? `, approved by ${wave.approved_by.join(', ')}` : ''}.`,
+      `Hosts (${hosts.length}): ${hosts.join(', ')}`,
+      'Verification: re-query of each host after the change; the result is added here when the wave ends.',
+    ].join('\n\n');
+    const step = { huntId: view.id, key, kind: 'ticket' as const, wave: wave.index, hostId: null };
+    await this.step({ ...step, status: 'sending', data: { instance: instance.name } });
+    try {
+      let ticket: WaveTicket;
+      if (instance.integration.id === 'servicenow_incident') {
+        const out = (await instance.run(
+          'create_incident',
+          { short_description: summary, description, urgency: 2, impact: wave.hosts.some((h) => h.criticality === 'critical') ? 1 : 2, category: 'security' },
+          { idempotencyKey: `${view.id}:${key}` },
+        )) as { sys_id: string; number: string; url?: string };
+        ticket = { instance: instance.name, key: out.number, url: out.url ?? null, id: out.sys_id };
+      } else {
+        const out = (await instance.run(
+          'create_ticket',
+          { summary, description, labels: ['riposte', 'hunt-remediation', `hunt-${view.id}`, `wave-${wave.index}`] },
+          { idempotencyKey: `${view.id}:${key}` },
+        )) as { key: string; url: string };
+        ticket = { instance: instance.name, key: out.key, url: out.url };
+      }
+      wave.ticket = ticket;
+      await this.step({ ...step, status: 'done', data: { instance: instance.name, ticket } });
+      await this.persist(view);
+      await this.options.cases.appendTimeline(
+        view.case_id as string,
+        {
+          kind: 'hunt.wave_ticket',
+          summary: `Wave ${wave.name}: change ticket ${ticket.key} opened in ${instance.name}`,
+          details: { hunt_id: view.id, wave: wave.name, ticket },
+        },
+        actor,
+      );
+    } catch (error) {
+      await this.step({ ...step, status: 'failed', data: { instance: instance.name, error: describeError(error) } });
+      await this.options.cases.appendTimeline(
+        view.case_id as string,
+        {
+          kind: 'hunt.wave_ticket_failed',
+          summary: `Wave ${wave.name}: no change ticket (${describeError(error)})`,
+          details: { hunt_id: view.id, wave: wave.name },
+        },
+        actor,
+      );
+    }
+  }
+
+  /** Adds the wave's outcome (verified by re-query, failures, halt and rollback) to its ticket, once. */
+  private async reportWaveTicket(view: HuntRunView, wave: WaveView, steps: Map<string, HuntStepRecord>, actor: Actor): Promise<void> {
+    const ticket = wave.ticket ?? (steps.get(`ticket:${wave.index}`)?.data.ticket as WaveTicket | undefined);
+    if (!ticket) return;
+    const key = `ticket_result:${wave.index}`;
+    if (steps.get(key)?.status === 'done') return;
+    const instance = await this.options.ticketing?.();
+    if (!instance || instance.name !== ticket.instance) return;
+    const verified = wave.hosts.filter((h) => h.status === 'verified');
+    const others = wave.hosts.filter((h) => h.status !== 'verified');
+    const text = [
+      wave.status === 'verified'
+        ? `Wave ${wave.name} done: ${verified.length} of ${wave.hosts.length} host(s) remediated and verified by re-query (the value is gone).`
+        : `Wave ${wave.name} HALTED: ${wave.failures} of ${wave.hosts.length} host(s) failed; the wave's changes were rolled back. ${view.remediation.message ?? ''}`,
+      ...(others.length > 0 ? [`Not verified: ${others.map((h) => `${h.hostname} ${h.status}${h.error ? ` (${h.error})` : ''}`).join(', ')}`] : []),
+    ].join('\n\n');
+    const step = { huntId: view.id, key, kind: 'ticket' as const, wave: wave.index, hostId: null };
+    try {
+      if (instance.integration.id === 'servicenow_incident') {
+        await instance.run(
+          'update_incident',
+          { sys_id: ticket.id, work_notes: text, ...(wave.status === 'verified' ? { state: 6, close_code: 'Solved (Permanently)', close_notes: text } : {}) },
+          { idempotencyKey: `${view.id}:${key}` },
+        );
+      } else await instance.run('comment', { key: ticket.key, body: text }, { idempotencyKey: `${view.id}:${key}` });
+      await this.step({ ...step, status: 'done', data: { ticket } });
+    } catch (error) {
+      await this.options.cases.appendTimeline(
+        view.case_id as string,
+        {
+          kind: 'hunt.wave_ticket_failed',
+          summary: `Wave ${wave.name}: the result could not be added to ${ticket.key} (${describeError(error)})`,
+          details: { hunt_id: view.id, wave: wave.name },
+        },
+        actor,
+      );
+    }
   }
 
   /**

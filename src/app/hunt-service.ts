@@ -48,6 +48,8 @@ export function huntDefinitionFrom(request: HuntRequest): HuntDefinition {
 }
 
 const HUNTING_EDRS = new Set(['defender', 'fleetdm']);
+/** Where each remediation wave's change ticket goes: the first instance of one of these. */
+const TICKETING = new Set(['jira', 'servicenow_incident']);
 
 export class HuntService {
   readonly runs: HuntRuns;
@@ -63,6 +65,7 @@ export class HuntService {
       ...options.runs,
       instance: async (name) => (await options.instances()).find((i) => i.name === name),
       definitionFrom: (request) => huntDefinitionFrom(request as HuntRequest),
+      ticketing: async () => (await options.instances()).find((i) => TICKETING.has(i.integration.id)),
     });
   }
 
