@@ -1038,7 +1038,7 @@ export class HuntRuns {
    */
   async startResuming(options: { exclusive?: boolean } = {}): Promise<void> {
     if (!this.store || this.orphanScan) return;
-    if (options.exclusive) await this.store.hunts.takeOverAllLeases();
+    if (options.exclusive) await this.store.hunts.takeOverAllLeases(this.owner);
     this.orphanScan = setInterval(() => {
       this.resumeOrphans().catch((error) => this.options.logger.warn({ error: describeError(error) }, 'hunt: looking for runs to continue failed'));
     }, this.leaseMs);

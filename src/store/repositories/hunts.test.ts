@@ -56,7 +56,9 @@ for (const backend of testBackends()) {
       assert.equal(await repo.releaseLeases(loser), 1);
       assert.equal((await repo.get('h3'))?.leaseOwner, null);
       await repo.claim('h3', 'pc', now, 1000);
-      assert.equal(await repo.takeOverAllLeases(), 2, 'h1 and h3 were leased');
+      assert.equal(await repo.takeOverAllLeases('pc'), 1, 'h1 was leased by another process');
+      assert.equal((await repo.get('h3'))?.leaseOwner, 'pc', 'this process keeps the runs it drives');
+      assert.equal(await repo.takeOverAllLeases(), 1);
       assert.equal((await repo.get('h1'))?.leaseOwner, null);
     });
 

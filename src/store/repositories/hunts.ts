@@ -60,8 +60,8 @@ export interface HuntsRepository {
   extendLeases(owner: string, ids: readonly string[], expiresAt: number): Promise<number>;
   /** Hands the leases back (all of this owner's when `ids` is omitted). */
   releaseLeases(owner: string, ids?: readonly string[]): Promise<number>;
-  /** Embedded single-process start: whoever held a lease before is gone. */
-  takeOverAllLeases(): Promise<number>;
+  /** Embedded single-process start: whoever held a lease before is gone (except `keep`: this process). */
+  takeOverAllLeases(keep?: string): Promise<number>;
   /** Runs with work left (fan-out or remediation in progress) that no live process drives. */
   listOrphaned(now: number, limit?: number): Promise<HuntRunRecord[]>;
   /** Inserts or updates a step (the same key is the same host command: its status moves forward). */
@@ -194,12 +194,10 @@ export function huntsRepository(db: Kysely<Database>, clock: Clock): HuntsReposi
       return Number(result.numUpdatedRows);
     },
 
-    async takeOverAllLeases() {
-      const result = await db
-        .updateTable('hunt_runs')
-        .set({ lease_owner: null, lease_expires_at: null })
-        .where('lease_owner', 'is not', null)
-        .executeTakeFirst();
+    async takeOverAllLeases(keep) {
+      let query = db.updateTable('hunt_runs').set({ lease_owner: null, lease_expires_at: null }).where('lease_owner', 'is not', null);
+      if (keep !== undefined) query = query.where('lease_owner', '<>', keep);
+      const result = await query.executeTakeFirst();
       return Number(result.numUpdatedRows);
     },
 
