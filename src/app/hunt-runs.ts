@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { type HuntDefinition, huntQueries } from '../analyzers/index.ts';
+import { type HuntDefinition, huntQueries, SigmaRuleSet } from '../analyzers/index.ts';
 import type { CasesService } from '../cases/index.ts';
 import { type Actor, describeError, type Logger, notFound, RiposteError, SYSTEM_ACTOR } from '../core/index.ts';
 import type { IntegrationInstance } from '../integrations/sdk/index.ts';
 import type { HuntStepRecord, NewHuntStep, Store } from '../store/index.ts';
+import { registryEvent, rtrRegistryKeys } from './hunt-crowdstrike.ts';
 
 /**
  * Hunt runs: a hunt definition fanned out across the fleet through one configured EDR instance, the hits
@@ -323,12 +324,7 @@ export class HuntRuns {
     };
     if (view.edr.kind === 'defender') await this.huntDefender(view, definition, options.edr, report);
     else if (view.edr.kind === 'fleetdm') await this.huntFleet(view, definition, options, expiresAt, report);
-    else
-      throw new RiposteError(
-        'hunt.unsupported_edr',
-        'CrowdStrike has no query language for registry hunts through RTR across a fleet; hunt with defender or fleetdm and remediate with crowdstrike',
-        { status: 422 },
-      );
+    else await this.huntCrowdStrike(view, definition, options, expiresAt, report);
     const status = view.progress.pending > 0 ? 'expired' : 'completed';
     report();
     // The run stays `running` (in the store) until its case is open: a fan-out cut short is run again whole.
@@ -401,6 +397,69 @@ export class HuntRuns {
           });
       view.progress.answered += answered.length;
       pending = missing;
+      view.progress.pending = pending.length;
+      report();
+      if (pending.length === 0 || this.now() + (options.retryIntervalMs ?? 30_000) > expiresAt) return;
+      await sleep(options.retryIntervalMs ?? 30_000);
+    }
+  }
+
+  /**
+   * Falcon: `reg query` through RTR batch sessions (up to 10,000 hosts each). The user hives loaded on each
+   * host come first (`reg query HKU`), then every key the hunt names, machine keys once per batch, user keys
+   * once per hive; what comes back is matched with the hunt's Sigma rule here. Hosts that are offline do not
+   * answer and are asked again every `retryIntervalMs` until the hunt expires, as with Fleet.
+   */
+  private async huntCrowdStrike(
+    view: HuntRunView,
+    definition: HuntDefinition,
+    options: HuntStartOptions,
+    expiresAt: number,
+    report: () => void,
+  ): Promise<void> {
+    const edr = options.edr;
+    const keys = rtrRegistryKeys(definition);
+    const rules = new SigmaRuleSet([definition.rule]);
+    const hosts = (await edr.run('list_hosts', {}, { idempotencyKey: `${view.id}:hosts` })) as { hosts: Array<{ id: string; hostname: string }> };
+    const names = new Map(hosts.hosts.map((h) => [h.id, h.hostname]));
+    view.progress.targeted = hosts.hosts.length;
+    let pending = hosts.hosts.map((h) => h.id);
+    let n = 0;
+    type Answer = { aid: string; complete: boolean; values: Array<{ key: string; name: string; type: string; data: string }>; subkeys: string[] };
+    const query = async (hostIds: string[], key: string) => {
+      const out: Answer[] = [];
+      for (let i = 0; i < hostIds.length; i += 10_000) {
+        const answer = (await edr.run(
+          'reg_query',
+          { host_ids: hostIds.slice(i, i + 10_000), key, queue_offline: false },
+          { idempotencyKey: `${view.id}:rtr${n++}` },
+        )) as {
+          hosts: Answer[];
+        };
+        out.push(...answer.hosts);
+      }
+      return out;
+    };
+    for (;;) {
+      const hives = await query(pending, 'HKU');
+      const answered = hives.filter((h) => h.complete);
+      const answeredIds = answered.map((h) => h.aid);
+      const found: HuntSighting[] = [];
+      const collect = (results: Answer[]) => {
+        for (const r of results)
+          for (const v of r.values)
+            if (rules.matching(registryEvent(v.key, v)).length > 0)
+              found.push({ host_id: r.aid, hostname: names.get(r.aid) ?? r.aid, key: v.key, value: v.name, type: v.type, data: v.data });
+      };
+      for (const key of keys.filter((k) => k.scope === 'machine')) if (answeredIds.length > 0) collect(await query(answeredIds, `HKLM\\${key.path}`));
+      const userKeys = keys.filter((k) => k.scope === 'user');
+      const perHive = answered.flatMap((h) =>
+        h.subkeys.filter((sub) => /\\S-1-5-21-[\d-]+$/i.test(sub)).flatMap((sub) => userKeys.map((k) => ({ aid: h.aid, key: `${sub}\\${k.path}` }))),
+      );
+      await pool(perHive, options.concurrency ?? 8, async (q) => collect(await query([q.aid], q.key)));
+      view.sightings.push(...found);
+      view.progress.answered += answered.length;
+      pending = hives.filter((h) => !h.complete).map((h) => h.aid);
       view.progress.pending = pending.length;
       report();
       if (pending.length === 0 || this.now() + (options.retryIntervalMs ?? 30_000) > expiresAt) return;
@@ -1144,6 +1203,18 @@ export class HuntRuns {
         results: Array<{ host_id: number; rows: Array<Record<string, unknown>> }>;
       };
       for (const r of out.results) for (const row of r.rows) mark(String(r.host_id), String(row.key), String(row.name));
+    } else if (view.edr.kind === 'crowdstrike') {
+      const queries = hosts.flatMap((h) => [...new Set(h.sightings.map((s) => s.key))].map((key) => ({ aid: h.host_id, key })));
+      await pool(queries, 8, async (q) => {
+        const out = (await edr.run(
+          'reg_query',
+          { host_ids: [q.aid], key: q.key, queue_offline: false },
+          { idempotencyKey: `${view.id}:verify:${randomUUID()}` },
+        )) as {
+          hosts: Array<{ aid: string; values: Array<{ key: string; name: string }> }>;
+        };
+        for (const r of out.hosts) for (const v of r.values) mark(r.aid, v.key, v.name);
+      });
     } else if (view.edr.kind === 'defender') {
       const ids = hosts.map((h) => `"${h.host_id}"`).join(', ');
       const query = `DeviceRegistryEvents\n| where DeviceId in (${ids})`;

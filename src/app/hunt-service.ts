@@ -47,7 +47,7 @@ export function huntDefinitionFrom(request: HuntRequest): HuntDefinition {
   );
 }
 
-const HUNTING_EDRS = new Set(['defender', 'fleetdm']);
+const HUNTING_EDRS = new Set(['defender', 'fleetdm', 'crowdstrike']);
 /** Where each remediation wave's change ticket goes: the first instance of one of these. */
 const TICKETING = new Set(['jira', 'servicenow_incident']);
 
@@ -77,7 +77,9 @@ export class HuntService {
     if (!found)
       throw new RiposteError(
         'hunt.no_edr',
-        name ? `no integration instance named ${JSON.stringify(name)}` : 'no EDR instance configured for hunts (add a defender or fleetdm instance)',
+        name
+          ? `no integration instance named ${JSON.stringify(name)}`
+          : 'no EDR instance configured for hunts (add a defender, fleetdm or crowdstrike instance)',
         { status: 422 },
       );
     return found;

@@ -39,7 +39,7 @@ function bar(view: HuntRunView): string {
 }
 
 export function registerHunt(program: Command): void {
-  const hunt = program.command('hunt').description('Hunt across the fleet through the configured EDR (Defender, Fleet) and remediate in stages');
+  const hunt = program.command('hunt').description('Hunt across the fleet through the configured EDR (Defender, Fleet, CrowdStrike) and remediate in stages');
   hunt
     .command('run')
     .description('Run a hunt from a Sigma rule, a STIX indicator or a registry IOC; hits go on one case')
@@ -47,7 +47,7 @@ export function registerHunt(program: Command): void {
     .option('--stix <file>', 'a STIX 2.1 indicator (JSON) or bundle with one indicator, or a pattern in a text file')
     .option('--ioc <key[:value[:data]]>', 'a registry IOC: key path, optional value name and data')
     .option('--attack <ids>', 'ATT&CK technique ids, comma-separated (added to those the rule names)')
-    .option('--edr <instance>', 'integration instance to hunt through (default: the first defender or fleetdm instance)')
+    .option('--edr <instance>', 'integration instance to hunt through (default: the first defender, fleetdm or crowdstrike instance)')
     .option('--expires <seconds>', 'stop retrying offline hosts after this long (default 600)', Number)
     .option('--dry-run', 'change nothing, open no case: print the hits and the remediation waves')
     .option('--remediate', 'after the hunt, start staged remediation (canary, 10%, rest; approvals for critical hosts)')
