@@ -27,6 +27,12 @@ function targetObjectValues(detection: Detection, out: string[]): void {
   }
 }
 
+const HIVES: Array<{ scope: 'machine' | 'user'; pattern: RegExp }> = [
+  { scope: 'machine', pattern: /^(?:HKLM|HKEY_LOCAL_MACHINE)\\(.*)$/i },
+  { scope: 'user', pattern: /^(?:HKCU|HKEY_CURRENT_USER)\\(.*)$/i },
+  { scope: 'user', pattern: /^(?:HKU|HKEY_USERS)\\[^\\]+\\(.*)$/i },
+];
+
 export function rtrRegistryKeys(definition: HuntDefinition): RtrKey[] {
   const values: string[] = [];
   for (const detection of definition.rule.detections.values()) targetObjectValues(detection, values);
@@ -39,14 +45,9 @@ export function rtrRegistryKeys(definition: HuntDefinition): RtrKey[] {
     const text = raw.replace(/^\*+/, '');
     // The key is everything before the last backslash; the last segment is the value name (or empty).
     const keyPart = text.slice(0, text.lastIndexOf('\\') + 1);
-    let scope: RtrKey['scope'] | 'both';
-    let path: string;
-    let m: RegExpExecArray | null;
-    if ((m = /^(?:HKLM|HKEY_LOCAL_MACHINE)\\(.*)$/i.exec(keyPart))) [scope, path] = ['machine', m[1] as string];
-    else if ((m = /^(?:HKCU|HKEY_CURRENT_USER)\\(.*)$/i.exec(keyPart))) [scope, path] = ['user', m[1] as string];
-    else if ((m = /^(?:HKU|HKEY_USERS)\\[^\\]+\\(.*)$/i.exec(keyPart))) [scope, path] = ['user', m[1] as string];
-    else if (keyPart.startsWith('\\')) [scope, path] = ['both', keyPart.slice(1)];
-    else continue;
+    const hive = HIVES.map((h) => ({ scope: h.scope, m: h.pattern.exec(keyPart) })).find((h) => h.m !== null);
+    const [scope, path] = hive ? [hive.scope, hive.m?.[1] as string] : keyPart.startsWith('\\') ? (['both', keyPart.slice(1)] as const) : [undefined, ''];
+    if (scope === undefined) continue;
     if (/[*?]/.test(path))
       throw new RiposteError('hunt.unsupported', `RTR reads one registry key at a time; ${JSON.stringify(raw)} has a wildcard inside the key path`, {
         status: 422,
