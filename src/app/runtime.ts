@@ -83,6 +83,8 @@ export interface RuntimeOptions {
   runner?: { pollMs?: number };
   /** Integration instances beside the stored ones, never persisted (`riposte demo` points them at the lab). */
   instances?: IntegrationInstance[];
+  /** Hunt run lease tuning (tests: a short lease so a killed process's runs are taken over quickly). */
+  hunts?: { leaseMs?: number; approvalPollMs?: number };
 }
 
 export async function openRuntime(config: Config, logger: Logger = createLogger({ level: config.log.level }), options: RuntimeOptions = {}): Promise<Runtime> {
@@ -132,6 +134,8 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       logger,
       instances: async () => withGiven(await integrations.load()),
       criticality: async (hostname) => (await guardrails.assetOf(hostname))?.criticality,
+      store,
+      ...(options.hunts ? { runs: options.hunts } : {}),
     });
     const { engine, playbooks, actions } = createEngine(store, config, {
       logger,
@@ -246,6 +250,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
         clearInterval(edlPurge);
         unwireTriggers();
         guardrails.stop();
+        await hunts.runs.stop();
         await approvalChannels.stop();
         await engine.stop();
         await cases.drain();
@@ -348,6 +353,8 @@ export async function startServer(runtime: Runtime, listen: { host?: string; por
     throw error;
   }
   if (runtime.config.engine.runner) await runtime.engine.start();
+  // Hunt runs live in the server processes: continue those a stopped process left (one process per run, by lease).
+  await runtime.hunts.runs.startResuming({ exclusive: runtime.config.database_url === undefined });
   if (runtime.config.intel.feeds.length > 0) runtime.feeds.start();
   runtime.phishingPoller.start();
   const address = app.server.address();
