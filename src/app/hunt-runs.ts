@@ -757,7 +757,7 @@ export class HuntRuns {
       await this.openWaveTicket(view, wave, steps, actor);
       const inFlight = wave.hosts.filter((h) => h.sightings.some((s) => steps.get(deleteStepKey(h, s))?.status === 'sending'));
       // Sent by a process that stopped before the answer came: ask the EDR before sending anything again.
-      const present = inFlight.length > 0 ? await this.presentValues(view, edr, inFlight) : new Set<string>();
+      const present = inFlight.length > 0 ? await this.presentValues(view, edr, inFlight) : { still: new Set<string>(), answered: new Set<string>() };
       if (continuing)
         await timeline(
           'hunt.wave_resumed',
@@ -771,7 +771,13 @@ export class HuntRuns {
           const key = deleteStepKey(host, s);
           const previous = steps.get(key);
           const ledgerStep = { huntId, key, kind: 'delete' as const, wave: wave.index, hostId: host.host_id };
-          if (previous?.status === 'done' || (previous?.status === 'sending' && !present.has(valueKey(host.host_id, s.key, s.value)))) {
+          if (previous?.status === 'sending' && !present.answered.has(host.host_id)) {
+            // Not sent again (it may have landed) and not claimed done: the host's state is unknown.
+            host.status = 'failed';
+            host.error = 'a command may have been sent before the restart and the host did not answer the re-query; not sent again';
+            return;
+          }
+          if (previous?.status === 'done' || (previous?.status === 'sending' && !present.still.has(valueKey(host.host_id, s.key, s.value)))) {
             if (previous.status === 'sending') await this.step({ ...ledgerStep, status: 'done', data: { input, confirmed_by: 're-query' } });
             completed.push({ host, action: 'delete_registry_value', input, output: previous.data.output });
             host.status = 'remediated';
@@ -804,7 +810,7 @@ export class HuntRuns {
         details: { hunt_id: huntId, wave: wave.name, hosts: wave.hosts.map((h) => ({ host: h.hostname, status: h.status, error: h.error ?? null })) },
       });
       // Verify by re-query: a host whose value is still there failed, whatever the EDR said.
-      const still = await this.presentValues(
+      const { still, answered } = await this.presentValues(
         view,
         edr,
         wave.hosts.filter((h) => h.status === 'remediated'),
@@ -814,12 +820,17 @@ export class HuntRuns {
         if (h.sightings.some((s) => still.has(valueKey(h.host_id, s.key, s.value)))) {
           h.status = 'failed';
           h.error = 're-query still finds the value';
+        } else if (!answered.has(h.host_id)) {
+          // The EDR reported the removal but the host went quiet: remediated, not verified.
+          h.error = 'did not answer the verification re-query (offline?): remediated but not verified';
         } else h.status = 'verified';
       }
       wave.failures = wave.hosts.filter((h) => h.status === 'failed').length;
+      const verified = wave.hosts.filter((h) => h.status === 'verified').length;
+      const unverified = wave.hosts.filter((h) => h.status === 'remediated').length;
       await timeline(
         'hunt.wave_done',
-        `Wave ${wave.name}: ${wave.hosts.length - wave.failures} of ${wave.hosts.length} host(s) remediated and verified by re-query`,
+        `Wave ${wave.name}: ${verified} of ${wave.hosts.length} host(s) remediated and verified by re-query${unverified > 0 ? `, ${unverified} remediated but not verified (no answer to the re-query)` : ''}`,
         { wave: wave.name, failed: wave.hosts.filter((h) => h.status === 'failed').map((h) => ({ host: h.hostname, error: h.error })) },
       );
       if (wave.failures / wave.hosts.length <= threshold) {
@@ -843,7 +854,7 @@ export class HuntRuns {
       h.sightings.some((s) => steps.get(rollbackStepKey(h, s))?.status === 'sending'),
     );
     // A restore that may have been in flight: present again means it landed.
-    const restored = rollingBackHosts.length > 0 ? await this.presentValues(view, edr, rollingBackHosts) : new Set<string>();
+    const restored = rollingBackHosts.length > 0 ? (await this.presentValues(view, edr, rollingBackHosts)).still : new Set<string>();
     let rolledBack = 0;
     const rollbackErrors: string[] = [];
     for (const done of completed) {
@@ -1189,9 +1200,14 @@ export class HuntRuns {
   /** Host ids among `hosts` whose hunted values are still present. */
 
   /** Which of the hosts' hunted values are still there (`valueKey`s), by asking the EDR again. */
-  private async presentValues(view: HuntRunView, edr: IntegrationInstance, hosts: WaveHost[]): Promise<Set<string>> {
+  /**
+   * Which of the hosts' sighted values are still there, by re-query, and which hosts answered at all: a host
+   * that did not answer (offline) proves nothing either way. The Defender data lake answers for every device.
+   */
+  private async presentValues(view: HuntRunView, edr: IntegrationInstance, hosts: WaveHost[]): Promise<ReQuery> {
     const still = new Set<string>();
-    if (hosts.length === 0) return still;
+    const answered = new Set<string>();
+    if (hosts.length === 0) return { still, answered };
     const wanted = new Set(hosts.flatMap((h) => h.sightings.map((s) => valueKey(s.host_id, s.key, s.value))));
     const mark = (hostId: string, key: string, value: string) => {
       const k = valueKey(hostId, key, value);
@@ -1204,7 +1220,11 @@ export class HuntRuns {
       const out = (await edr.run('live_query', { query: sql, host_ids: ids }, { idempotencyKey: `${view.id}:verify:${randomUUID()}` })) as {
         results: Array<{ host_id: number; rows: Array<Record<string, unknown>> }>;
       };
-      for (const r of out.results) for (const row of r.rows) mark(String(r.host_id), String(row.key), String(row.name));
+      for (const r of out.results) {
+        if ((r as { error?: unknown }).error) continue;
+        answered.add(String(r.host_id));
+        for (const row of r.rows) mark(String(r.host_id), String(row.key), String(row.name));
+      }
     } else if (view.edr.kind === 'crowdstrike') {
       const queries = hosts.flatMap((h) => [...new Set(h.sightings.map((s) => s.key))].map((key) => ({ aid: h.host_id, key })));
       await pool(queries, 8, async (q) => {
@@ -1215,7 +1235,10 @@ export class HuntRuns {
         )) as {
           hosts: Array<{ aid: string; values: Array<{ key: string; name: string }> }>;
         };
-        for (const r of out.hosts) for (const v of r.values) mark(r.aid, v.key, v.name);
+        for (const r of out.hosts) {
+          answered.add(r.aid);
+          for (const v of r.values) mark(r.aid, v.key, v.name);
+        }
       });
     } else if (view.edr.kind === 'defender') {
       const ids = hosts.map((h) => `"${h.host_id}"`).join(', ');
@@ -1224,8 +1247,9 @@ export class HuntRuns {
         results: Array<Record<string, unknown>>;
       };
       for (const r of out.results) mark(String(r.DeviceId), String(r.RegistryKey), String(r.RegistryValueName));
+      for (const h of hosts) answered.add(h.host_id);
     }
-    return still;
+    return { still, answered };
   }
 
   private mustGet(id: string): HuntRunView {
@@ -1233,6 +1257,12 @@ export class HuntRuns {
     if (!run) throw notFound('hunt', id);
     return run;
   }
+}
+
+/** A verification re-query: values still present (by valueKey) and the hosts that answered at all. */
+interface ReQuery {
+  still: Set<string>;
+  answered: Set<string>;
 }
 
 /** Views stored before a field was added get its default. */
