@@ -8,7 +8,7 @@ import { Link } from '../router.tsx';
  * Hunts across the fleet (`/api/v1/hunts`): how far each hunt got through the fleet, which hosts are hits
  * and why (the registry key, value and data the EDR found), and the staged remediation — canary, 10%, the
  * rest — with each wave's state, its verification by re-query, the approval it waits on, and a halt with
- * rollback. Hunt runs live in the server's memory and send no live events of their own, so the page polls
+ * rollback. Hunt runs send no live events of their own, so the page polls
  * while something is moving and also refetches on the stream's run, approval and case events.
  * Every value here came from endpoints an attacker controls: it is rendered as text only.
  */
