@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { unzlibSync } from 'fflate';
 import { defangUrl, type ExtractedLink, linksFromHtml, linksFromText } from './links.ts';
 import { DEFAULT_QR_LIMITS, type QrLimits, qrCodeIn } from './qr-codes.ts';
+import { isTnef, readTnef } from './tnef.ts';
 import { type InflateBudget, isZip, readZipDirectory, readZipEntry } from './zip-reader.ts';
 
 /**
@@ -162,6 +163,7 @@ export function detectType(bytes: Uint8Array, zipEntries?: string[]): string {
   if (startsWith(bytes, [0x1f, 0x8b])) return 'gzip';
   if (asciiAt(bytes, 0, 'MSCF')) return 'cab';
   if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47])) return 'png';
+  if (isTnef(bytes)) return 'tnef';
   if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'jpeg';
   if (asciiAt(bytes, 0, 'GIF8')) return 'gif';
   if (asciiAt(bytes, 0, '{\\rtf')) return 'rtf';
@@ -371,6 +373,13 @@ function scanOne(filename: string, path: string, declaredType: string, bytes: Ui
   if (detectedType === 'pdf') inspectPdf(bytes, report, context.links, context.budget);
   if (detectedType === 'ole') inspectOle(bytes, report, context.links);
   if (detectedType === 'png' || detectedType === 'jpeg') inspectQrCode(bytes, detectedType, report, context);
+  if (detectedType === 'tnef' && depth < context.limits.maxArchiveDepth) {
+    // Outlook's winmail.dat: its attachments are scanned like any others, under its path.
+    const tnef = readTnef(bytes, context.limits.maxArchiveEntries);
+    if (tnef.stopped) report.findings.push({ code: 'archive_limit', detail: `${path}: ${tnef.stopped}` });
+    for (const inner of tnef.attachments)
+      report.children.push(scanOne(inner.filename, `${path}/${inner.filename}`, 'tnef-entry', inner.content, depth + 1, context));
+  }
   if (zip) {
     if (zip.truncated)
       report.findings.push({ code: 'archive_limit', detail: `${path}: more than ${context.limits.maxArchiveEntries} entries; the rest were not inspected` });
