@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { openRuntime, type Runtime, serverServices } from '../src/app/index.ts';
+import { ApprovalChannels, openRuntime, type Runtime, serverServices } from '../src/app/index.ts';
 import { createLogger, loadConfig } from '../src/core/index.ts';
 import { defineAction } from '../src/engine/index.ts';
 import {
@@ -72,6 +72,32 @@ steps:
     on_error: continue
 `;
 
+/** A playbook's own approval step: the prompt shows the host, never the ticket token the run also carries. */
+const ASK_PLAYBOOK = `
+id: isolate-host
+version: 1
+title: Isolate a host when a person agrees
+author: pat
+inputs:
+  host: { type: string }
+  ticket_token: { type: string }
+steps:
+  - id: ask
+    approval: { prompt: "Isolate {{ inputs.host }}? <!channel> *now*", approvers: [approver], timeout: 4h }
+  - id: done
+    set: { isolated: "{{ inputs.host }}" }
+`;
+const SHORT_ASK_PLAYBOOK = `
+id: quick-ask
+version: 1
+title: Ask briefly
+inputs:
+  host: { type: string }
+steps:
+  - id: ask
+    approval: { prompt: "Quarantine {{ inputs.host }}?", timeout: 2s, on_timeout: reject }
+`;
+
 const blocked = new Map<string, number>();
 const blockIp = defineAction({
   id: 'lab.block_ip',
@@ -119,6 +145,8 @@ for (const backend of testBackends()) {
       writeFileSync(join(dir, 'policy.yml'), POLICY);
       mkdirSync(join(dir, 'playbooks'));
       writeFileSync(join(dir, 'playbooks', 'block-ip.yml'), PLAYBOOK);
+      writeFileSync(join(dir, 'playbooks', 'isolate-host.yml'), ASK_PLAYBOOK);
+      writeFileSync(join(dir, 'playbooks', 'quick-ask.yml'), SHORT_ASK_PLAYBOOK);
       [slack, teams, pagerduty, smtp] = await Promise.all([startSlackSimulator(), startTeamsSimulator(), startPagerDutySimulator(), startSmtpSink()]);
       testStore = await backend.open();
       await testStore.store.close();
@@ -140,7 +168,15 @@ for (const backend of testBackends()) {
           'approvals.channels': {
             slack: { channel: 'C0SOC' },
             teams: { webhook_url: teams.webhookUrl },
-            email: { to: { alice: 'alice@corp.example', bob: 'bob@corp.example', rita: 'rita@corp.example' } },
+            email: {
+              to: {
+                alice: 'alice@corp.example',
+                bob: 'bob@corp.example',
+                rita: 'rita@corp.example',
+                pat: 'pat@corp.example',
+                vic: 'vic@corp.example',
+              },
+            },
           },
           'approvals.on_call': {
             slack: { channel: 'C0ONCALL' },
@@ -160,6 +196,8 @@ for (const backend of testBackends()) {
         ['bob', ['approver']],
         ['rita', ['approver']],
         ['root', ['admin']],
+        ['pat', ['approver']],
+        ['vic', ['viewer']],
       ] as const) {
         await runtime.auth.createUser({ name, roles: [...roles] });
         tokens[name] = `Bearer ${(await runtime.auth.createToken({ userName: name })).token}`;
@@ -194,7 +232,8 @@ for (const backend of testBackends()) {
     async function quiet(): Promise<void> {
       for (const id of opened) {
         await waitFor(`messages of ${id} to settle`, async () =>
-          (await runtime.store.notifications.listBySubject(id)).every((r) => r.status !== 'pending') ? true : undefined,
+          // A step approval's watch row stays pending while the step is open: it is not a message in flight.
+          (await runtime.store.notifications.listBySubject(id)).every((r) => r.status !== 'pending' || r.topic === 'step.watch') ? true : undefined,
         );
       }
     }
@@ -447,6 +486,157 @@ for (const backend of testBackends()) {
       assert.equal((await app.inject({ url: `/api/v1/approvals/${id}/deliveries` })).statusCode, 401);
       const health = await app.inject({ url: '/healthz' });
       assert.equal(health.statusCode, 200);
+    });
+
+    // ---------------------------------------------------------------- a playbook's own approval step
+
+    const stepMessage = (runId: string) =>
+      [...slack.messages.values()].find((m) => m.channel === 'C0SOC' && JSON.stringify(m.history[0]?.blocks).includes(`run ${runId}`));
+    const stepPosts = (runId: string) => slack.requests.filter((r) => r.path === '/api/chat.postMessage' && r.body.includes(runId));
+
+    async function parkOnStep(playbookId: string, inputs: Record<string, unknown>): Promise<string> {
+      const playbook = runtime.playbooks.get(playbookId);
+      assert.ok(playbook);
+      const runId = await runtime.engine.startRun(playbook, inputs, { startedBy: 'rita' });
+      await waitFor('the run to wait for its approval step', async () => ((await runtime.engine.listApprovals({ runId })).length > 0 ? true : undefined));
+      opened.push(`step:${runId}/ask`);
+      return runId;
+    }
+
+    test('an approval step reaches Slack, Teams and the people who may decide it, with the prompt and no inputs; the decision updates every channel', async () => {
+      await quiet();
+      const runId = await parkOnStep('isolate-host', { host: 'ws-042', ticket_token: 'TKT-SECRET-991' });
+      const posted = await waitFor('the Slack message for the step', () => stepMessage(runId));
+      const slackText = JSON.stringify(posted.history[0]?.blocks);
+      assert.match(slackText, /Isolate ws-042\?/, 'the prompt, rendered');
+      assert.match(slackText, /Isolate a host when a person agrees/);
+      assert.match(slackText, /isolate-host v1/);
+      assert.match(slackText, /\*Started by\*\\n\s*rita/);
+      assert.match(slackText, /approver; not rita \(started the run\)/);
+      assert.ok(slackText.includes(`${base}/runs/${runId}`), 'links to the run in Riposte');
+      assert.ok(slackText.includes(`${base}/approvals`), 'links to the approvals inbox');
+      assert.ok(slackText.includes('&lt;!channel&gt;') && !slackText.includes('<!channel>'), 'the prompt cannot ping the channel');
+      assert.doesNotMatch(slackText, /TKT-SECRET-991/, 'inputs the prompt does not show stay out');
+      assert.doesNotMatch(slackText, new RegExp(SIMULATOR_SLACK_BOT_TOKEN));
+      assert.ok(posted.blocks.some((b) => b.type === 'actions'));
+
+      const card = await waitFor('the Teams card for the step', () => teams.received.find((c) => JSON.stringify(c.card).includes(`run ${runId}`)));
+      const cardText = JSON.stringify(card.card);
+      assert.match(cardText, /Isolate ws-042\?/);
+      assert.doesNotMatch(cardText, /TKT-SECRET-991/);
+      assert.deepEqual(
+        (card.card.actions as Array<{ url: string }>).map((a) => a.url),
+        [`${base}/runs/${runId}`, `${base}/approvals`],
+      );
+
+      // E-mail: the holders of the listed role, minus the run's starter (rita) and the playbook's author (pat).
+      const mail = await waitFor('the e-mail to alice', () => mailsFor(runId, 'alice@corp.example')[0]);
+      await waitFor('the e-mail to bob', () => mailsFor(runId, 'bob@corp.example')[0]);
+      assert.match(mail.subject, /Approval needed: Isolate a host when a person agrees/);
+      assert.match(mail.decoded, /Isolate ws-042\?/);
+      assert.ok(mail.decoded.includes(`${base}/runs/${runId}`));
+      assert.doesNotMatch(mail.decoded, /TKT-SECRET-991|one-time/);
+      const requests = await waitFor('every request sent', async () => {
+        const rows = (await runtime.store.notifications.listBySubject(`step:${runId}/ask`)).filter((r) => r.topic === 'step.request');
+        return rows.length > 0 && rows.every((r) => r.status === 'sent') ? rows : undefined;
+      });
+      assert.deepEqual(requests.map((r) => r.id.replace(`step:${runId}/ask/`, '')).sort(), [
+        'request/email/alice',
+        'request/email/bob',
+        'request/slack',
+        'request/teams',
+      ]);
+      for (const who of ['rita', 'pat', 'vic']) assert.equal(mailsFor(runId, `${who}@corp.example`).length, 0, `${who} is not mailed`);
+
+      // Rita started the run: the engine refuses her approval, and the message stays open.
+      const refused = await app.inject({
+        method: 'POST',
+        url: `/api/v1/runs/${runId}/approvals/ask`,
+        headers: as('rita'),
+        payload: { decision: 'approve' },
+      });
+      assert.equal(refused.statusCode, 403, refused.body);
+
+      const decided = await app.inject({
+        method: 'POST',
+        url: `/api/v1/runs/${runId}/approvals/ask`,
+        headers: as('alice'),
+        payload: { decision: 'approve', comment: 'host confirmed compromised' },
+      });
+      assert.equal(decided.statusCode, 200, decided.body);
+      assert.equal((await runtime.engine.waitForRun(runId, 10_000)).status, 'succeeded');
+      await waitFor('the Slack message updated in place', () => {
+        const last = posted.history.at(-1);
+        return last?.via === 'chat.update' && /approved by alice: host confirmed compromised/.test(JSON.stringify(last.blocks)) ? true : undefined;
+      });
+      assert.ok(!posted.blocks.some((b) => b.type === 'actions'), 'no buttons once decided');
+      assert.equal(stepPosts(runId).length, 1, 'one message, updated in place');
+      await waitFor('the Teams follow-up', () =>
+        teams.received.find((c) => JSON.stringify(c.card).includes(`run ${runId}`) && /approved by alice/.test(JSON.stringify(c.card))),
+      );
+      const outcome = await waitFor('the outcome e-mail to bob', () =>
+        mailsFor(runId, 'bob@corp.example').find((m) => /approved by alice: host confirmed compromised/.test(m.decoded)),
+      );
+      assert.match(outcome.raw, /In-Reply-To: </i);
+    });
+
+    test('a second process (or a restart) announces an open approval step once; cancelling the run closes it', async () => {
+      await quiet();
+      const runId = await parkOnStep('isolate-host', { host: 'ws-043', ticket_token: 'x' });
+      await waitFor('the Slack message for the step', () => stepMessage(runId));
+      const rowsBefore = await runtime.store.notifications.listBySubject(`step:${runId}/ask`);
+      // Another process (a worker, or this one restarted) reconciles the same open step against the outbox.
+      const other = new ApprovalChannels({ config: runtime.config, logger: createLogger({ level: 'silent' }) });
+      other.storeWithOutbox(runtime.store);
+      other.attach({ createLink: async () => ({ token: 'unused' }), reviewUrl: (id) => `${base}/approvals/${id}` });
+      other.start();
+      try {
+        await other.sweepStepApprovals(true);
+        await other.deliverDue();
+        await other.deliverDue();
+      } finally {
+        await other.stop();
+      }
+      const rowsAfter = await runtime.store.notifications.listBySubject(`step:${runId}/ask`);
+      assert.deepEqual(
+        rowsAfter.map((r) => r.id),
+        rowsBefore.map((r) => r.id),
+        'no new rows',
+      );
+      assert.equal(stepPosts(runId).length, 1, 'posted once');
+
+      // Cancelling the run closes the request everywhere.
+      await runtime.engine.cancel(runId, 'root');
+      await waitFor('the Slack message to say cancelled', () =>
+        /cancelled: the run was cancelled/.test(JSON.stringify(stepMessage(runId)?.blocks)) ? true : undefined,
+      );
+      await waitFor('the Teams follow-up', () =>
+        teams.received.find((c) => JSON.stringify(c.card).includes(`run ${runId}`) && /cancelled/.test(JSON.stringify(c.card))),
+      );
+      assert.equal(stepPosts(runId).length, 1);
+    });
+
+    test('a step approval nobody answers times out; the Slack message and Teams say so', async () => {
+      await quiet();
+      const playbook = runtime.playbooks.get('quick-ask');
+      assert.ok(playbook);
+      const runId = await runtime.engine.startRun(playbook, { host: 'ws-045' }, { startedBy: 'rita' });
+      opened.push(`step:${runId}/ask`);
+      const posted = await waitFor('the Slack message for the step', () => stepMessage(runId));
+      assert.match(JSON.stringify(posted.history[0]?.blocks), /anyone who may decide approvals/);
+      assert.equal((await runtime.engine.waitForRun(runId, 10_000)).status, 'failed');
+      await waitFor('the Slack message to say timed out', () =>
+        /timed out \(rejected automatically\)/.test(JSON.stringify(posted.blocks)) ? true : undefined,
+      );
+      await waitFor('the Teams follow-up', () =>
+        teams.received.find((c) => JSON.stringify(c.card).includes(`run ${runId}`) && /timed out/.test(JSON.stringify(c.card))),
+      );
+      // No list: every holder of approvals:decide with an address, minus the starter (rita); not the viewer.
+      const rows = await waitFor('the e-mails planned', async () => {
+        const all = (await runtime.store.notifications.listBySubject(`step:${runId}/ask`)).filter((r) => r.channel === 'email' && r.topic === 'step.request');
+        return all.length > 0 ? all : undefined;
+      });
+      assert.deepEqual(rows.map((r) => (r.payload as { recipient: string }).recipient).sort(), ['alice', 'bob', 'pat']);
     });
   });
 }

@@ -66,6 +66,16 @@ export {
   verifySlackRequest,
 } from './channels/slack.ts';
 export {
+  buildSlackStepApprovalMessage,
+  buildStepApprovalEmail,
+  buildStepApprovalOutcomeEmail,
+  buildTeamsStepApprovalCard,
+  buildTeamsStepDecisionCard,
+  type StepApprovalFacts,
+  type StepApprovalOutcome,
+  stepApprovalTitle,
+} from './channels/step-approval.ts';
+export {
   ADAPTIVE_CARD_CONTENT_TYPE,
   ADAPTIVE_CARD_VERSION,
   buildTeamsApprovalCard,
@@ -74,6 +84,7 @@ export {
   escapeCardText,
   type TeamsCardOptions,
   type TeamsWebhookMessage,
+  wrapAdaptiveCard,
 } from './channels/teams.ts';
 export { FIELD_CATALOG, OPERATORS } from './conditions.ts';
 export { DEFAULT_POLICY_YAML, defaultPolicy } from './default-policy.ts';
