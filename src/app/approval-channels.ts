@@ -679,7 +679,7 @@ export class ApprovalChannels {
         await this.#settleStep(store, payload.run_id, payload.step_key);
         return { settled: outcome.status };
       case 'step.request:slack': {
-        const message = buildSlackStepApprovalMessage(facts, outcome);
+        const message = buildSlackStepApprovalMessage(facts, outcome, { buttons: this.#slackButtons });
         const answer = await this.#slack('chat.postMessage', {
           channel: channels.slack?.channel,
           text: message.text,
@@ -701,7 +701,7 @@ export class ApprovalChannels {
         const at = posted?.result as { channel?: string; ts?: string } | null | undefined;
         if (!at?.channel || !at.ts)
           throw new RiposteError('channel.skipped', 'the Slack message was never posted, so there is nothing to update', { retryable: false });
-        const update = buildSlackStepApprovalMessage(facts, outcome);
+        const update = buildSlackStepApprovalMessage(facts, outcome, { buttons: this.#slackButtons });
         await this.#slack('chat.update', { channel: at.channel, ts: at.ts, text: update.text, blocks: update.blocks });
         return { channel: at.channel, ts: at.ts };
       }
@@ -725,6 +725,11 @@ export class ApprovalChannels {
       default:
         throw new RiposteError('channel.rejected', `no sender for ${row.topic} on ${row.channel}`);
     }
+  }
+
+  /** Approve/Reject buttons on step messages only when clicks can be verified (Guardrails.slackInteraction). */
+  get #slackButtons(): boolean {
+    return Boolean(this.#config.slack.signing_secret);
   }
 
   #address(user: string | undefined): string {

@@ -1,4 +1,4 @@
-import { escapeSlackText, type SlackMessage } from './slack.ts';
+import { escapeSlackText, SLACK_STEP_APPROVE_ACTION, SLACK_STEP_REJECT_ACTION, type SlackMessage } from './slack.ts';
 import { escapeCardText, type TeamsWebhookMessage, wrapAdaptiveCard } from './teams.ts';
 
 /**
@@ -6,7 +6,8 @@ import { escapeCardText, type TeamsWebhookMessage, wrapAdaptiveCard } from './te
  * it comes from (playbook, run, case, who started it), who may answer and by when, and the way into
  * Riposte. Deliberately no run inputs beyond what the prompt already shows: a prompt is written by the
  * playbook's author to be read by approvers, the inputs are not. Decided in Riposte (UI, API), where
- * separation of duties and the step's approvers list are enforced, so the messages carry links, not buttons.
+ * separation of duties and the step's approvers list are enforced: the messages carry links, and Slack
+ * (whose clicks are signed and come from a mapped user) Approve/Reject buttons that go through the same check.
  */
 export interface StepApprovalFacts {
   run_id: string;
@@ -66,7 +67,8 @@ function facts(f: StepApprovalFacts): Array<[string, string]> {
   ];
 }
 
-export function buildSlackStepApprovalMessage(f: StepApprovalFacts, outcome?: StepApprovalOutcome): SlackMessage {
+/** `buttons`: Approve/Reject buttons (only when Slack clicks can be verified, i.e. a signing secret is set). */
+export function buildSlackStepApprovalMessage(f: StepApprovalFacts, outcome?: StepApprovalOutcome, options: { buttons?: boolean } = {}): SlackMessage {
   const title = stepApprovalTitle(f);
   const blocks: Array<Record<string, unknown>> = [
     { type: 'header', text: { type: 'plain_text', text: cut(title, 150) } },
@@ -92,7 +94,14 @@ export function buildSlackStepApprovalMessage(f: StepApprovalFacts, outcome?: St
       type: 'actions',
       block_id: `riposte.step-approval:${f.run_id}`,
       elements: [
-        { type: 'button', action_id: 'riposte.step-approval.open', style: 'primary', text: { type: 'plain_text', text: 'Decide in Riposte' }, url: f.run_url },
+        ...(options.buttons ? slackStepButtons(f) : []),
+        {
+          type: 'button',
+          action_id: 'riposte.step-approval.open',
+          ...(options.buttons ? {} : { style: 'primary' }),
+          text: { type: 'plain_text', text: 'Decide in Riposte' },
+          url: f.run_url,
+        },
         { type: 'button', action_id: 'riposte.step-approval.inbox', text: { type: 'plain_text', text: 'Approvals inbox' }, url: f.inbox_url },
       ],
     });
@@ -101,6 +110,26 @@ export function buildSlackStepApprovalMessage(f: StepApprovalFacts, outcome?: St
     text: outcome ? `${title}: ${outcome.text}` : `${title}: ${cut(oneLine(f.prompt), 200)}`,
     blocks,
   };
+}
+
+function slackStepButtons(f: StepApprovalFacts): Array<Record<string, unknown>> {
+  const value = `${f.run_id}|${f.step}`;
+  return [
+    { type: 'button', action_id: SLACK_STEP_APPROVE_ACTION, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value },
+    {
+      type: 'button',
+      action_id: SLACK_STEP_REJECT_ACTION,
+      style: 'danger',
+      text: { type: 'plain_text', text: 'Reject' },
+      value,
+      confirm: {
+        title: { type: 'plain_text', text: 'Reject this step?' },
+        text: { type: 'plain_text', text: 'The step fails and the playbook takes its rejection path.' },
+        confirm: { type: 'plain_text', text: 'Reject' },
+        deny: { type: 'plain_text', text: 'Cancel' },
+      },
+    },
+  ];
 }
 
 export function buildTeamsStepApprovalCard(f: StepApprovalFacts): TeamsWebhookMessage {
