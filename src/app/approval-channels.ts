@@ -122,8 +122,9 @@ class LookAgain extends Error {
     this.at = at;
   }
 }
-/** How long an announce row waits for the engine's wait row to be committed before giving up on it. */
+/** How long an announce row looks for the engine's wait row every 250 ms (then every recheck interval). */
 const ANNOUNCE_PATIENCE_MS = 60_000;
+const FINISHED_RUN = new Set(['succeeded', 'failed', 'cancelled']);
 
 export class ApprovalChannels {
   readonly #config: Config;
@@ -185,10 +186,13 @@ export class ApprovalChannels {
       const detail = (event.detail ?? {}) as { kind?: unknown; approval_id?: unknown };
       if (event.type === 'step' && event.key !== undefined && event.status === 'waiting' && detail.kind === 'approval' && detail.approval_id === undefined) {
         // Emitted before the runner commits the wait: the announce row waits for it (LookAgain).
-        this.#openSteps.set(stepApprovalSubject(event.runId, event.key), { runId: event.runId, stepKey: event.key });
+        const open = { runId: event.runId, stepKey: event.key };
         store.notifications
           .enqueue([this.#announceEntry(event.runId, event.key)])
-          .then((n) => n > 0 && this.kick())
+          .then((n) => {
+            this.#openSteps.set(stepApprovalSubject(open.runId, open.stepKey), open);
+            if (n > 0) this.kick();
+          })
           .catch((error: unknown) =>
             this.#logger.warn({ err: describeError(error), run_id: event.runId }, 'approval channels: enqueuing a step approval failed'),
           );
@@ -324,8 +328,9 @@ export class ApprovalChannels {
       const current = new Map(open.map((w) => [stepApprovalSubject(w.runId, w.stepKey), { runId: w.runId, stepKey: w.stepKey }]));
       const fresh = [...current].filter(([subject]) => !this.#openSteps.has(subject)).map(([, w]) => this.#announceEntry(w.runId, w.stepKey));
       const closed = [...this.#openSteps].filter(([subject]) => !current.has(subject)).map(([, w]) => w);
-      this.#openSteps = current;
       if (fresh.length > 0 && (await store.notifications.enqueue(fresh)) > 0) this.#again = true;
+      // Only once enqueued: a failed pass leaves them fresh for the next one.
+      this.#openSteps = current;
       for (const w of closed) await this.#settleStep(store, w.runId, w.stepKey);
     } catch (error) {
       this.#logger.warn({ err: describeError(error) }, 'approval channels: reconciling step approvals failed');
@@ -645,9 +650,10 @@ export class ApprovalChannels {
     const now = this.#clock.now();
     if (row.topic === 'step.announce') {
       if (!state) {
-        // The runner announces the wait a moment before it commits it.
-        if (now - row.createdAt < ANNOUNCE_PATIENCE_MS) throw new LookAgain(now + 250, 'waiting for the approval step to be stored');
-        return { skipped: 'no such approval step' };
+        // The runner announces the wait a moment before it commits it (or a worker that lost its lease parks it again later).
+        const [run, wait] = await Promise.all([store.engine.getRun(payload.run_id), store.engine.getWait(payload.run_id, payload.step_key)]);
+        if (!run || FINISHED_RUN.has(run.status) || (wait && !isStepApprovalWait(wait))) return { skipped: 'no such approval step' };
+        throw new LookAgain(now + (now - row.createdAt < ANNOUNCE_PATIENCE_MS ? 250 : this.#recheckMs), 'waiting for the approval step to be stored');
       }
       if (state.wait.status !== 'open') return { skipped: 'already decided' };
       // A pruned announce row re-enqueued later must not announce again: the watch row outlives it while open.
@@ -666,7 +672,8 @@ export class ApprovalChannels {
       const recipients = channels.email ? stepApprovalRecipients({ ...state, users: await this.#users(store), addresses: channels.email.to }) : [];
       for (const user of recipients) out.push(entry(`request/email/${user}`, 'step.request', 'email', { recipient: user }));
       out.push(entry('watch', 'step.watch', 'riposte', {}, now + this.#recheckMs));
-      await store.notifications.enqueue(out);
+      // One transaction: the watch row (checked above) never exists without the requests it watches.
+      await store.transaction((tx) => tx.notifications.enqueue(out));
       this.#openSteps.set(subject, { runId: payload.run_id, stepKey: payload.step_key });
       return { announced: out.length - 1, email: recipients };
     }
@@ -706,6 +713,7 @@ export class ApprovalChannels {
         return { channel: at.channel, ts: at.ts };
       }
       case 'step.update:teams':
+        if ((await store.notifications.get(`${subject}/request/teams`))?.status === 'pending') throw new WaitForRequest();
         if (!outcome) return { skipped: 'still open' };
         return this.#teams(channels.teams?.webhook_url, buildTeamsStepDecisionCard(facts, outcome));
       case 'step.update:email': {
