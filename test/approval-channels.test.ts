@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ApprovalChannels, openRuntime, type Runtime, serverServices } from '../src/app/index.ts';
+import { ApprovalChannels, openRuntime, type RunningWorker, type Runtime, serverServices, startWorker } from '../src/app/index.ts';
 import { createLogger, loadConfig } from '../src/core/index.ts';
 import { defineAction } from '../src/engine/index.ts';
 import {
@@ -701,3 +701,61 @@ for (const backend of testBackends()) {
     });
   });
 }
+
+const postgres = testBackends().find((b) => b.backend === 'postgres');
+
+describe('approval steps run by a worker (postgres)', { skip: !postgres && 'needs RIPOSTE_TEST_PG_URL' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'riposte-step-worker-'));
+  let testStore: TestStore;
+  let runtime: Runtime;
+  let worker: RunningWorker;
+  let slack: SlackSimulator;
+
+  before(async () => {
+    if (!postgres) return;
+    writeFileSync(join(dir, 'isolate-host.yml'), ASK_PLAYBOOK);
+    slack = await startSlackSimulator();
+    testStore = await postgres.open();
+    await testStore.store.close();
+    const config = loadConfig({
+      env: testStore.env,
+      cwd: tmpdir(),
+      overrides: {
+        'log.level': 'silent',
+        'engine.playbooks_dir': dir,
+        // The API process runs no playbooks; both processes deliver approval messages.
+        'engine.runner': false,
+        'server.public_url': 'https://soar.example',
+        'integrations.http_allow': ['127.0.0.1'],
+        'slack.bot_token': SIMULATOR_SLACK_BOT_TOKEN,
+        'slack.api_url': `${slack.url}/api`,
+        'approvals.channels': { slack: { channel: 'C0SOC' } },
+        'approvals.delivery': { poll_interval: '100ms' },
+      },
+    });
+    runtime = await openRuntime(config, createLogger({ level: 'silent' }), { env: {}, announce: () => {} });
+    worker = await startWorker(config, { pollMs: 50, logger: createLogger({ level: 'silent' }), id: 'step-worker' });
+  });
+  after(async () => {
+    await worker?.close();
+    await runtime?.close();
+    await slack?.close();
+    await testStore?.dispose().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the step a worker parks on is announced once although two processes deliver, and updated when decided', async () => {
+    const playbook = runtime.playbooks.get('isolate-host');
+    assert.ok(playbook);
+    const runId = await runtime.engine.startRun(playbook, { host: 'db-01', ticket_token: 'x' }, { startedBy: 'rita' });
+    const message = () => [...slack.messages.values()].find((m) => JSON.stringify(m.history[0]?.blocks).includes(`run ${runId}`));
+    const posted = await waitFor('the Slack message', message);
+    assert.match(JSON.stringify(posted.history[0]?.blocks), /Isolate db-01\?/);
+    assert.ok(JSON.stringify(posted.history[0]?.blocks).includes(`https://soar.example/runs/${runId}`));
+    await runtime.engine.decide(runId, 'ask', { decision: 'reject', actor: 'carol', comment: 'that is the payroll database' });
+    await waitFor('the update', () => (/rejected by carol: that is the payroll database/.test(JSON.stringify(posted.blocks)) ? true : undefined));
+    // Several passes of both processes later, still one message.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(slack.requests.filter((r) => r.path === '/api/chat.postMessage' && r.body.includes(runId)).length, 1);
+  });
+});
