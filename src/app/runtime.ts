@@ -150,6 +150,8 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     guardrails.attach(engine);
     guardrails.startSweeper();
     approvalChannels.start();
+    // Playbook approval steps go to the same channels (the engine does not know them; app/ watches it).
+    const unwatchSteps = approvalChannels.watchEngine(engine);
     // Compile the known-good lists now rather than inside the first alert's verdict step (seconds under load).
     knownGoodLists(config);
     // Expired EDL entries are no longer served; they are kept a week for `riposte edl list`, then dropped.
@@ -243,6 +245,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       phishingPoller,
       async close() {
         unwireLive();
+        unwatchSteps();
         await feeds.stop();
         await phishingPoller.stop();
         unwirePhishing();
