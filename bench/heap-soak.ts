@@ -8,7 +8,7 @@ import { openRuntime, serverServices } from '../src/app/index.ts';
 import { createLogger, loadConfig } from '../src/core/index.ts';
 import { buildServer } from '../src/server/index.ts';
 import { testBackends } from '../src/store/testing.ts';
-import { runSender } from '../test/overload-harness.ts';
+import { NOOP_PLAYBOOK, runSender, slope } from '../test/overload-harness.ts';
 import { emit, note } from './harness.ts';
 
 /**
@@ -20,35 +20,10 @@ import { emit, note } from './harness.ts';
  * slope over the second half of the rounds.
  *   npm run bench -- heap-soak            (RIPOSTE_HEAP_ROUNDS=10, RIPOSTE_HEAP_ROUND_MS=10000)
  */
-const PLAYBOOK = `
-id: heap-noop
-version: 1
-title: Does nothing, quickly (heap soak)
-inputs:
-  n: { type: number }
-steps:
-  - id: only
-    action: core.transform
-    with: { value: "{{ inputs.n }}" }
-`;
 
 function collectGarbage(): () => void {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;
-}
-
-function slope(points: Array<[number, number]>): number {
-  const n = points.length;
-  if (n < 2) return 0;
-  const mx = points.reduce((s, [x]) => s + x, 0) / n;
-  const my = points.reduce((s, [, y]) => s + y, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const [x, y] of points) {
-    num += (x - mx) * (y - my);
-    den += (x - mx) ** 2;
-  }
-  return den === 0 ? 0 : num / den;
 }
 
 export async function run(): Promise<void> {
@@ -61,7 +36,7 @@ export async function run(): Promise<void> {
     const testStore = await backend.open();
     await testStore.store.close();
     mkdirSync(join(dir, 'playbooks'));
-    writeFileSync(join(dir, 'playbooks', 'heap-noop.yml'), PLAYBOOK);
+    writeFileSync(join(dir, 'playbooks', 'overload-noop.yml'), NOOP_PLAYBOOK);
     const config = loadConfig({ env: testStore.env, cwd: dir, overrides: { 'log.level': 'silent', 'engine.playbooks_dir': join(dir, 'playbooks') } });
     const runtime = await openRuntime(config, createLogger({ level: 'silent' }), { env: {}, announce: () => {} });
     const app = await buildServer(serverServices(runtime));
@@ -88,7 +63,7 @@ export async function run(): Promise<void> {
         });
         const started = await runSender({
           ...common,
-          url: `${base}/api/v1/playbooks/heap-noop/runs`,
+          url: `${base}/api/v1/playbooks/overload-noop/runs`,
           method: 'POST',
           body: 'run',
           rate: 50,

@@ -203,7 +203,8 @@ export async function run(): Promise<void> {
  * call, the connector's declared 50 requests/s): hosts listed in pages, the osquery SQL as live queries in
  * chunks of 500, four in flight; offline hosts get one retry pass; evidence on one case (SQLite); then the
  * infected online hosts remediated by script in waves (canary, 10%, rest) with the critical server's wave
- * approved at once, each wave verified by re-query. Peak RSS is sampled every 50 ms.
+ * approved at once, each wave verified by re-query; the run is durable (view, per-host step ledger and lease
+ * in the SQLite store). Peak RSS is sampled every 50 ms.
  */
 async function huntAndRemediate(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'riposte-bench-hunt-'));
@@ -221,7 +222,13 @@ async function huntAndRemediate(): Promise<void> {
       { name: 'fleet', config: { baseUrl: sim.url, pollIntervalMs: 50 }, secrets: { apiToken: SIMULATOR_FLEET_API_TOKEN } },
       { guard: { allow: ['127.0.0.1'] }, timeoutMs: 60_000 },
     );
-    const hunts = new HuntRuns({ cases: runtime.cases, logger: runtime.logger, criticality: async (h) => fleet.endpoint(h)?.criticality });
+    // Durable, as `riposte serve` runs them: the view, each host command on the step ledger, the lease.
+    const hunts = new HuntRuns({
+      cases: runtime.cases,
+      logger: runtime.logger,
+      criticality: async (h) => fleet.endpoint(h)?.criticality,
+      store: runtime.store,
+    });
     const started = performance.now();
     const view = await hunts.run(huntFromSigma(RUN_KEY_RULE), { edr: instance, retryIntervalMs: 200, expiresInMs: 300 });
     const huntMs = performance.now() - started;
@@ -235,6 +242,7 @@ async function huntAndRemediate(): Promise<void> {
     }, 20);
     const done = await remediation;
     clearInterval(approver);
+    await hunts.stop();
     const totalMs = performance.now() - started;
     const verified = done.remediation.waves.reduce((n, w) => n + w.hosts.filter((h) => h.status === 'verified').length, 0);
     note(

@@ -4,6 +4,8 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { zipSync } from 'fflate';
+import { PNG } from 'pngjs';
+import { qrCodeIn } from '../src/analyzers/email/qr-codes.ts';
 import { analyzeReport, type PhishingSettings } from '../src/analyzers/index.ts';
 import { emit, note, percentile } from './harness.ts';
 import { run as runEndToEnd } from './phishing-e2e.ts';
@@ -93,9 +95,64 @@ export function bigMessage(targetBytes: number, count: number): Uint8Array {
   return new TextEncoder().encode(`${head}${parts.join('')}--big--\r\n`);
 }
 
+/**
+ * QR codes: decoding one real code (a photo-like JPEG), and a hostile message of ten 2,000 × 2,000 noise
+ * PNGs (noise is the decoder's slowest input) that the per-message limits must keep short.
+ */
+async function qrCodes(settings: Partial<PhishingSettings>): Promise<void> {
+  const code = new Uint8Array(readFileSync(join(CORPUS, 'images/payroll-qr.jpg')));
+  const times: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const t = performance.now();
+    qrCodeIn(code, 'jpeg');
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  emit({ suite: 'phishing', metric: 'qr_decode_p50_ms', value: percentile(times, 50), unit: 'ms', n: times.length, image: 'payroll-qr.jpg' });
+  const side = 2000;
+  const png = new PNG({ width: side, height: side });
+  let x = 2463534242;
+  for (let p = 0; p < side * side; p++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const v = x & 0x100 ? 255 : 0;
+    png.data[p * 4] = v;
+    png.data[p * 4 + 1] = v;
+    png.data[p * 4 + 2] = v;
+    png.data[p * 4 + 3] = 255;
+  }
+  const noise = PNG.sync
+    .write(png)
+    .toString('base64')
+    .replace(/.{1,76}/g, '$&\r\n');
+  const boundary = 'qr-noise';
+  const parts = Array.from(
+    { length: 10 },
+    (_, i) =>
+      `--${boundary}\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename="scan-${i}.png"\r\nContent-Transfer-Encoding: base64\r\n\r\n${noise}`,
+  );
+  const message = Buffer.from(
+    `From: a@noise.example\r\nTo: b@examplecorp.com\r\nSubject: scans\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="${boundary}"\r\n\r\n--${boundary}\r\nContent-Type: text/plain\r\n\r\nScan the QR code.\r\n${parts.join('')}--${boundary}--\r\n`,
+  );
+  const t = performance.now();
+  await analyzeReport(new Uint8Array(message), { settings });
+  emit({
+    suite: 'phishing',
+    metric: 'qr_hostile_message_seconds',
+    value: (performance.now() - t) / 1000,
+    unit: 's',
+    n: 1,
+    images: 10,
+    pixels_each: side * side,
+    bytes: message.length,
+  });
+}
+
 export async function run(): Promise<void> {
   const settings = JSON.parse(readFileSync(join(CORPUS, 'settings.json'), 'utf8')) as Partial<PhishingSettings>;
   await worstCase(settings);
+  await qrCodes(settings);
   const emails = corpus();
   const totalBytes = emails.reduce((n, e) => n + e.length, 0);
   note(`phishing: ${emails.length} corpus emails (mean ${Math.round(totalBytes / emails.length)} bytes), offline, one thread`);

@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { SEED_IPS } from '../src/lab/index.ts';
 import { testBackends } from '../src/store/testing.ts';
 import { chromiumMissing, newPage, openUi, signInAs } from '../test/ui-browser.ts';
-import { PHISH_FIXTURE, seedEmailCase, seedQueue, seedScenario } from '../test/ui-harness.ts';
+import { PHISH_FIXTURE, seedEmailCase, seedHuntScenario, seedQueue, seedScenario } from '../test/ui-harness.ts';
 
 /**
  * `npm run screenshots`: regenerates docs/screenshots/*.png from demo-like data — the suspicious-IP case with
- * its verdict and a block waiting for a second approver, over a queue of a few thousand cases — on a
- * throw-away SQLite store, with Debian's Chromium (set RIPOSTE_CHROMIUM to use another). AI assistance is
- * enabled against the lab's LLM simulator for the AI summary.
+ * its verdict and a block waiting for a second approver, over a queue of a few thousand cases, and the demo's
+ * hunt with its critical wave waiting — on a throw-away SQLite store, with Debian's Chromium (set
+ * RIPOSTE_CHROMIUM to use another). AI assistance is enabled against the lab's LLM simulator for the AI summary.
  */
 if (chromiumMissing) {
   process.stderr.write(`screenshots: ${chromiumMissing}\n`);
@@ -19,7 +19,7 @@ const out = join(import.meta.dirname, '..', 'docs', 'screenshots');
 mkdirSync(out, { recursive: true });
 const backend = testBackends()[0];
 if (!backend) throw new Error('no test backend');
-const { ui, browser } = await openUi(backend, { ai: true });
+const { ui, browser } = await openUi(backend, { fleet: true, ai: true });
 try {
   await seedQueue(ui.runtime.store, 3000);
   // A verdict mix for the dashboard: every seeded profile through the enrichment playbook.
@@ -95,6 +95,14 @@ try {
   await page.goto('/audit');
   await page.getByTestId('chain-status').waitFor();
   await shot('audit');
+  // Last, so the other pages do not show the hunt: canary and 10% verified, the critical wave waiting.
+  const hunt = await seedHuntScenario(ui);
+  await page.goto(`/hunts/${hunt.huntId}`);
+  await page.getByTestId('wave-approval').waitFor();
+  await page.locator('[data-testid=wave][data-status=verified]').nth(1).waitFor();
+  await page.waitForTimeout(400);
+  await page.screenshot({ path: join(out, 'hunts.png'), fullPage: true });
+  process.stderr.write('screenshots: docs/screenshots/hunts.png\n');
 } finally {
   await browser.close();
   await ui.close();

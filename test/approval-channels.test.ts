@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { openRuntime, type Runtime, serverServices } from '../src/app/index.ts';
+import { ApprovalChannels, openRuntime, type RunningWorker, type Runtime, serverServices, startWorker } from '../src/app/index.ts';
 import { createLogger, loadConfig } from '../src/core/index.ts';
 import { defineAction } from '../src/engine/index.ts';
 import {
@@ -21,7 +21,7 @@ import {
   type TeamsSimulator,
 } from '../src/lab/index.ts';
 import { type SmtpSink, startSmtpSink } from '../src/lab/smtp-sink.ts';
-import { SLACK_APPROVE_ACTION } from '../src/policy/index.ts';
+import { SLACK_APPROVE_ACTION, SLACK_STEP_APPROVE_ACTION, SLACK_STEP_REJECT_ACTION } from '../src/policy/index.ts';
 import { buildServer } from '../src/server/index.ts';
 import { type TestStore, testBackends } from '../src/store/testing.ts';
 
@@ -72,6 +72,32 @@ steps:
     on_error: continue
 `;
 
+/** A playbook's own approval step: the prompt shows the host, never the ticket token the run also carries. */
+const ASK_PLAYBOOK = `
+id: isolate-host
+version: 1
+title: Isolate a host when a person agrees
+author: pat
+inputs:
+  host: { type: string }
+  ticket_token: { type: string }
+steps:
+  - id: ask
+    approval: { prompt: "Isolate {{ inputs.host }}? <!channel> *now*", approvers: [approver], timeout: 4h }
+  - id: done
+    set: { isolated: "{{ inputs.host }}" }
+`;
+const SHORT_ASK_PLAYBOOK = `
+id: quick-ask
+version: 1
+title: Ask briefly
+inputs:
+  host: { type: string }
+steps:
+  - id: ask
+    approval: { prompt: "Quarantine {{ inputs.host }}?", timeout: 2s, on_timeout: reject }
+`;
+
 const blocked = new Map<string, number>();
 const blockIp = defineAction({
   id: 'lab.block_ip',
@@ -119,6 +145,8 @@ for (const backend of testBackends()) {
       writeFileSync(join(dir, 'policy.yml'), POLICY);
       mkdirSync(join(dir, 'playbooks'));
       writeFileSync(join(dir, 'playbooks', 'block-ip.yml'), PLAYBOOK);
+      writeFileSync(join(dir, 'playbooks', 'isolate-host.yml'), ASK_PLAYBOOK);
+      writeFileSync(join(dir, 'playbooks', 'quick-ask.yml'), SHORT_ASK_PLAYBOOK);
       [slack, teams, pagerduty, smtp] = await Promise.all([startSlackSimulator(), startTeamsSimulator(), startPagerDutySimulator(), startSmtpSink()]);
       testStore = await backend.open();
       await testStore.store.close();
@@ -136,11 +164,20 @@ for (const backend of testBackends()) {
           'slack.signing_secret': SIMULATOR_SLACK_SIGNING_SECRET,
           'slack.bot_token': SIMULATOR_SLACK_BOT_TOKEN,
           'slack.api_url': `${slack.url}/api`,
-          'slack.users': { UALICE: 'alice', UBOB: 'bob', URITA: 'rita' },
+          'slack.users': { UALICE: 'alice', UBOB: 'bob', URITA: 'rita', UVIC: 'vic' },
           'approvals.channels': {
             slack: { channel: 'C0SOC' },
             teams: { webhook_url: teams.webhookUrl },
-            email: { to: { alice: 'alice@corp.example', bob: 'bob@corp.example', rita: 'rita@corp.example' } },
+            email: {
+              to: {
+                alice: 'alice@corp.example',
+                bob: 'bob@corp.example',
+                rita: 'rita@corp.example',
+                pat: 'pat@corp.example',
+                carol: 'carol@corp.example',
+                vic: 'vic@corp.example',
+              },
+            },
           },
           'approvals.on_call': {
             slack: { channel: 'C0ONCALL' },
@@ -160,6 +197,9 @@ for (const backend of testBackends()) {
         ['bob', ['approver']],
         ['rita', ['approver']],
         ['root', ['admin']],
+        ['pat', ['approver']],
+        ['carol', ['approver']],
+        ['vic', ['viewer']],
       ] as const) {
         await runtime.auth.createUser({ name, roles: [...roles] });
         tokens[name] = `Bearer ${(await runtime.auth.createToken({ userName: name })).token}`;
@@ -194,7 +234,8 @@ for (const backend of testBackends()) {
     async function quiet(): Promise<void> {
       for (const id of opened) {
         await waitFor(`messages of ${id} to settle`, async () =>
-          (await runtime.store.notifications.listBySubject(id)).every((r) => r.status !== 'pending') ? true : undefined,
+          // A step approval's watch row stays pending while the step is open: it is not a message in flight.
+          (await runtime.store.notifications.listBySubject(id)).every((r) => r.status !== 'pending' || r.topic === 'step.watch') ? true : undefined,
         );
       }
     }
@@ -298,7 +339,12 @@ for (const backend of testBackends()) {
         const all = await runtime.store.notifications.listBySubject(id);
         return all.every((r) => r.status === 'sent') ? all : undefined;
       });
-      assert.equal(rows.filter((r) => r.channel === 'email').length, 4, 'two requests and two outcomes, none to rita');
+      const mailedTo = (r: { channel: string; payload: unknown }) => (r.payload as { recipient?: string }).recipient ?? '';
+      assert.equal(
+        rows.filter((r) => r.channel === 'email' && ['alice', 'bob', 'rita'].includes(mailedTo(r))).length,
+        4,
+        'two requests and two outcomes, none to rita',
+      );
     });
 
     test('Slack rate limiting: a 429 with Retry-After is waited out and the message is posted once', async () => {
@@ -448,5 +494,268 @@ for (const backend of testBackends()) {
       const health = await app.inject({ url: '/healthz' });
       assert.equal(health.statusCode, 200);
     });
+
+    // ---------------------------------------------------------------- a playbook's own approval step
+
+    const stepMessage = (runId: string) =>
+      [...slack.messages.values()].find((m) => m.channel === 'C0SOC' && JSON.stringify(m.history[0]?.blocks).includes(`run ${runId}`));
+    const stepPosts = (runId: string) => slack.requests.filter((r) => r.path === '/api/chat.postMessage' && r.body.includes(runId));
+
+    async function parkOnStep(playbookId: string, inputs: Record<string, unknown>): Promise<string> {
+      const playbook = runtime.playbooks.get(playbookId);
+      assert.ok(playbook);
+      const runId = await runtime.engine.startRun(playbook, inputs, { startedBy: 'rita' });
+      await waitFor('the run to wait for its approval step', async () => ((await runtime.engine.listApprovals({ runId })).length > 0 ? true : undefined));
+      opened.push(`step:${runId}/ask`);
+      return runId;
+    }
+
+    test('an approval step reaches Slack, Teams and the people who may decide it, with the prompt and no inputs; the decision updates every channel', async () => {
+      await quiet();
+      const runId = await parkOnStep('isolate-host', { host: 'ws-042', ticket_token: 'TKT-SECRET-991' });
+      const posted = await waitFor('the Slack message for the step', () => stepMessage(runId));
+      const slackText = JSON.stringify(posted.history[0]?.blocks);
+      assert.match(slackText, /Isolate ws-042\?/, 'the prompt, rendered');
+      assert.match(slackText, /Isolate a host when a person agrees/);
+      assert.match(slackText, /isolate-host v1/);
+      assert.match(slackText, /\*Started by\*\\n\s*rita/);
+      assert.match(slackText, /approver; not rita \(started the run\)/);
+      assert.ok(slackText.includes(`${base}/runs/${runId}`), 'links to the run in Riposte');
+      assert.ok(slackText.includes(`${base}/approvals`), 'links to the approvals inbox');
+      assert.ok(slackText.includes('&lt;!channel&gt;') && !slackText.includes('<!channel>'), 'the prompt cannot ping the channel');
+      assert.doesNotMatch(slackText, /TKT-SECRET-991/, 'inputs the prompt does not show stay out');
+      assert.doesNotMatch(slackText, new RegExp(SIMULATOR_SLACK_BOT_TOKEN));
+      assert.ok(posted.blocks.some((b) => b.type === 'actions'));
+
+      const card = await waitFor('the Teams card for the step', () => teams.received.find((c) => JSON.stringify(c.card).includes(`run ${runId}`)));
+      const cardText = JSON.stringify(card.card);
+      assert.match(cardText, /Isolate ws-042\?/);
+      assert.doesNotMatch(cardText, /TKT-SECRET-991/);
+      assert.deepEqual(
+        (card.card.actions as Array<{ url: string }>).map((a) => a.url),
+        [`${base}/runs/${runId}`, `${base}/approvals`],
+      );
+
+      // E-mail: the holders of the listed role, minus the run's starter (rita) and the playbook's author (pat).
+      // (alice's address is refused by the relay since the dead-channel test: her row fails, the others do not wait for it.)
+      const mail = await waitFor('the e-mail to carol', () => mailsFor(runId, 'carol@corp.example')[0]);
+      await waitFor('the e-mail to bob', () => mailsFor(runId, 'bob@corp.example')[0]);
+      assert.match(mail.subject, /Approval needed: Isolate a host when a person agrees/);
+      assert.match(mail.decoded, /Isolate ws-042\?/);
+      assert.ok(mail.decoded.includes(`${base}/runs/${runId}`));
+      assert.doesNotMatch(mail.decoded, /TKT-SECRET-991|one-time/);
+      const requests = await waitFor('every request handled', async () => {
+        const rows = (await runtime.store.notifications.listBySubject(`step:${runId}/ask`)).filter((r) => r.topic === 'step.request');
+        return rows.length > 0 && rows.every((r) => r.status !== 'pending') ? rows : undefined;
+      });
+      assert.deepEqual(requests.map((r) => r.id.replace(`step:${runId}/ask/`, '')).sort(), [
+        'request/email/alice',
+        'request/email/bob',
+        'request/email/carol',
+        'request/slack',
+        'request/teams',
+      ]);
+      for (const who of ['rita', 'pat', 'vic']) assert.equal(mailsFor(runId, `${who}@corp.example`).length, 0, `${who} is not mailed`);
+
+      // Rita started the run: the engine refuses her approval, and the message stays open.
+      const refused = await app.inject({
+        method: 'POST',
+        url: `/api/v1/runs/${runId}/approvals/ask`,
+        headers: as('rita'),
+        payload: { decision: 'approve' },
+      });
+      assert.equal(refused.statusCode, 403, refused.body);
+
+      const decided = await app.inject({
+        method: 'POST',
+        url: `/api/v1/runs/${runId}/approvals/ask`,
+        headers: as('alice'),
+        payload: { decision: 'approve', comment: 'host confirmed compromised' },
+      });
+      assert.equal(decided.statusCode, 200, decided.body);
+      assert.equal((await runtime.engine.waitForRun(runId, 10_000)).status, 'succeeded');
+      await waitFor('the Slack message updated in place', () => {
+        const last = posted.history.at(-1);
+        return last?.via === 'chat.update' && /approved by alice: host confirmed compromised/.test(JSON.stringify(last.blocks)) ? true : undefined;
+      });
+      assert.ok(!posted.blocks.some((b) => b.type === 'actions'), 'no buttons once decided');
+      assert.equal(stepPosts(runId).length, 1, 'one message, updated in place');
+      await waitFor('the Teams follow-up', () =>
+        teams.received.find((c) => JSON.stringify(c.card).includes(`run ${runId}`) && /approved by alice/.test(JSON.stringify(c.card))),
+      );
+      const outcome = await waitFor('the outcome e-mail to bob', () =>
+        mailsFor(runId, 'bob@corp.example').find((m) => /approved by alice: host confirmed compromised/.test(m.decoded)),
+      );
+      assert.match(outcome.raw, /In-Reply-To: </i);
+    });
+
+    test('a second process (or a restart) announces an open approval step once; cancelling the run closes it', async () => {
+      await quiet();
+      const runId = await parkOnStep('isolate-host', { host: 'ws-043', ticket_token: 'x' });
+      await waitFor('the Slack message for the step', () => stepMessage(runId));
+      const rowsBefore = await runtime.store.notifications.listBySubject(`step:${runId}/ask`);
+      // Another process (a worker, or this one restarted) reconciles the same open step against the outbox.
+      const other = new ApprovalChannels({ config: runtime.config, logger: createLogger({ level: 'silent' }) });
+      other.storeWithOutbox(runtime.store);
+      other.attach({ createLink: async () => ({ token: 'unused' }), reviewUrl: (id) => `${base}/approvals/${id}` });
+      other.start();
+      try {
+        await other.sweepStepApprovals(true);
+        await other.deliverDue();
+        await other.deliverDue();
+      } finally {
+        await other.stop();
+      }
+      const rowsAfter = await runtime.store.notifications.listBySubject(`step:${runId}/ask`);
+      assert.deepEqual(
+        rowsAfter.map((r) => r.id),
+        rowsBefore.map((r) => r.id),
+        'no new rows',
+      );
+      assert.equal(stepPosts(runId).length, 1, 'posted once');
+
+      // Cancelling the run closes the request everywhere.
+      await runtime.engine.cancel(runId, 'root');
+      await waitFor('the Slack message to say cancelled', () =>
+        /cancelled: the run was cancelled/.test(JSON.stringify(stepMessage(runId)?.blocks)) ? true : undefined,
+      );
+      await waitFor('the Teams follow-up', () =>
+        teams.received.find((c) => JSON.stringify(c.card).includes(`run ${runId}`) && /cancelled/.test(JSON.stringify(c.card))),
+      );
+      assert.equal(stepPosts(runId).length, 1);
+    });
+
+    test('a step approval nobody answers times out; the Slack message and Teams say so', async () => {
+      await quiet();
+      const playbook = runtime.playbooks.get('quick-ask');
+      assert.ok(playbook);
+      const runId = await runtime.engine.startRun(playbook, { host: 'ws-045' }, { startedBy: 'rita' });
+      opened.push(`step:${runId}/ask`);
+      const posted = await waitFor('the Slack message for the step', () => stepMessage(runId));
+      assert.match(JSON.stringify(posted.history[0]?.blocks), /anyone who may decide approvals/);
+      assert.equal((await runtime.engine.waitForRun(runId, 10_000)).status, 'failed');
+      await waitFor('the Slack message to say timed out', () =>
+        /timed out \(rejected automatically\)/.test(JSON.stringify(posted.blocks)) ? true : undefined,
+      );
+      await waitFor('the Teams follow-up', () =>
+        teams.received.find((c) => JSON.stringify(c.card).includes(`run ${runId}`) && /timed out/.test(JSON.stringify(c.card))),
+      );
+      // No list: every holder of approvals:decide with an address, minus the starter (rita); not the viewer.
+      const rows = await waitFor('the e-mails planned', async () => {
+        const all = (await runtime.store.notifications.listBySubject(`step:${runId}/ask`)).filter((r) => r.channel === 'email' && r.topic === 'step.request');
+        return all.length > 0 ? all : undefined;
+      });
+      assert.deepEqual(rows.map((r) => (r.payload as { recipient: string }).recipient).sort(), ['alice', 'bob', 'carol', 'pat']);
+    });
+
+    test('Slack buttons on an approval step decide through the engine: the run’s starter and a viewer are refused, an approver is not', async () => {
+      await quiet();
+      const runId = await parkOnStep('isolate-host', { host: 'ws-046', ticket_token: 'x' });
+      const posted = await waitFor('the Slack message for the step', () => stepMessage(runId));
+      const buttons = (posted.blocks.find((b) => b.type === 'actions')?.elements ?? []) as Array<{ action_id: string; value?: string }>;
+      assert.deepEqual(
+        buttons.filter((b) => b.value).map((b) => [b.action_id, b.value]),
+        [
+          [SLACK_STEP_APPROVE_ACTION, `${runId}|ask`],
+          [SLACK_STEP_REJECT_ACTION, `${runId}|ask`],
+        ],
+      );
+      const click = (user: { id: string; name: string }, actionId = SLACK_STEP_APPROVE_ACTION) =>
+        slack.click({
+          interactionsUrl: `${base}/api/v1/webhooks/slack/interactions`,
+          signingSecret: SIMULATOR_SLACK_SIGNING_SECRET,
+          channel: posted.channel,
+          ts: posted.ts,
+          actionId,
+          user,
+        });
+      // Rita started the run: separation of duties holds in Slack as in the API.
+      const byStarter = await click({ id: 'URITA', name: 'rita' });
+      assert.equal(byStarter.status, 403, byStarter.body);
+      assert.equal(JSON.parse(byStarter.body).code, 'engine.approver_not_allowed');
+      // Vic is mapped but only a viewer: the permission the API route demands is demanded here too.
+      const byViewer = await click({ id: 'UVIC', name: 'vic' });
+      assert.equal(byViewer.status, 403, byViewer.body);
+      assert.equal(JSON.parse(byViewer.body).code, 'auth.forbidden');
+      // A forged click (body changed after signing) is refused.
+      const forged = await slack.click({
+        interactionsUrl: `${base}/api/v1/webhooks/slack/interactions`,
+        signingSecret: SIMULATOR_SLACK_SIGNING_SECRET,
+        channel: posted.channel,
+        ts: posted.ts,
+        actionId: SLACK_STEP_APPROVE_ACTION,
+        user: { id: 'URITA', name: 'rita' },
+        mutate: (body) => body.replace('URITA', 'UBOB'),
+      });
+      assert.equal(forged.status, 401);
+      assert.equal((await runtime.engine.listApprovals({ runId })).length, 1, 'still waiting after the refused clicks');
+
+      const byBob = await click({ id: 'UBOB', name: 'bob' });
+      assert.equal(byBob.status, 200, byBob.body);
+      assert.equal((await runtime.engine.waitForRun(runId, 10_000)).status, 'succeeded');
+      const run = await runtime.engine.getRun(runId, { history: true });
+      assert.equal((run.steps?.find((s) => s.key === 'ask')?.output as { actor?: string } | undefined)?.actor, 'bob');
+      await waitFor('the Slack message to say approved by bob', () =>
+        /approved by bob/.test(JSON.stringify(posted.blocks)) && !posted.blocks.some((b) => b.type === 'actions') ? true : undefined,
+      );
+    });
   });
 }
+
+const postgres = testBackends().find((b) => b.backend === 'postgres');
+
+describe('approval steps run by a worker (postgres)', { skip: !postgres && 'needs RIPOSTE_TEST_PG_URL' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'riposte-step-worker-'));
+  let testStore: TestStore;
+  let runtime: Runtime;
+  let worker: RunningWorker;
+  let slack: SlackSimulator;
+
+  before(async () => {
+    if (!postgres) return;
+    writeFileSync(join(dir, 'isolate-host.yml'), ASK_PLAYBOOK);
+    slack = await startSlackSimulator();
+    testStore = await postgres.open();
+    await testStore.store.close();
+    const config = loadConfig({
+      env: testStore.env,
+      cwd: tmpdir(),
+      overrides: {
+        'log.level': 'silent',
+        'engine.playbooks_dir': dir,
+        // The API process runs no playbooks; both processes deliver approval messages.
+        'engine.runner': false,
+        'server.public_url': 'https://soar.example',
+        'integrations.http_allow': ['127.0.0.1'],
+        'slack.bot_token': SIMULATOR_SLACK_BOT_TOKEN,
+        'slack.api_url': `${slack.url}/api`,
+        'approvals.channels': { slack: { channel: 'C0SOC' } },
+        'approvals.delivery': { poll_interval: '100ms' },
+      },
+    });
+    runtime = await openRuntime(config, createLogger({ level: 'silent' }), { env: {}, announce: () => {} });
+    worker = await startWorker(config, { pollMs: 50, logger: createLogger({ level: 'silent' }), id: 'step-worker' });
+  });
+  after(async () => {
+    await worker?.close();
+    await runtime?.close();
+    await slack?.close();
+    await testStore?.dispose().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the step a worker parks on is announced once although two processes deliver, and updated when decided', async () => {
+    const playbook = runtime.playbooks.get('isolate-host');
+    assert.ok(playbook);
+    const runId = await runtime.engine.startRun(playbook, { host: 'db-01', ticket_token: 'x' }, { startedBy: 'rita' });
+    const message = () => [...slack.messages.values()].find((m) => JSON.stringify(m.history[0]?.blocks).includes(`run ${runId}`));
+    const posted = await waitFor('the Slack message', message);
+    assert.match(JSON.stringify(posted.history[0]?.blocks), /Isolate db-01\?/);
+    assert.ok(JSON.stringify(posted.history[0]?.blocks).includes(`https://soar.example/runs/${runId}`));
+    await runtime.engine.decide(runId, 'ask', { decision: 'reject', actor: 'carol', comment: 'that is the payroll database' });
+    await waitFor('the update', () => (/rejected by carol: that is the payroll database/.test(JSON.stringify(posted.blocks)) ? true : undefined));
+    // Several passes of both processes later, still one message.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(slack.requests.filter((r) => r.path === '/api/chat.postMessage' && r.body.includes(runId)).length, 1);
+  });
+});

@@ -11,6 +11,7 @@ import { integrationById } from '../src/integrations/catalog.ts';
 import { createIntegrationInstance, type IntegrationInstance } from '../src/integrations/sdk/index.ts';
 import {
   createFleet,
+  crowdStrikeHandler,
   defenderHandler,
   EdrBehaviour,
   type Fleet,
@@ -18,6 +19,8 @@ import {
   identityPlatformHandler,
   SIMULATOR_CLIENT_ID,
   SIMULATOR_CLIENT_SECRET,
+  SIMULATOR_FALCON_CLIENT_ID,
+  SIMULATOR_FALCON_CLIENT_SECRET,
   SIMULATOR_FLEET_API_TOKEN,
   SIMULATOR_TENANT_ID,
   startSimulator,
@@ -32,8 +35,8 @@ import { type TestStore, testBackends } from '../src/store/testing.ts';
  * one case with per-host evidence, remediates in waves (canary, 10%, rest) with the critical server's wave
  * waiting until it is approved, and verifies by re-query. A second fleet where the simulator fails 30% of
  * remediation actions halts at the failing wave, rolls back that wave's completed deletions with their
- * inverse (the captured data written back), and says so on the case. Both EDR paths (Defender, Fleet),
- * both store backends.
+ * inverse (the captured data written back), and says so on the case. All three EDR paths (Defender,
+ * Fleet, CrowdStrike RTR), both store backends.
  */
 const RULE = `title: Run key value pointing to a user-writable folder
 logsource: {category: registry_set, product: windows}
@@ -53,6 +56,7 @@ interface World {
   behaviour: EdrBehaviour;
   defender: IntegrationInstance;
   fleetdm: IntegrationInstance;
+  crowdstrike: IntegrationInstance;
   sims: VendorSimulator[];
 }
 
@@ -77,7 +81,13 @@ async function world(seed: number, infected: number): Promise<World> {
     { name: 'fleet', config: { baseUrl: fd.url, pollIntervalMs: 5, scriptTimeoutMs: 3000 }, secrets: { apiToken: SIMULATOR_FLEET_API_TOKEN } },
     guard,
   );
-  return { fleet, behaviour, defender, fleetdm, sims: [login, api, fd] };
+  const cs = await startSimulator(crowdStrikeHandler(fleet, behaviour), { latencyMs: 2 });
+  const crowdstrike = createIntegrationInstance(
+    integrationById('crowdstrike') as never,
+    { name: 'falcon', config: { baseUrl: cs.url, clientId: SIMULATOR_FALCON_CLIENT_ID }, secrets: { clientSecret: SIMULATOR_FALCON_CLIENT_SECRET } },
+    guard,
+  );
+  return { fleet, behaviour, defender, fleetdm, crowdstrike, sims: [login, api, fd, cs] };
 }
 
 /** Waits until the remediation asks for approval on some wave, then approves that wave. */
@@ -117,7 +127,7 @@ for (const backend of testBackends()) {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    for (const edr of ['defender', 'fleetdm'] as const) {
+    for (const edr of ['defender', 'fleetdm', 'crowdstrike'] as const) {
       test(`${edr}: hunt finds the infected, one case with evidence, waves with the critical server approved, verified by re-query`, async () => {
         const w = await world(42, 8);
         worlds.push(w);
@@ -131,19 +141,20 @@ for (const backend of testBackends()) {
         const critical = w.fleet.infected().find((e) => e.criticality === 'critical' && e.role === 'server');
         assert.ok(critical, 'the fleet has an infected critical server');
         const hunts = new HuntRuns({ cases: runtime.cases, logger: runtime.logger, criticality: async (h) => w.fleet.endpoint(h)?.criticality });
-        const instance = edr === 'defender' ? w.defender : w.fleetdm;
+        const instance = w[edr];
         const progress: HuntRunView['progress'][] = [];
         const view = await hunts.run(huntFromSigma(RULE), {
           edr: instance,
           retryIntervalMs: 100,
-          expiresInMs: 1500,
+          // RTR reads each user hive with its own command: the first pass takes longer than Fleet's live queries.
+          expiresInMs: edr === 'crowdstrike' ? 6000 : 1500,
           onProgress: (v) => {
             progress.push(v.progress);
             if (process.env.HUNT_DEBUG) console.error(v.progress);
           },
         });
         assert.deepEqual(view.errors, []);
-        if (edr === 'fleetdm') {
+        if (edr !== 'defender') {
           // Hosts that never came back are still pending when the hunt expires.
           assert.equal(view.status, 'expired');
           assert.equal(view.progress.pending, w.fleet.endpoints.filter((e) => !e.online).length);
@@ -154,7 +165,7 @@ for (const backend of testBackends()) {
           .sort();
         assert.deepEqual([...new Set(view.sightings.map((s) => s.hostname))].sort(), expected);
         assert.ok(progress.length >= 1);
-        if (edr === 'fleetdm')
+        if (edr !== 'defender')
           assert.ok(
             progress.some((p) => p.pending > 0),
             'the offline host was pending, then retried',
@@ -214,7 +225,7 @@ for (const backend of testBackends()) {
         for (const e of w.fleet.infected()) e.online = true;
         const before = new Map(w.fleet.infected().map((e) => [e.hostname, e.implants.length]));
         const hunts = new HuntRuns({ cases: runtime.cases, logger: runtime.logger, criticality: async () => 'medium' });
-        const instance = edr === 'defender' ? w.defender : w.fleetdm;
+        const instance = w[edr];
         const view = await hunts.run(huntFromSigma(RULE), { edr: instance, expiresInMs: 2000 });
         assert.equal(new Set(view.sightings.map((s) => s.host_id)).size, 40);
         // Canary and 10% wave succeed; then the simulator starts failing 30% of remediation actions.

@@ -42,7 +42,8 @@ export interface OverloadResult {
   rss: { samples: number; start_mb: number; end_mb: number; max_mb: number; slope_mb_per_min: number };
 }
 
-const PLAYBOOK = `
+/** A one-step playbook that does nothing quickly: load tests measure Riposte, not the playbook. */
+export const NOOP_PLAYBOOK = `
 id: overload-noop
 version: 1
 title: Does nothing, quickly (overload test)
@@ -71,8 +72,8 @@ export function runSender(plan: SenderPlan): Promise<SenderReport> {
   });
 }
 
-/** Least-squares slope of RSS over time, in MB per minute. */
-function slope(samples: Array<[number, number]>): number {
+/** Least-squares slope of points (x, y), per unit of x. */
+export function slope(samples: Array<[number, number]>): number {
   const n = samples.length;
   if (n < 2) return 0;
   const mx = samples.reduce((s, [x]) => s + x, 0) / n;
@@ -83,7 +84,7 @@ function slope(samples: Array<[number, number]>): number {
     num += (x - mx) * (y - my);
     den += (x - mx) ** 2;
   }
-  return den === 0 ? 0 : (num / den) * 60_000;
+  return den === 0 ? 0 : num / den;
 }
 
 export async function runOverload(options: OverloadOptions): Promise<OverloadResult> {
@@ -91,7 +92,7 @@ export async function runOverload(options: OverloadOptions): Promise<OverloadRes
   const testStore = await options.backend.open();
   await testStore.store.close();
   mkdirSync(join(dir, 'playbooks'));
-  writeFileSync(join(dir, 'playbooks', 'overload-noop.yml'), PLAYBOOK);
+  writeFileSync(join(dir, 'playbooks', 'overload-noop.yml'), NOOP_PLAYBOOK);
   const config = loadConfig({
     env: testStore.env,
     cwd: dir,
@@ -158,7 +159,7 @@ export async function runOverload(options: OverloadOptions): Promise<OverloadRes
         start_mb: Math.round(mbs[0] ?? 0),
         end_mb: Math.round(mbs.at(-1) ?? 0),
         max_mb: Math.round(Math.max(...mbs)),
-        slope_mb_per_min: Math.round(slope(rss) * 10) / 10,
+        slope_mb_per_min: Math.round(slope(rss) * 60_000 * 10) / 10,
       },
     };
   } finally {

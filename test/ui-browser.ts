@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildUi } from '../scripts/build-ui.ts';
 import { type TestBackend, testBackends } from '../src/store/testing.ts';
-import { PASSWORD, startUiServer, type UiServer, type UiServerOptions } from './ui-harness.ts';
+import { PASSWORD, startUiServer, type UiServer, type UiWorld } from './ui-harness.ts';
 
 /**
  * Browser tests drive Debian's Chromium (`apt install chromium`; CI installs it) through playwright-core.
@@ -79,8 +79,8 @@ export function uiBackend(): TestBackend | undefined {
 }
 
 /** A server and a browser; if either fails to start the other is closed, so a failed `before` cannot hang the run. */
-export async function openUi(backend: TestBackend, options: UiServerOptions = {}): Promise<{ ui: UiServer; browser: Browser }> {
-  const [ui, browser] = await Promise.allSettled([startUiServer(backend, options), launchBrowser()]);
+export async function openUi(backend: TestBackend, world: UiWorld = {}): Promise<{ ui: UiServer; browser: Browser }> {
+  const [ui, browser] = await Promise.allSettled([startUiServer(backend, world), launchBrowser()]);
   if (ui.status === 'fulfilled' && browser.status === 'fulfilled') return { ui: ui.value, browser: browser.value };
   if (ui.status === 'fulfilled') await ui.value.close().catch(() => {});
   if (browser.status === 'fulfilled') await browser.value.close().catch(() => {});

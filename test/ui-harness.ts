@@ -8,6 +8,9 @@ import { openRuntime, type RunningServer, type Runtime, startServer } from '../s
 import type { Role } from '../src/auth/index.ts';
 import { adaptPayload } from '../src/cases/index.ts';
 import { reportLine } from '../src/cli/commands/phish.ts';
+import { RUN_KEY_RULE } from '../src/cli/demo/hunt-scenario.ts';
+import { CAMPAIGN_FILE, phishingScenario } from '../src/cli/demo/phishing-scenario.ts';
+import { type DemoFleet, type DemoMail, demoPhishing, labInstances, startDemoFleet, startDemoMail, writeDemoCmdb } from '../src/cli/demo/world.ts';
 import { type Config, createLogger, loadConfig, newId } from '../src/core/index.ts';
 import { defineAction } from '../src/engine/index.ts';
 import { INTEGRATIONS } from '../src/integrations/catalog.ts';
@@ -43,11 +46,38 @@ rules:
     decision: deny
     reason: "indicator confidence {indicator.confidence} is below 50: annotate only"
   - id: two-person
+    actions: ["lab.*"]
     impact: [destructive]
     when: { field: indicator.confidence, gte: 50 }
     decision: require_approval
     approval: { approvers: 2, expires: 4h }
     reason: "blocking {action.arguments.ip} needs two people"
+  # The phishing world: containing a campaign takes two people; the triage's bookkeeping runs.
+  - id: campaign-containment
+    actions: ["msgraph_mail.purge_messages", "phishing.block_indicators"]
+    impact: [destructive]
+    decision: require_approval
+    approval: { approvers: 2, expires: 1h }
+    reason: blocking or purging a campaign needs two people
+  - id: phishing-bookkeeping
+    actions: ["email.send_email", "phishing.*"]
+    impact: [write]
+    decision: allow
+    reason: telling the reporter and recording on the case change nothing outside Riposte
+  # The hunt world: ordinary hosts are remediated wave by wave; a critical server needs two people.
+  - id: hunt-wave
+    actions: ["hunt.remediate_wave"]
+    impact: [destructive]
+    when: { not: { any_target: { field: target.asset.criticality, eq: critical } } }
+    decision: allow
+    reason: a hunt hit on ordinary hosts is remediated in waves, each verified by re-query
+  - id: critical-hunt-wave
+    actions: ["hunt.remediate_wave"]
+    impact: [destructive]
+    when: { any_target: { field: target.asset.criticality, eq: critical } }
+    decision: require_approval
+    approval: { approvers: 2, expires: 4h }
+    reason: "{target.value} is a critical asset ({target.asset.name}, owner {target.asset.owner}): two people approve changing it"
 `;
 
 /** The suspicious-IP job end to end: six sources, a verdict, a block held by policy, a record. */
@@ -124,43 +154,73 @@ export interface UiServer {
   lab: Lab;
   /** The OpenAI-compatible simulator AI assistance talks to, when started with `{ ai: true }`. */
   llm?: LlmSimulator;
+  /** The demo's endpoint fleet (Fleet/osquery simulator), when the server was started with `{ fleet: true }`. */
+  fleet?: DemoFleet;
+  /** The demo's mail (SMTP sink, Microsoft 365 tenant with the campaign), when started with `{ mail: true }`. */
+  mail?: DemoMail;
   close(): Promise<void>;
 }
 
-export interface UiServerOptions {
+/**
+ * Parts of the demo's simulated enterprise a walk needs beyond the threat-intel lab: the 200-endpoint fleet
+ * with its Run-key implants and the CMDB that marks the critical server (the hunt), or the mail tenant the
+ * voicemail campaign landed in (phishing). Each brings the flagship playbook that works on it.
+ */
+export interface UiWorld {
+  fleet?: boolean;
+  mail?: boolean;
   /** Enable AI assistance (the `ai` config block) against the lab's keyless LLM simulator. */
   ai?: boolean;
 }
 
-export async function startUiServer(backend: TestBackend, options: UiServerOptions = {}): Promise<UiServer> {
+export async function startUiServer(backend: TestBackend, world: UiWorld = {}): Promise<UiServer> {
   const dir = mkdtempSync(join(tmpdir(), 'riposte-ui-'));
   const playbooks = join(dir, 'playbooks');
   mkdirSync(playbooks);
   const repoPlaybooks = join(import.meta.dirname, '..', 'playbooks');
   // Not ip-enrichment.yml: its alert trigger would start a second, competing run (and approval) for every
   // alert these tests ingest; the tests drive contain-ip themselves.
-  for (const file of ['suspicious-ip.yml']) if (existsSync(join(repoPlaybooks, file))) copyFileSync(join(repoPlaybooks, file), join(playbooks, file));
+  const files = ['suspicious-ip.yml', ...(world.fleet ? ['registry-hunt.yml'] : []), ...(world.mail ? ['phishing-triage.yml'] : [])];
+  for (const file of files) if (existsSync(join(repoPlaybooks, file))) copyFileSync(join(repoPlaybooks, file), join(playbooks, file));
   writeFileSync(join(playbooks, 'contain-ip.yml'), CONTAIN_PLAYBOOK);
   writeFileSync(join(dir, 'policy.yml'), POLICY);
   const lab = await startLab();
   let llm: LlmSimulator | undefined;
+  let fleet: DemoFleet | undefined;
+  let mail: DemoMail | undefined;
   let testStore: TestStore | undefined;
+  const closeWorld = async () => {
+    await llm?.close();
+    await mail?.close();
+    await fleet?.simulator.close();
+    await lab.close();
+  };
   try {
-    if (options.ai) llm = await startLlmSimulator({ apiKey: null });
+    if (world.ai) llm = await startLlmSimulator({ apiKey: null });
+    if (world.fleet) fleet = await startDemoFleet(0);
+    if (world.mail) mail = await startDemoMail(readFileSync(CAMPAIGN_FILE));
     testStore = await backend.open();
     await testStore.store.close();
-    return await openUiRuntime(dir, playbooks, lab, testStore, llm);
+    return await openUiRuntime(dir, playbooks, { lab, fleet, mail, llm, closeWorld }, testStore);
   } catch (error) {
-    await llm?.close();
-    await lab.close();
+    await closeWorld();
     await testStore?.dispose().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
 }
 
-async function openUiRuntime(dir: string, playbooks: string, lab: Lab, testStore: TestStore, llm: LlmSimulator | undefined): Promise<UiServer> {
-  const config: Config = loadConfig({
+/** The demo world's instances this server adds (never stored): the EDR fleet, mail, and the CMDB. */
+const WORLD_INSTANCES = new Set(['fleet', 'email', 'msgraph_mail', 'cmdb']);
+
+async function openUiRuntime(
+  dir: string,
+  playbooks: string,
+  world: { lab: Lab; fleet: DemoFleet | undefined; mail: DemoMail | undefined; llm: LlmSimulator | undefined; closeWorld(): Promise<void> },
+  testStore: TestStore,
+): Promise<UiServer> {
+  const { lab, fleet, mail, llm } = world;
+  const loaded: Config = loadConfig({
     env: { ...testStore.env, RIPOSTE_DATA_DIR: dir },
     cwd: dir,
     overrides: {
@@ -173,12 +233,16 @@ async function openUiRuntime(dir: string, playbooks: string, lab: Lab, testStore
       ...(llm ? { 'ai.enabled': true, 'ai.base_url': llm.url, 'ai.model': SIMULATOR_LLM_MODEL } : {}),
     },
   });
+  const config: Config = mail ? { ...loaded, phishing: demoPhishing(loaded.phishing) } : loaded;
+  const instances =
+    fleet || mail ? labInstances(lab, writeDemoCmdb(join(dir, 'world'), fleet?.fleet), fleet, mail).filter((i) => WORLD_INSTANCES.has(i.name)) : [];
   // PostgreSQL deployments must be given the master key for integration secrets (SQLite would make one).
   const options = {
     env: { RIPOSTE_ADMIN_PASSWORD: PASSWORD, RIPOSTE_MASTER_KEY: randomBytes(32).toString('hex') },
     announce: () => {},
     actions: [blockIp, unblockIp],
     runner: { pollMs: 20 },
+    instances,
   };
   // Instances are loaded when the runtime opens: configure them once, then open the runtime that serves.
   const setup = await openRuntime(config, createLogger({ level: 'silent' }), options);
@@ -203,10 +267,11 @@ async function openUiRuntime(dir: string, playbooks: string, lab: Lab, testStore
     runtime,
     lab,
     ...(llm ? { llm } : {}),
+    ...(fleet ? { fleet } : {}),
+    ...(mail ? { mail } : {}),
     async close() {
       await server.close();
-      await llm?.close();
-      await lab.close();
+      await world.closeWorld();
       await testStore.dispose().catch(() => {});
       rmSync(dir, { recursive: true, force: true });
     },
@@ -348,3 +413,111 @@ export async function seedEmailCase(
 }
 
 export const PHISH_FIXTURE = join(import.meta.dirname, 'fixtures', 'email', 'corpus', 'phish', 'html-credential-page.eml');
+
+/**
+ * `user` approves a pending policy approval through the REST API with a token of their own (the first of
+ * two approvers, while the test drives the browser as the second), bound to the arguments' hash as the UI is.
+ */
+export async function approveThroughApi(ui: UiServer, user: string, approvalId: string, comment: string): Promise<void> {
+  const { token } = await ui.runtime.auth.createToken({ userName: user, name: `${user}-walk-${approvalId.slice(-6)}` });
+  const headers = { authorization: `Bearer ${token}` };
+  const detail = (await (await fetch(`${ui.url}/api/v1/approvals/${approvalId}`, { headers })).json()) as {
+    approval?: { request?: { arguments_hash?: string } };
+  };
+  const answer = await fetch(`${ui.url}/api/v1/approvals/${approvalId}/decide`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ decision: 'approve', arguments_hash: detail.approval?.request?.arguments_hash ?? '', comment }),
+  });
+  if (answer.status !== 200) throw new Error(`${user} could not approve ${approvalId}: HTTP ${answer.status} ${await answer.text()}`);
+}
+
+/** Polls until `probe` gives a value; throws after `timeoutMs` saying what it waited for. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The pending policy approval of a run, once the run has parked on it. */
+export async function pendingApprovalOf(ui: UiServer, runId: string): Promise<{ id: string; action: string | null }> {
+  return until(`a pending policy approval for run ${runId}`, async () =>
+    (await ui.runtime.guardrails.inbox()).find((a) => a.run_id === runId && a.kind === 'policy' && a.status === 'pending'),
+  );
+}
+
+export interface PhishingWalkCase {
+  caseId: string;
+  caseNumber: number;
+  runId: string;
+  /** The approval the run parked on first (blocking the sender and URLs), already signed by bob. */
+  approvalId: string;
+}
+
+/**
+ * The demo's phishing scenario (`riposte demo`, scenario 2) played on this server: two employees report the
+ * voicemail lure that sits in six mailboxes; each is acknowledged and told the verdict by e-mail, both
+ * reports cluster into one case, and the phishing-triage run holds blocking the campaign for two approvers,
+ * of whom bob has signed through the API.
+ */
+export async function seedPhishingScenario(ui: UiServer): Promise<PhishingWalkCase> {
+  const mail = ui.mail;
+  if (!mail) throw new Error('start the UI server with { mail: true } for the phishing scenario');
+  const scenario = phishingScenario({
+    received: () => mail.smtp.messages,
+    campaignInInboxes: () => mail.tenant.copies(mail.campaignMessageId).filter((c) => c.folder === 'inbox').length,
+  });
+  const report = await scenario.play({ runtime: ui.runtime, lab: ui.lab, url: ui.url, webhookToken: '', say: () => {} });
+  const caseNumber = report.outcomes.find((o) => o.caseNumber !== undefined)?.caseNumber;
+  if (caseNumber === undefined) throw new Error(`the phishing scenario opened no case: ${JSON.stringify(report.outcomes)}`);
+  const kase = await ui.runtime.cases.getCase(String(caseNumber));
+  const runId = await until('the phishing-triage run of the case', async () => {
+    for (const link of await ui.runtime.cases.runsOf(kase.id)) {
+      const run = await ui.runtime.engine.getRun(link.run_id);
+      if (run.playbookId === 'phishing-triage' && !(run.inputs as { joined?: boolean }).joined) return run.id;
+    }
+    return undefined;
+  });
+  const held = await pendingApprovalOf(ui, runId);
+  await approveThroughApi(ui, 'bob', held.id, 'Lookalike voicemail lure: block it');
+  return { caseId: kase.id, caseNumber, runId, approvalId: held.id };
+}
+
+export interface HuntWalk {
+  huntId: string;
+  caseId: string;
+  caseNumber: number;
+  runId: string;
+  /** The approval the critical server's wave waits on, already signed by bob. */
+  approvalId: string;
+  criticalHosts: string[];
+}
+
+/**
+ * The demo's hunt scenario (`riposte demo`, scenario 3) on this server: the Run-key Sigma rule (T1547.001)
+ * hunted through Fleet over the demo's 200 endpoints, the hits on one case with evidence per host, and the
+ * registry-hunt playbook remediating in waves: canary and 10% run and are verified by re-query, the wave with
+ * the critical server (per the demo CMDB) waits for two approvers, of whom bob has signed through the API.
+ */
+export async function seedHuntScenario(ui: UiServer): Promise<HuntWalk> {
+  const { runtime } = ui;
+  if (!ui.fleet) throw new Error('start the UI server with { fleet: true } for the hunt scenario');
+  const hunt = await runtime.hunts.run({ sigma: RUN_KEY_RULE, edr: 'fleet', expires_in_ms: 4000 }, { kind: 'user', id: 'alice', name: 'alice' });
+  if (!hunt.case_id) throw new Error(`the hunt opened no case: ${JSON.stringify(hunt.progress)}`);
+  const playbook = runtime.playbooks.get('registry-hunt');
+  if (!playbook) throw new Error('registry-hunt playbook did not load');
+  const runId = await runtime.engine.startRun(playbook, { hunt_id: hunt.id }, { startedBy: 'alice' });
+  await runtime.cases.linkRun(hunt.case_id, runId);
+  const run = await runtime.engine.waitForRun(runId, 30_000, { untilWaiting: true });
+  if (run.status !== 'waiting') throw new Error(`registry-hunt did not wait for the critical wave: ${run.status} ${JSON.stringify(run.error)}`);
+  const held = await pendingApprovalOf(ui, runId);
+  await approveThroughApi(ui, 'bob', held.id, 'DC clean-up agreed with the identity team');
+  const plan = await runtime.hunts.plan(hunt.id);
+  const criticalHosts = plan.flatMap((w) => w.hosts.filter((h) => h.criticality === 'critical').map((h) => h.hostname));
+  const kase = await runtime.cases.getCase(hunt.case_id);
+  return { huntId: hunt.id, caseId: hunt.case_id, caseNumber: kase.number, runId, approvalId: held.id, criticalHosts };
+}

@@ -2,14 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { adaptPayload } from '../src/cases/index.ts';
+import { RUN_KEY_RULE } from '../src/cli/demo/hunt-scenario.ts';
 import { chromiumMissing, newPage, openUi, type PageWatch, signInAs, uiBackend } from './ui-browser.ts';
 import { seedEmailCase, type UiServer } from './ui-harness.ts';
 
 /**
  * Hostile content is text, everywhere: alert fields, case titles, tags, observables, comments (Markdown),
- * audit details and AI output (model text, prompt-injection excerpts, playbook drafts) carrying script tags,
- * event-handler attributes and javascript: links are shown as typed; no dialog fires, no element the payload
- * names ends up in the page, no handler runs.
+ * email content, audit details, what a hunt found on endpoints (host names, registry value names and
+ * data) and AI output (model text, prompt-injection excerpts, playbook drafts) carrying script tags,
+ * event-handler attributes and javascript: links are shown as typed; no dialog fires, no element the
+ * payload names ends up in the page, no handler runs.
  */
 const backend = uiBackend();
 const SCRIPT = '<script>alert("xss-script")</script>';
@@ -30,10 +32,11 @@ describe('XSS: hostile content shows as text', { skip: chromiumMissing || !backe
   let browser: Browser;
   let caseNumber: number;
   let emailCaseNumber: number;
+  let huntId: string;
 
   before(async () => {
     if (!backend) return;
-    ({ ui, browser } = await openUi(backend, { ai: true }));
+    ({ ui, browser } = await openUi(backend, { fleet: true, ai: true }));
     const [result] = await ui.runtime.cases.ingest(
       adaptPayload(
         'generic',
@@ -83,6 +86,19 @@ describe('XSS: hostile content shows as text', { skip: chromiumMissing || !backe
       `Mail ${SCRIPT}`,
     );
     emailCaseNumber = email.caseNumber;
+
+    // An implant whose host was renamed and whose Run value was named and filled by the attacker.
+    const host = ui.fleet?.fleet.infected().find((e) => e.online && e.criticality !== 'critical');
+    const implant = host?.implants[0];
+    const value = implant && host?.registry.get(implant.key)?.find((v) => v.name === implant.value);
+    if (!host || !implant || !value) throw new Error('the demo fleet has no online infected workstation');
+    host.hostname = `ws-${IMG}`;
+    value.name = `Updater ${SVG}`;
+    value.data = `C:\\Users\\u\\AppData\\Roaming\\${SCRIPT}${IMG}.exe`;
+    implant.value = value.name;
+    const hunt = await ui.runtime.hunts.run({ sigma: RUN_KEY_RULE, edr: 'fleet', expires_in_ms: 0 }, { kind: 'user', id: 'alice', name: 'alice' });
+    if (!hunt.sightings.some((s) => s.value === value.name)) throw new Error(`the hunt did not find the hostile value: ${JSON.stringify(hunt.errors)}`);
+    huntId = hunt.id;
   });
   after(async () => {
     await browser?.close();
@@ -93,7 +109,7 @@ describe('XSS: hostile content shows as text', { skip: chromiumMissing || !backe
     const { page, context, watch } = await newPage(browser, ui.url);
     await signInAs(page, 'admin');
     await page.getByTestId('case-row').first().waitFor();
-    assert.match(await page.getByTestId('case-row').first().innerText(), /<script>alert\("xss-script"\)<\/script>/);
+    assert.match(await page.getByTestId('case-row').filter({ hasText: 'Alert <script>' }).innerText(), /<script>alert\("xss-script"\)<\/script>/);
     await assertInert(page, watch);
 
     await page.goto(`/cases/${caseNumber}`);
@@ -123,6 +139,22 @@ describe('XSS: hostile content shows as text', { skip: chromiumMissing || !backe
     assert.match(headers, /"<img src=x onerror=.*Payroll"/, 'the display name is text');
     assert.equal(await view.locator('a').count(), 0, 'nothing in the email view is a link');
     assert.match(await view.getByTestId('email-links').innerText(), /hxxps:\/\/evil-pay\[\.\]example\/login/);
+    await assertInert(page, watch);
+
+    await page.goto('/hunts');
+    await page.getByTestId('hunt-row').first().waitFor();
+    await assertInert(page, watch);
+    await page.goto(`/hunts/${huntId}`);
+    const hit = page.getByTestId('hunt-hit').filter({ hasText: 'xss-svg' });
+    await hit.waitFor();
+    assert.match(await page.getByTestId('hunt-hits').innerText(), /ws-<img src=x onerror=/, 'the host name is text');
+    const hitText = await hit.innerText();
+    assert.match(hitText, /Updater <svg onload=/, 'the value name is text');
+    assert.match(hitText, /AppData\\Roaming\\<script>alert\("xss-script"\)<\/script><img src=x/, 'the value data is text');
+    await assertInert(page, watch);
+    // The hunt's case: the host is an observable and names its evidence file.
+    await page.getByRole('link', { name: "open the hunt's case" }).click();
+    await page.locator('.evidence-files').getByText('hunt-ws-<img src=x onerror=', { exact: false }).waitFor();
     await assertInert(page, watch);
 
     await page.goto('/audit');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createLogger, loadConfig, systemClock } from '../core/index.ts';
+import { createLogger, loadConfig, newId, systemClock } from '../core/index.ts';
 import { SIMULATOR_SLACK_BOT_TOKEN, type SlackSimulator, startSlackSimulator, startTeamsSimulator } from '../lab/index.ts';
 import { approvalStorageRecord, defaultPolicy, evaluatePolicy, openApprovalRequest, type PolicyDecision } from '../policy/index.ts';
 import { type TestStore, testBackends } from '../store/testing.ts';
@@ -82,6 +82,59 @@ for (const backend of testBackends()) {
       }
       const posted = [...slack.messages.values()].filter((m) => JSON.stringify(m.blocks).includes(request.id));
       assert.equal(posted.length, 1, 'posted exactly once');
+    });
+
+    test('a process that died between "run parked on an approval step" and "message written" is caught up by the next one, once', async () => {
+      // What the runner leaves behind: a waiting run and its open approval wait, and nothing in the outbox.
+      const now = Date.now();
+      const runId = newId(now);
+      await t.store.engine.insertRuns([
+        {
+          id: runId,
+          playbookId: 'isolate-host',
+          playbookVersion: 2,
+          definition: { id: 'isolate-host', version: 2, title: 'Isolate a host' },
+          inputs: { host: 'ws-7', api_key: 'INPUT-NOT-SHOWN' },
+          status: 'waiting',
+          startedBy: 'rita',
+          caseId: 'case-1',
+          wakeAt: now + 3_600_000,
+          createdAt: now,
+        },
+      ]);
+      await t.store.engine.insertWaits([
+        {
+          runId,
+          stepKey: 'ask',
+          kind: 'approval',
+          wakeAt: now + 3_600_000,
+          request: { prompt: 'Isolate ws-7?', approvers: ['approver'], on_timeout: 'reject', step: 'ask' },
+        },
+      ]);
+      const posts = () => slack.requests.filter((r) => r.path === '/api/chat.postMessage' && r.body.includes(runId));
+      for (const attempt of [1, 2]) {
+        // Each process starts from nothing but the store: the first announces, the second finds it done.
+        const process = new ApprovalChannels({ config: config(), logger: createLogger({ level: 'silent' }) });
+        process.storeWithOutbox(t.store);
+        process.attach(links);
+        process.start();
+        try {
+          const deadline = Date.now() + 10_000;
+          while ((await t.store.notifications.get(`step:${runId}/ask/request/slack`))?.status !== 'sent') {
+            assert.ok(Date.now() < deadline, `the step approval is announced (process ${attempt})`);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          await process.sweepStepApprovals(true);
+          await process.deliverDue();
+        } finally {
+          await process.stop();
+        }
+      }
+      assert.equal(posts().length, 1, 'posted exactly once');
+      const text = posts()[0]?.body ?? '';
+      assert.match(text, /Isolate ws-7\?/);
+      assert.match(text, /case-1/);
+      assert.doesNotMatch(text, /INPUT-NOT-SHOWN/);
     });
 
     test('a Teams Workflows URL (202 Accepted) gets the card; a payload Teams cannot read would be refused', async () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CasesService } from '../cases/index.ts';
 import { type Actor, type Clock, type Config, describeError, type Logger, RiposteError, systemClock } from '../core/index.ts';
+import type { Engine } from '../engine/index.ts';
 import { createGuardedHttpClient, createSmtpSender, type GuardedHttpClient, retryAfterMs, type SmtpSender } from '../integrations/sdk/index.ts';
 import {
   type ApprovalRequest,
@@ -11,13 +12,19 @@ import {
   buildSlackApprovalMessage,
   buildSlackDecisionUpdate,
   buildSlackOnCallPage,
+  buildSlackStepApprovalMessage,
+  buildStepApprovalEmail,
+  buildStepApprovalOutcomeEmail,
   buildTeamsApprovalCard,
   buildTeamsDecisionCard,
   buildTeamsOnCallCard,
+  buildTeamsStepApprovalCard,
+  buildTeamsStepDecisionCard,
   excludedApprovers,
   summarizeApproval,
 } from '../policy/index.ts';
-import type { ApprovalRecord, OutboxEntry, OutboxRecord, Store } from '../store/index.ts';
+import type { ApprovalRecord, OutboxEntry, OutboxRecord, RunRow, Store, UserRecord, WaitRow } from '../store/index.ts';
+import { isStepApprovalWait, stepApprovalFacts, stepApprovalOutcome, stepApprovalRecipients, stepApprovalSubject } from './step-approval-messages.ts';
 
 /**
  * Approval requests delivered where approvers are: Slack (interactive message, updated in place after
@@ -35,6 +42,15 @@ import type { ApprovalRecord, OutboxEntry, OutboxRecord, Store } from '../store/
  * Delivery is at least once: a crash after a channel accepted a message but before the row was marked
  * sent re-sends it. Slack updates are idempotent (chat.update of the same message); e-mails carry a
  * Message-ID derived from the row, so a re-send is recognisably the same message.
+ *
+ * A playbook's own `approval:` step (not a policy approval) is announced on the same channels. The engine
+ * knows nothing of channels, so the trigger is reconciled rather than hooked: every delivery pass lists the
+ * open step-approval waits and enqueues an "announce" row per run and step key (its id is the idempotency
+ * key, so any number of processes and restarts enqueue it once); the runner's `waiting` event only makes
+ * that quicker. Delivering the announce row reads the wait and run, and enqueues the requests (Slack, Teams,
+ * one e-mail per person who may decide it) and a "watch" row that looks at the wait again until it is
+ * resolved, then enqueues the follow-ups (Slack chat.update, Teams card, e-mail). The runner's step and run
+ * events and the pass's own listing make follow-ups prompt; the watch row makes them certain.
  */
 export interface ApprovalLinks {
   createLink(id: string, approver: string, decision: 'approve' | 'reject'): Promise<{ token: string }>;
@@ -51,7 +67,8 @@ export interface ApprovalChannelsOptions {
 }
 
 type Channel = 'slack' | 'teams' | 'email' | 'pagerduty';
-type Topic = 'approval.request' | 'approval.update' | 'oncall.page' | 'oncall.resolve';
+type Topic = 'approval.request' | 'approval.update' | 'oncall.page' | 'oncall.resolve' | StepTopic;
+type StepTopic = 'step.announce' | 'step.request' | 'step.watch' | 'step.update';
 
 interface Payload {
   approval_id: string;
@@ -60,6 +77,14 @@ interface Payload {
   recipient?: string;
   /** Follow-ups describe the approval as it was at this revision. */
   snapshot?: ApprovalRequest;
+}
+
+/** A row about a playbook's approval step. */
+interface StepPayload {
+  run_id: string;
+  step_key: string;
+  /** E-mail: the Riposte user the message is for. */
+  recipient?: string;
 }
 
 const SYSTEM: Actor = { kind: 'system', id: 'system', name: 'approval channels' };
@@ -89,6 +114,17 @@ const SLACK_PERMANENT = new Set([
 ]);
 
 class WaitForRequest extends Error {}
+/** Not a failure: look at this row again at `at` (a step approval still open, a wait not committed yet). */
+class LookAgain extends Error {
+  readonly at: number;
+  constructor(at: number, why: string) {
+    super(why);
+    this.at = at;
+  }
+}
+/** How long an announce row looks for the engine's wait row every 250 ms (then every recheck interval). */
+const ANNOUNCE_PATIENCE_MS = 60_000;
+const FINISHED_RUN = new Set(['succeeded', 'failed', 'cancelled']);
 
 export class ApprovalChannels {
   readonly #config: Config;
@@ -104,6 +140,9 @@ export class ApprovalChannels {
   #draining: Promise<void> | undefined;
   #again = false;
   #started = false;
+  /** Open step approvals seen by the last pass (subject → run id and step key). */
+  #openSteps = new Map<string, { runId: string; stepKey: string }>();
+  #lastStepSweep = 0;
 
   constructor(options: ApprovalChannelsOptions) {
     this.#config = options.config;
@@ -122,6 +161,54 @@ export class ApprovalChannels {
   get enabled(): boolean {
     const { channels, on_call } = this.#config.approvals;
     return Boolean(channels.slack || channels.teams || channels.email || on_call.slack || on_call.teams || on_call.email || on_call.pagerduty);
+  }
+
+  /** Whether playbook approval steps are announced (the approver channels; on-call paging is policy's alone). */
+  get stepsEnabled(): boolean {
+    const { channels } = this.#config.approvals;
+    return Boolean(channels.slack || channels.teams || channels.email);
+  }
+
+  /** How often an open step approval's watch row looks at it again (runner events usually come first). */
+  get #recheckMs(): number {
+    return this.#config.approvals.delivery.poll_interval * 12;
+  }
+
+  /**
+   * Makes announcements and follow-ups of step approvals prompt in the process that runs them (the
+   * delivery pass's reconciliation works without it). Returns the unsubscribe.
+   */
+  watchEngine(engine: Pick<Engine, 'onEvent'>): () => void {
+    if (!this.stepsEnabled) return () => {};
+    return engine.onEvent((event) => {
+      const store = this.#store;
+      if (!store) return;
+      const detail = (event.detail ?? {}) as { kind?: unknown; approval_id?: unknown };
+      if (event.type === 'step' && event.key !== undefined && event.status === 'waiting' && detail.kind === 'approval' && detail.approval_id === undefined) {
+        // Emitted before the runner commits the wait: the announce row waits for it (LookAgain).
+        const open = { runId: event.runId, stepKey: event.key };
+        store.notifications
+          .enqueue([this.#announceEntry(event.runId, event.key)])
+          .then((n) => {
+            this.#openSteps.set(stepApprovalSubject(open.runId, open.stepKey), open);
+            if (n > 0) this.kick();
+          })
+          .catch((error: unknown) =>
+            this.#logger.warn({ err: describeError(error), run_id: event.runId }, 'approval channels: enqueuing a step approval failed'),
+          );
+        return;
+      }
+      const settled = (runId: string, stepKey: string) =>
+        void this.#settleStep(store, runId, stepKey).catch((error: unknown) =>
+          this.#logger.warn({ err: describeError(error), run_id: runId }, 'approval channels: following up a step approval failed'),
+        );
+      if (event.type === 'step' && event.key !== undefined && event.status !== 'waiting') {
+        const subject = stepApprovalSubject(event.runId, event.key);
+        if (this.#openSteps.has(subject)) settled(event.runId, event.key);
+      } else if (event.type === 'run' && ['cancelled', 'failed', 'succeeded'].includes(event.status)) {
+        for (const open of this.#openSteps.values()) if (open.runId === event.runId) settled(open.runId, open.stepKey);
+      }
+    });
   }
 
   /**
@@ -200,6 +287,7 @@ export class ApprovalChannels {
       await new Promise((resolve) => setTimeout(resolve, KICK_DELAY_MS));
       do {
         this.#again = false;
+        await this.sweepStepApprovals();
         const handled = await this.deliverDue();
         if (handled === BATCH) this.#again = true;
       } while (this.#again && this.#started);
@@ -222,6 +310,60 @@ export class ApprovalChannels {
       this.#logger.warn({ err: describeError(error) }, 'approval channels: delivery pass failed');
       return 0;
     }
+  }
+
+  /**
+   * Reconciles open step approvals with the outbox (at most once per poll interval unless `force`): each
+   * open one gets its announce row (a no-op when it has one), each one that closed since the last pass its
+   * follow-ups. Never throws.
+   */
+  async sweepStepApprovals(force = false): Promise<void> {
+    const store = this.#store;
+    if (!store || !this.stepsEnabled) return;
+    const now = this.#clock.now();
+    if (!force && now - this.#lastStepSweep < this.#config.approvals.delivery.poll_interval) return;
+    this.#lastStepSweep = now;
+    try {
+      const open = (await store.engine.listWaits({ kind: 'approval', status: 'open', limit: 5000 })).filter(isStepApprovalWait);
+      const current = new Map(open.map((w) => [stepApprovalSubject(w.runId, w.stepKey), { runId: w.runId, stepKey: w.stepKey }]));
+      const fresh = [...current].filter(([subject]) => !this.#openSteps.has(subject)).map(([, w]) => this.#announceEntry(w.runId, w.stepKey));
+      const closed = [...this.#openSteps].filter(([subject]) => !current.has(subject)).map(([, w]) => w);
+      if (fresh.length > 0 && (await store.notifications.enqueue(fresh)) > 0) this.#again = true;
+      // Only once enqueued: a failed pass leaves them fresh for the next one.
+      this.#openSteps = current;
+      for (const w of closed) await this.#settleStep(store, w.runId, w.stepKey);
+    } catch (error) {
+      this.#logger.warn({ err: describeError(error) }, 'approval channels: reconciling step approvals failed');
+    }
+  }
+
+  #announceEntry(runId: string, stepKey: string): OutboxEntry {
+    const subject = stepApprovalSubject(runId, stepKey);
+    return {
+      id: `${subject}/announce`,
+      topic: 'step.announce',
+      channel: 'riposte',
+      subject,
+      payload: { run_id: runId, step_key: stepKey } satisfies StepPayload,
+    };
+  }
+
+  /** A resolved step approval owes one follow-up per request planned for it (enqueued once, by id). */
+  async #settleStep(store: Store, runId: string, stepKey: string): Promise<boolean> {
+    const wait = await store.engine.getWait(runId, stepKey);
+    if (!wait || wait.status === 'open') return false;
+    const subject = stepApprovalSubject(runId, stepKey);
+    const requests = (await store.notifications.listBySubject(subject)).filter((r) => r.topic === 'step.request');
+    const entries = requests.map((r) => ({
+      id: r.id.replace('/request/', '/decided/'),
+      topic: 'step.update',
+      channel: r.channel,
+      subject,
+      payload: r.payload,
+    }));
+    this.#openSteps.delete(subject);
+    if (entries.length > 0 && (await store.notifications.enqueue(entries)) > 0) this.kick();
+    return true;
   }
 
   // ------------------------------------------------------------------ what each change owes
@@ -304,8 +446,15 @@ export class ApprovalChannels {
     try {
       const result = await this.#send(store, row, payload);
       await store.notifications.markSent(row.id, result, lease);
-      if (row.topic === 'approval.request' && row.channel === 'slack') this.#again = true;
+      if ((row.topic === 'approval.request' || row.topic === 'step.request') && row.channel === 'slack') this.#again = true;
+      if (row.topic === 'step.announce' || row.topic === 'step.watch') this.#again = true;
     } catch (error) {
+      if (error instanceof LookAgain) {
+        await store.notifications.reschedule(row.id, error.at, error.message, lease, false);
+        if (error.at - this.#clock.now() < this.#config.approvals.delivery.poll_interval)
+          setTimeout(() => this.kick(), Math.max(0, error.at - this.#clock.now()) + 10).unref();
+        return;
+      }
       if (error instanceof WaitForRequest) {
         // The message to update is not posted yet: not a failure, look again shortly.
         await store.notifications.reschedule(row.id, this.#clock.now() + 250, 'waiting for the request message to be posted', lease, false);
@@ -336,6 +485,7 @@ export class ApprovalChannels {
     const where = this.#describe(row);
     this.#logger.warn({ outbox_id: row.id, channel: row.channel, code: problem.code, attempts: row.attempts }, `approval channels: gave up on ${where}`);
     if (!this.#cases) return;
+    if (row.topic.startsWith('step.')) return this.#noteStepFailure(store, row, where, problem);
     try {
       const stored = await store.approvals.get(payload.approval_id);
       const caseId = stored?.caseId ?? null;
@@ -364,6 +514,23 @@ export class ApprovalChannels {
     }
   }
 
+  async #noteStepFailure(store: Store, row: OutboxRecord, where: string, problem: RiposteError): Promise<void> {
+    const { run_id, step_key } = row.payload as StepPayload;
+    try {
+      const run = await store.engine.getRun(run_id);
+      const summary =
+        `Could not send approval step ${step_key} of run ${run_id} (${row.topic}) to ${where} after ${row.attempts} attempt(s): ${problem.message}`.slice(
+          0,
+          2000,
+        );
+      const details = { run_id, step: step_key, outbox_id: row.id, channel: row.channel, topic: row.topic, code: problem.code, attempts: row.attempts };
+      if (run?.caseId) await this.#cases?.appendTimeline(run.caseId, { kind: 'approval.channel_failed', summary, details }, SYSTEM);
+      else await this.#cases?.recordAudit({ actor: SYSTEM, action: 'approval.channel_failed', target: `run:${run_id}`, details: { summary, ...details } });
+    } catch (error) {
+      this.#logger.warn({ err: describeError(error), outbox_id: row.id }, 'approval channels: recording a delivery failure failed');
+    }
+  }
+
   /** Where a row goes, safe to show (no token, no webhook signature). */
   #describe(row: OutboxRecord): string {
     const onCall = row.topic.startsWith('oncall.');
@@ -374,6 +541,7 @@ export class ApprovalChannels {
       return `the Teams webhook at ${url ? new URL(url).host : '?'}`;
     }
     if (row.channel === 'pagerduty') return 'PagerDuty';
+    if (row.channel === 'riposte') return 'Riposte itself';
     const recipient = (row.payload as Payload).recipient;
     return recipient ? `e-mail to ${recipient}` : 'the on-call e-mail';
   }
@@ -390,6 +558,7 @@ export class ApprovalChannels {
   }
 
   async #send(store: Store, row: OutboxRecord, payload: Payload): Promise<unknown> {
+    if (row.topic.startsWith('step.')) return this.#sendStep(store, row, row.payload as StepPayload);
     const { channels, on_call } = this.#config.approvals;
     const id = payload.approval_id;
     const reviewUrl = this.#reviewUrl(id);
@@ -450,6 +619,131 @@ export class ApprovalChannels {
       default:
         throw new RiposteError('channel.rejected', `no sender for ${row.topic} on ${row.channel}`);
     }
+  }
+
+  // ------------------------------------------------------------------ playbook approval steps
+
+  #baseUrl(): string {
+    const { public_url, host, port } = this.#config.server;
+    return (public_url ?? `http://${host}:${port}`).replace(/\/+$/, '');
+  }
+
+  async #stepState(store: Store, payload: StepPayload): Promise<{ wait: WaitRow; run: RunRow } | undefined> {
+    const [wait, run] = await Promise.all([store.engine.getWait(payload.run_id, payload.step_key), store.engine.getRun(payload.run_id)]);
+    return wait && run && isStepApprovalWait(wait) ? { wait, run } : undefined;
+  }
+
+  async #users(store: Store): Promise<UserRecord[]> {
+    const users: UserRecord[] = [];
+    for (let afterName: string | undefined; ; ) {
+      const page = await store.users.list({ limit: 500, ...(afterName ? { afterName } : {}) });
+      users.push(...page);
+      if (page.length < 500) return users;
+      afterName = page.at(-1)?.name;
+    }
+  }
+
+  async #sendStep(store: Store, row: OutboxRecord, payload: StepPayload): Promise<unknown> {
+    const { channels } = this.#config.approvals;
+    const subject = stepApprovalSubject(payload.run_id, payload.step_key);
+    const state = await this.#stepState(store, payload);
+    const now = this.#clock.now();
+    if (row.topic === 'step.announce') {
+      if (!state) {
+        // The runner announces the wait a moment before it commits it (or a worker that lost its lease parks it again later).
+        const [run, wait] = await Promise.all([store.engine.getRun(payload.run_id), store.engine.getWait(payload.run_id, payload.step_key)]);
+        if (!run || FINISHED_RUN.has(run.status) || (wait && !isStepApprovalWait(wait))) return { skipped: 'no such approval step' };
+        throw new LookAgain(now + (now - row.createdAt < ANNOUNCE_PATIENCE_MS ? 250 : this.#recheckMs), 'waiting for the approval step to be stored');
+      }
+      if (state.wait.status !== 'open') return { skipped: 'already decided' };
+      // A pruned announce row re-enqueued later must not announce again: the watch row outlives it while open.
+      if (await store.notifications.get(`${subject}/watch`)) return { skipped: 'already announced' };
+      const entry = (suffix: string, topic: StepTopic, channel: Channel | 'riposte', extra: Partial<StepPayload> = {}, notBefore?: number): OutboxEntry => ({
+        id: `${subject}/${suffix}`,
+        topic,
+        channel,
+        subject,
+        payload: { run_id: payload.run_id, step_key: payload.step_key, ...extra } satisfies StepPayload,
+        ...(notBefore === undefined ? {} : { notBefore }),
+      });
+      const out: OutboxEntry[] = [];
+      if (channels.slack) out.push(entry('request/slack', 'step.request', 'slack'));
+      if (channels.teams) out.push(entry('request/teams', 'step.request', 'teams'));
+      const recipients = channels.email ? stepApprovalRecipients({ ...state, users: await this.#users(store), addresses: channels.email.to }) : [];
+      for (const user of recipients) out.push(entry(`request/email/${user}`, 'step.request', 'email', { recipient: user }));
+      out.push(entry('watch', 'step.watch', 'riposte', {}, now + this.#recheckMs));
+      // One transaction: the watch row (checked above) never exists without the requests it watches.
+      await store.transaction((tx) => tx.notifications.enqueue(out));
+      this.#openSteps.set(subject, { runId: payload.run_id, stepKey: payload.step_key });
+      return { announced: out.length - 1, email: recipients };
+    }
+    if (!state) return { skipped: 'no such approval step' };
+    const facts = stepApprovalFacts(state.wait, state.run, this.#baseUrl());
+    const outcome = stepApprovalOutcome(state.wait, state.run.status);
+    switch (`${row.topic}:${row.channel}`) {
+      case 'step.watch:riposte':
+        if (!outcome) throw new LookAgain(now + this.#recheckMs, 'still open');
+        await this.#settleStep(store, payload.run_id, payload.step_key);
+        return { settled: outcome.status };
+      case 'step.request:slack': {
+        const message = buildSlackStepApprovalMessage(facts, outcome, { buttons: this.#slackButtons });
+        const answer = await this.#slack('chat.postMessage', {
+          channel: channels.slack?.channel,
+          text: message.text,
+          blocks: message.blocks,
+          unfurl_links: false,
+        });
+        return { channel: answer.channel, ts: answer.ts };
+      }
+      case 'step.request:teams':
+        return this.#teams(channels.teams?.webhook_url, buildTeamsStepApprovalCard(facts));
+      case 'step.request:email': {
+        if (outcome) return { skipped: `already ${outcome.status}` };
+        const address = this.#address(payload.recipient);
+        return this.#mail({ to: [address], ...buildStepApprovalEmail(facts), messageId: messageId(row.id) });
+      }
+      case 'step.update:slack': {
+        const posted = await store.notifications.get(`${subject}/request/slack`);
+        if (posted?.status === 'pending') throw new WaitForRequest();
+        const at = posted?.result as { channel?: string; ts?: string } | null | undefined;
+        if (!at?.channel || !at.ts)
+          throw new RiposteError('channel.skipped', 'the Slack message was never posted, so there is nothing to update', { retryable: false });
+        const update = buildSlackStepApprovalMessage(facts, outcome, { buttons: this.#slackButtons });
+        await this.#slack('chat.update', { channel: at.channel, ts: at.ts, text: update.text, blocks: update.blocks });
+        return { channel: at.channel, ts: at.ts };
+      }
+      case 'step.update:teams':
+        if ((await store.notifications.get(`${subject}/request/teams`))?.status === 'pending') throw new WaitForRequest();
+        if (!outcome) return { skipped: 'still open' };
+        return this.#teams(channels.teams?.webhook_url, buildTeamsStepDecisionCard(facts, outcome));
+      case 'step.update:email': {
+        const request = await store.notifications.get(row.id.replace('/decided/', '/request/'));
+        if (request?.status === 'pending') throw new WaitForRequest();
+        const sent = request?.result as { message_id?: string } | null | undefined;
+        if (!outcome || request?.status !== 'sent' || !sent?.message_id) return { skipped: 'no request was mailed' };
+        const first = messageId(request.id);
+        return this.#mail({
+          to: [this.#address(payload.recipient)],
+          ...buildStepApprovalOutcomeEmail(facts, outcome),
+          messageId: messageId(row.id),
+          inReplyTo: first,
+          references: [first],
+        });
+      }
+      default:
+        throw new RiposteError('channel.rejected', `no sender for ${row.topic} on ${row.channel}`);
+    }
+  }
+
+  /** Approve/Reject buttons on step messages only when clicks can be verified (Guardrails.slackInteraction). */
+  get #slackButtons(): boolean {
+    return Boolean(this.#config.slack.signing_secret);
+  }
+
+  #address(user: string | undefined): string {
+    const address = user ? this.#config.approvals.channels.email?.to[user] : undefined;
+    if (!address) throw new RiposteError('channel.rejected', `${user} is no longer listed in approvals.channels.email.to`);
+    return address;
   }
 
   async #requestEmail(store: Store, row: OutboxRecord, payload: Payload, reviewUrl: string): Promise<unknown> {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { AuthService } from '../auth/index.ts';
+import { type AuthService, permissionsForRoles } from '../auth/index.ts';
 import type { CasesService } from '../cases/index.ts';
 import { type Actor, type Clock, type Config, describeError, type Logger, RiposteError, systemClock } from '../core/index.ts';
 import type { ActionGuard, Engine, GuardOutcome, GuardRequest, GuardVerdict, StepError } from '../engine/index.ts';
@@ -25,6 +25,7 @@ import {
   createApprovalLinkToken,
   type DecideResult,
   defaultPolicy,
+  escapeSlackText,
   evaluatePolicy,
   formatPolicyIssues,
   openApprovalRequest,
@@ -34,9 +35,11 @@ import {
   parsePolicyInput,
   parsePolicyYaml,
   parseSlackApprovalClick,
+  parseSlackStepClick,
   policyDecisionRecord,
   policyDeniedError,
   type SlackMessage,
+  type SlackStepClick,
   targetsFromArguments,
   VERDICTS,
   type Verdict,
@@ -495,6 +498,8 @@ export class Guardrails {
     const secret = this.#config.slack.signing_secret;
     if (!secret) throw new RiposteError('slack.not_configured', 'Slack interactions are not configured (slack.signing_secret)', { status: 404 });
     await verifySlackRequest({ rawBody, headers, signingSecret: secret, clock: this.#clock, ledger: this.desk.ledger });
+    const stepClick = parseSlackStepClick(rawBody);
+    if (stepClick) return this.#slackStepDecision(stepClick);
     const click = parseSlackApprovalClick(rawBody);
     const userName = this.#config.slack.users[click.slack_user.id];
     if (!userName) {
@@ -507,6 +512,31 @@ export class Guardrails {
       channel: 'slack',
     });
     return buildSlackDecisionUpdate(result.request, { reviewUrl: this.reviewUrl(result.request.id) });
+  }
+
+  /**
+   * A click on a playbook approval step's button: decided by the engine as the mapped Riposte user with
+   * their roles, so separation of duties (not the run's starter, not the playbook's author) and the step's
+   * approvers list hold exactly as through the API; and, as the API route demands, only a user who may
+   * decide approvals at all.
+   */
+  async #slackStepDecision(click: SlackStepClick): Promise<SlackMessage> {
+    const userName = this.#config.slack.users[click.slack_user.id];
+    if (!userName) {
+      throw new RiposteError('slack.unknown_user', `Slack user ${click.slack_user.id} is not mapped to a Riposte user (slack.users)`, { status: 403 });
+    }
+    const approver = await this.#userPrincipal(userName);
+    if (!permissionsForRoles(approver.roles).includes('approvals:decide')) {
+      throw new RiposteError('auth.forbidden', `${userName} may not decide approvals (needs permission approvals:decide)`, {
+        status: 403,
+        details: { permission: 'approvals:decide' },
+      });
+    }
+    if (!this.#engine) throw new RiposteError('engine.unavailable', 'the engine is not attached yet; try again', { status: 503, retryable: true });
+    await this.#engine.decide(click.run_id, click.step_key, { decision: click.decision, actor: approver.id, roles: approver.roles });
+    const text = `${click.decision === 'approve' ? 'Approved' : 'Rejected'} by ${userName}`;
+    // The message itself is updated through the outbox (chat.update) once the run takes the decision.
+    return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: escapeSlackText(text) } }] };
   }
 
   reviewUrl(id: string): string {

@@ -2,6 +2,7 @@ import { type HuntDefinition, huntFromRegistryIoc, huntFromSigma, huntFromStixIn
 import type { CasesService } from '../cases/index.ts';
 import { type Actor, invalidInput, type Logger, RiposteError } from '../core/index.ts';
 import type { IntegrationInstance } from '../integrations/sdk/index.ts';
+import type { Store } from '../store/index.ts';
 import type { Criticality, HuntRunView, RemediationOptions, WaveView } from './hunt-runs.ts';
 import { HuntRuns } from './hunt-runs.ts';
 
@@ -27,6 +28,10 @@ export interface HuntServiceOptions {
   logger: Logger;
   instances(): Promise<readonly IntegrationInstance[]>;
   criticality?(hostname: string): Promise<Criticality | undefined>;
+  /** Makes hunt runs durable and resumable (without it they live in memory). */
+  store?: Store;
+  /** Tuning of the run leases (tests). */
+  runs?: { leaseMs?: number; approvalPollMs?: number; owner?: string };
 }
 
 export function huntDefinitionFrom(request: HuntRequest): HuntDefinition {
@@ -42,7 +47,9 @@ export function huntDefinitionFrom(request: HuntRequest): HuntDefinition {
   );
 }
 
-const HUNTING_EDRS = new Set(['defender', 'fleetdm']);
+const HUNTING_EDRS = new Set(['defender', 'fleetdm', 'crowdstrike']);
+/** Where each remediation wave's change ticket goes: the first instance of one of these. */
+const TICKETING = new Set(['jira', 'servicenow_incident']);
 
 export class HuntService {
   readonly runs: HuntRuns;
@@ -50,7 +57,16 @@ export class HuntService {
 
   constructor(options: HuntServiceOptions) {
     this.options = options;
-    this.runs = new HuntRuns({ cases: options.cases, logger: options.logger, ...(options.criticality ? { criticality: options.criticality } : {}) });
+    this.runs = new HuntRuns({
+      cases: options.cases,
+      logger: options.logger,
+      ...(options.criticality ? { criticality: options.criticality } : {}),
+      ...(options.store ? { store: options.store } : {}),
+      ...options.runs,
+      instance: async (name) => (await options.instances()).find((i) => i.name === name),
+      definitionFrom: (request) => huntDefinitionFrom(request as HuntRequest),
+      ticketing: async () => (await options.instances()).find((i) => TICKETING.has(i.integration.id)),
+    });
   }
 
   private async instance(name: string | undefined): Promise<IntegrationInstance> {
@@ -61,7 +77,9 @@ export class HuntService {
     if (!found)
       throw new RiposteError(
         'hunt.no_edr',
-        name ? `no integration instance named ${JSON.stringify(name)}` : 'no EDR instance configured for hunts (add a defender or fleetdm instance)',
+        name
+          ? `no integration instance named ${JSON.stringify(name)}`
+          : 'no EDR instance configured for hunts (add a defender, fleetdm or crowdstrike instance)',
         { status: 422 },
       );
     return found;
@@ -73,6 +91,7 @@ export class HuntService {
     const { view, done } = this.runs.start(definition, {
       edr,
       actor,
+      request,
       ...(request.dry_run ? { dryRun: true } : {}),
       ...(request.expires_in_ms !== undefined ? { expiresInMs: request.expires_in_ms } : {}),
     });
@@ -90,6 +109,7 @@ export class HuntService {
     return this.runs.run(definition, {
       edr,
       actor,
+      request,
       ...(request.dry_run ? { dryRun: true } : {}),
       ...(request.expires_in_ms !== undefined ? { expiresInMs: request.expires_in_ms } : {}),
       ...(onProgress ? { onProgress } : {}),
@@ -101,11 +121,11 @@ export class HuntService {
   }
 
   /** Starts remediation in the background; progress is on the hunt view and the case. */
-  remediate(id: string, actor: Actor, options: RemediationOptions = {}): HuntRunView {
-    const view = this.runs.get(id);
+  async remediate(id: string, actor: Actor, options: RemediationOptions = {}): Promise<HuntRunView> {
+    const view = await this.runs.load(id);
     if (view.remediation.status !== 'not_started')
       throw new RiposteError('hunt.remediation_started', `hunt ${id} remediation is ${view.remediation.status}`, { status: 409 });
     this.runs.remediate(id, { ...options, actor }).catch((error) => this.options.logger.error({ hunt: id, error: String(error) }, 'hunt remediation failed'));
-    return this.runs.get(id);
+    return this.runs.load(id);
   }
 }

@@ -34,6 +34,8 @@ import type { PhishingAnalysisRecord, Store } from '../store/index.ts';
  */
 export const PHISHING_REPORTED_EVENT = 'phishing.reported';
 export const MAX_REPORT_BYTES = 30 * 1024 * 1024;
+/** The content type the UI's email view recognises an email analysis evidence file by. */
+export const EMAIL_ANALYSIS_CONTENT_TYPE = 'application/vnd.riposte.email-analysis+json';
 
 export interface PhishingSubmission {
   content: Uint8Array;
@@ -283,6 +285,18 @@ export class PhishingIntake {
       );
       caseId = created.id;
       caseNumber = created.number;
+      // The case's email view reads this file (headers, hops, auth results, links, attachments) as text; the
+      // message's own HTML is not in it and is never rendered.
+      await this.#cases.addEvidence(
+        caseId,
+        {
+          name: 'reported.email-analysis.json',
+          contentType: EMAIL_ANALYSIS_CONTENT_TYPE,
+          description: `Analysis of the reported e-mail (${analysis.verdict}, score ${analysis.score})`,
+          content: new TextEncoder().encode(JSON.stringify(analysis)),
+        },
+        actor,
+      );
     }
     await this.#store.phishing.addKeys(caseId, keys);
     await this.#store.phishing.addReporter(caseId, reporter);

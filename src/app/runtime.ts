@@ -83,6 +83,8 @@ export interface RuntimeOptions {
   runner?: { pollMs?: number };
   /** Integration instances beside the stored ones, never persisted (`riposte demo` points them at the lab). */
   instances?: IntegrationInstance[];
+  /** Hunt run lease tuning (tests: a short lease so a killed process's runs are taken over quickly). */
+  hunts?: { leaseMs?: number; approvalPollMs?: number };
 }
 
 export async function openRuntime(config: Config, logger: Logger = createLogger({ level: config.log.level }), options: RuntimeOptions = {}): Promise<Runtime> {
@@ -132,6 +134,8 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       logger,
       instances: async () => withGiven(await integrations.load()),
       criticality: async (hostname) => (await guardrails.assetOf(hostname))?.criticality,
+      store,
+      ...(options.hunts ? { runs: options.hunts } : {}),
     });
     const { engine, playbooks, actions } = createEngine(store, config, {
       logger,
@@ -146,6 +150,8 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
     guardrails.attach(engine);
     guardrails.startSweeper();
     approvalChannels.start();
+    // Playbook approval steps go to the same channels (the engine does not know them; app/ watches it).
+    const unwatchSteps = approvalChannels.watchEngine(engine);
     // Compile the known-good lists now rather than inside the first alert's verdict step (seconds under load).
     knownGoodLists(config);
     // Expired EDL entries are no longer served; they are kept a week for `riposte edl list`, then dropped.
@@ -239,6 +245,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
       phishingPoller,
       async close() {
         unwireLive();
+        unwatchSteps();
         await feeds.stop();
         await phishingPoller.stop();
         unwirePhishing();
@@ -246,6 +253,7 @@ export async function openRuntime(config: Config, logger: Logger = createLogger(
         clearInterval(edlPurge);
         unwireTriggers();
         guardrails.stop();
+        await hunts.runs.stop();
         await approvalChannels.stop();
         await engine.stop();
         await cases.drain();
@@ -348,6 +356,8 @@ export async function startServer(runtime: Runtime, listen: { host?: string; por
     throw error;
   }
   if (runtime.config.engine.runner) await runtime.engine.start();
+  // Hunt runs live in the server processes: continue those a stopped process left (one process per run, by lease).
+  await runtime.hunts.runs.startResuming({ exclusive: runtime.config.database_url === undefined });
   if (runtime.config.intel.feeds.length > 0) runtime.feeds.start();
   runtime.phishingPoller.start();
   const address = app.server.address();

@@ -111,6 +111,8 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   const unwireLive = wireLiveUpdates({ hub: relay, engine, cases });
   guardrails.startSweeper();
   approvalChannels.start();
+  // Playbook approval steps go to the same channels (the engine does not know them; app/ watches it).
+  const unwatchSteps = approvalChannels.watchEngine(engine);
   registerRunnerMetrics(metrics, engine, id);
   await engine.start();
   const leaseMs = options.leaseMs ?? 30_000;
@@ -147,6 +149,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
         await cases.drain();
         unwireLive();
+        unwatchSteps();
         await relay.stop();
         await store.close();
       })();

@@ -11,6 +11,8 @@ const EXAMPLES: Record<string, string[]> = {
   'db migrate': ['riposte db migrate', 'riposte db migrate --json'],
   'db status': ['riposte db status'],
   run: ['riposte run ip-enrichment --input alert.json', 'riposte run ip-enrichment --input alert.json --dry-run'],
+  'hunt list': ['riposte hunt list', 'riposte hunt list --limit 10 --json'],
+  'hunt show': ['riposte hunt show 0193a9a4-5c1e-7a2b-9f00-1d2e3f4a5b6c', 'riposte hunt show 0193a9a4-5c1e-7a2b-9f00-1d2e3f4a5b6c --json'],
   'runs list': ['riposte runs list --status waiting', 'riposte runs list --playbook ip-enrichment --json'],
   'runs show': ['riposte runs show 01a2209d-8d0f-7000-bff3-757819cb362e'],
   'runs cancel': ['riposte runs cancel 01a2209d-8d0f-7000-bff3-757819cb362e'],

@@ -11,6 +11,8 @@ import { headerValue, type SimAnswer, type VendorHandler } from './simulator-ser
  *   `reg set` through `batch-active-responder-command/v1`, answering per host under `combined.resources`
  *   (`stdout`, `stderr`, `complete`, `offline_queued`); an offline host answers `complete: false` until it
  *   comes back, and a queued command older than the behaviour's timeout is dropped with an error;
+ * - hosts: `GET /devices/queries/devices/v1?limit=&offset=` (aids, `meta.pagination.total`) and
+ *   `POST /devices/entities/devices/v2` with `{ids}` (hostname, platform);
  * - host actions `POST /devices/entities/devices-actions/v2?action_name=contain|lift_containment`;
  * - `X-RateLimit-Limit` / `X-RateLimit-Remaining` on every answer and 429 with `X-RateLimit-RetryAfter`
  *   (epoch seconds) and `Retry-After` past the per-minute quota (Falcon's default is 6,000 a minute).
@@ -170,6 +172,24 @@ export function crowdStrikeHandler(fleet: Fleet, behaviour: EdrBehaviour = new E
         };
       }
       return { status: 201, body: { meta: meta(), combined: { resources }, errors: [] } };
+    }
+    if (request.path === '/devices/queries/devices/v1' && request.method === 'GET') {
+      const limit = Math.min(5000, Math.max(1, Number(request.query.get('limit') ?? 100) || 100));
+      const offset = Math.max(0, Number(request.query.get('offset') ?? 0) || 0);
+      const aids = fleet.endpoints.map(falconAid);
+      return {
+        status: 200,
+        body: { meta: meta({ pagination: { offset, limit, total: aids.length } }), resources: aids.slice(offset, offset + limit), errors: [] },
+      };
+    }
+    if (request.path === '/devices/entities/devices/v2' && request.method === 'POST') {
+      const ids = Array.isArray(body.ids) ? body.ids.map(String) : [];
+      if (ids.length === 0 || ids.length > 5000) return { status: 400, body: errorBody(400, 'ids must list 1 to 5,000 hosts') };
+      const resources = ids.flatMap((aid) => {
+        const e = byAid.get(aid);
+        return e ? [{ device_id: aid, hostname: e.hostname, platform_name: 'Windows', os_version: e.os, status: e.isolated ? 'contained' : 'normal' }] : [];
+      });
+      return { status: 200, body: { meta: meta(), resources, errors: [] } };
     }
     if (request.path === '/devices/entities/devices-actions/v2' && request.method === 'POST') {
       const name = request.query.get('action_name');

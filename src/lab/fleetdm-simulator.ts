@@ -107,6 +107,9 @@ export function fleetDmHandler(fleet: Fleet, behaviour: EdrBehaviour = new EdrBe
       }
       statements.set(query, statement);
     }
+    // A host that checks in for the query runs the scripts queued for it first, as fleetd does.
+    const asked = new Set(hostIds);
+    for (const execution of executions.values()) if (asked.has(execution.hostId)) settle(execution);
     const results: Array<{ host_id: number; rows: unknown[]; error: string | null }> = [];
     db.exec('BEGIN');
     try {

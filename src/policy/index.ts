@@ -56,15 +56,29 @@ export {
   buildSlackOnCallPage,
   escapeSlackText,
   parseSlackApprovalClick,
+  parseSlackStepClick,
   SLACK_APPROVE_ACTION,
   SLACK_REJECT_ACTION,
+  SLACK_STEP_APPROVE_ACTION,
+  SLACK_STEP_REJECT_ACTION,
   SLACK_TOLERANCE_MS,
   type SlackApprovalClick,
   type SlackMessage,
+  type SlackStepClick,
   type SlackVerification,
   slackSignature,
   verifySlackRequest,
 } from './channels/slack.ts';
+export {
+  buildSlackStepApprovalMessage,
+  buildStepApprovalEmail,
+  buildStepApprovalOutcomeEmail,
+  buildTeamsStepApprovalCard,
+  buildTeamsStepDecisionCard,
+  type StepApprovalFacts,
+  type StepApprovalOutcome,
+  stepApprovalTitle,
+} from './channels/step-approval.ts';
 export {
   ADAPTIVE_CARD_CONTENT_TYPE,
   ADAPTIVE_CARD_VERSION,
@@ -74,6 +88,7 @@ export {
   escapeCardText,
   type TeamsCardOptions,
   type TeamsWebhookMessage,
+  wrapAdaptiveCard,
 } from './channels/teams.ts';
 export { FIELD_CATALOG, OPERATORS } from './conditions.ts';
 export { DEFAULT_POLICY_YAML, defaultPolicy } from './default-policy.ts';

@@ -46,6 +46,7 @@ export {
   type WaitRow,
   WORK_CHANNEL,
 } from './repositories/engine.ts';
+export type { HuntRunChange, HuntRunRecord, HuntStepRecord, HuntsRepository, NewHuntStep } from './repositories/hunts.ts';
 export type { IntegrationInstanceRecord, IntegrationsRepository } from './repositories/integrations.ts';
 export type {
   IntelCollectionRecord,

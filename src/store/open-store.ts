@@ -322,6 +322,7 @@ class SqlStore implements Store {
   readonly phishing: StoreTx['phishing'];
   readonly runIdempotencyKeys: StoreTx['runIdempotencyKeys'];
   readonly ai: StoreTx['ai'];
+  readonly hunts: StoreTx['hunts'];
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #destroy: () => Promise<void>;
@@ -367,6 +368,7 @@ class SqlStore implements Store {
     this.phishing = repositories.phishing;
     this.runIdempotencyKeys = repositories.runIdempotencyKeys;
     this.ai = repositories.ai;
+    this.hunts = repositories.hunts;
   }
 
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T> {

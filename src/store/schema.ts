@@ -455,6 +455,8 @@ export interface Database {
   phishing_reporters: PhishingReportersTable;
   ai_interactions: AiInteractionsTable;
   playbook_drafts: PlaybookDraftsTable;
+  hunt_runs: HuntRunsTable;
+  hunt_steps: HuntStepsTable;
 }
 
 export interface ContainedActionsTable {
@@ -548,4 +550,28 @@ export interface PlaybookDraftsTable {
   created_by: string;
   created_at: Millis;
   interaction_id: string;
+}
+
+export interface HuntRunsTable {
+  id: string;
+  status: string;
+  remediation_status: string;
+  view: Json;
+  options: Json;
+  lease_owner: string | null;
+  lease_expires_at: Millis | null;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface HuntStepsTable {
+  hunt_id: string;
+  key: string;
+  kind: string;
+  wave: number;
+  host_id: string | null;
+  status: string;
+  data: Json;
+  created_at: Millis;
+  updated_at: Millis;
 }

@@ -10,6 +10,7 @@ import { type CasesRepository, casesRepository } from './repositories/cases.ts';
 import { type ContainedActionsRepository, containedActionsRepository } from './repositories/contained-actions.ts';
 import { type EdlRepository, edlRepository } from './repositories/edl.ts';
 import { type EngineRepository, engineRepository } from './repositories/engine.ts';
+import { type HuntsRepository, huntsRepository } from './repositories/hunts.ts';
 import { type IntegrationsRepository, integrationsRepository } from './repositories/integrations.ts';
 import { type IntelRepository, intelRepository } from './repositories/intel.ts';
 import { type NotificationOutboxRepository, notificationOutboxRepository } from './repositories/notification-outbox.ts';
@@ -63,6 +64,8 @@ export interface Store {
   readonly runIdempotencyKeys: RunIdempotencyKeysRepository;
   /** AI assistance: each exchange with the model (redacted), and the playbooks it drafted. */
   readonly ai: AiRepository;
+  /** Hunt runs (progress, sightings, waves, per-host state) with a lease, and their per-host step ledger. */
+  readonly hunts: HuntsRepository;
 
   /** Runs `work` in one transaction: every repository on `tx` sees and commits together. */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
@@ -119,5 +122,6 @@ export function repositoriesFor(db: Kysely<Database>, backend: Backend, clock: C
     phishing: phishingRepository(db, clock),
     runIdempotencyKeys: runIdempotencyKeysRepository(db, clock),
     ai: aiRepository(db),
+    hunts: huntsRepository(db, clock),
   };
 }

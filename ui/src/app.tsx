@@ -7,6 +7,7 @@ import { CaseQueue } from './pages/case-queue.tsx';
 import { CasePage } from './pages/case-view.tsx';
 import { ContainmentPage } from './pages/containment.tsx';
 import { DashboardPage } from './pages/dashboard.tsx';
+import { HuntsPage } from './pages/hunts.tsx';
 import { IntegrationsPage } from './pages/integrations.tsx';
 import { IntelPage } from './pages/intel.tsx';
 import { PlaybookDraftsPage } from './pages/playbook-drafts.tsx';
@@ -102,6 +103,7 @@ function Shell(props: { me: Me; onSignedOut: () => void }) {
     ['/playbooks', 'Playbooks', can(me, 'playbooks:read')],
     ['/integrations', 'Integrations', can(me, 'integrations:read')],
     ['/intel', 'Intel', can(me, 'intel:read')],
+    ['/hunts', 'Hunts', can(me, 'hunts:read')],
     ['/dashboard', 'Dashboard', can(me, 'metrics:read')],
     ['/audit', 'Audit', can(me, 'audit:read')],
   ];
@@ -111,11 +113,14 @@ function Shell(props: { me: Me; onSignedOut: () => void }) {
   const runMatch = /^\/runs\/([^/]+)$/.exec(path);
   const playbookMatch = /^\/playbooks\/([^/]+)$/.exec(path);
   const draftMatch = /^\/playbook-drafts(?:\/([^/]+)(\/edit)?)?$/.exec(path);
+  const huntMatch = /^\/hunts\/([^/]+)$/.exec(path);
   if (caseMatch?.[1]) page = <CasePage me={me} id={decodeURIComponent(caseMatch[1])} />;
   else if (runMatch?.[1]) page = <RunPage me={me} id={decodeURIComponent(runMatch[1])} onChange={refreshInbox} />;
   else if (draftMatch && can(me, 'playbooks:read'))
     page = <PlaybookDraftsPage me={me} id={draftMatch[1] ? decodeURIComponent(draftMatch[1]) : undefined} edit={draftMatch[2] !== undefined} />;
   else if (playbookMatch?.[1]) page = <PlaybookEditor me={me} id={decodeURIComponent(playbookMatch[1])} />;
+  else if (huntMatch?.[1]) page = <HuntsPage me={me} id={decodeURIComponent(huntMatch[1])} />;
+  else if (section === '/hunts') page = <HuntsPage me={me} />;
   else if (section === '/approvals') page = <ApprovalsPage me={me} onChange={refreshInbox} />;
   else if (section === '/runs') page = <RunsPage />;
   else if (section === '/playbooks') page = <PlaybooksPage me={me} />;

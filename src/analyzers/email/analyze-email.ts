@@ -268,6 +268,7 @@ async function analyzeParsed(email: ParsedEmail, location: string, options: Anal
     pdf_embedded_file: 10,
     remote_template: 45,
     archive_limit: 5,
+    qr_code_link: 20,
   };
   for (const { finding } of allFindings(scan.reports)) {
     const weight = attachmentWeights[finding.code] ?? 10;
@@ -313,8 +314,16 @@ async function analyzeParsed(email: ParsedEmail, location: string, options: Anal
   if (email.html && /<input\b[^<>]{0,2000}type\s*=\s*["']?password/i.test(email.html)) {
     signals.push(signal('credential_form', 'link', 45, 'the message body itself contains a password form'));
   }
-  if (/scan (?:the|this) qr|qr.?code/i.test(bodyText) && email.attachments.some((a) => a.mimeType.startsWith('image/')) && links.length === 0) {
-    signals.push(signal('qr_code_lure', 'link', 20, 'the message asks the reader to scan a QR code in an image (the code is not decoded)'));
+  // A decoded QR code's link was weighed above like any link (and as an attachment finding); a code that
+  // could not be read still counts when the text asks for a scan and the message has nothing else to click.
+  const qrLinks = links.filter((l) => l.source === 'qr');
+  if (
+    qrLinks.length === 0 &&
+    /scan (?:the|this) qr|qr.?code/i.test(bodyText) &&
+    email.attachments.some((a) => a.mimeType.startsWith('image/')) &&
+    links.length === 0
+  ) {
+    signals.push(signal('qr_code_lure', 'link', 20, 'the message asks the reader to scan a QR code in an image that could not be decoded'));
   }
 
   // Content: wording that asks for credentials, money or haste. Weak alone by design.

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { unzlibSync } from 'fflate';
-import { type ExtractedLink, linksFromHtml, linksFromText } from './links.ts';
+import { defangUrl, type ExtractedLink, linksFromHtml, linksFromText } from './links.ts';
+import { DEFAULT_QR_LIMITS, type QrLimits, qrCodeIn } from './qr-codes.ts';
+import { isTnef, readTnef } from './tnef.ts';
 import { type InflateBudget, isZip, readZipDirectory, readZipEntry } from './zip-reader.ts';
 
 /**
@@ -26,6 +28,8 @@ export interface AttachmentReport {
   findings: AttachmentFinding[];
   /** Entries of an archive that were looked at. */
   children: AttachmentReport[];
+  /** An image's QR code: what it says, or why the image was not decoded (too large, broken). */
+  qrCode?: { text: string } | { skipped: string };
 }
 
 export interface AttachmentScan {
@@ -36,6 +40,8 @@ export interface AttachmentScan {
 export interface AttachmentLimits {
   maxArchiveEntries: number;
   maxArchiveDepth: number;
+  /** QR decoding of images (default DEFAULT_QR_LIMITS). */
+  qr?: QrLimits;
 }
 
 const EXECUTABLE_EXTENSIONS = new Set([
@@ -157,6 +163,7 @@ export function detectType(bytes: Uint8Array, zipEntries?: string[]): string {
   if (startsWith(bytes, [0x1f, 0x8b])) return 'gzip';
   if (asciiAt(bytes, 0, 'MSCF')) return 'cab';
   if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47])) return 'png';
+  if (isTnef(bytes)) return 'tnef';
   if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'jpeg';
   if (asciiAt(bytes, 0, 'GIF8')) return 'gif';
   if (asciiAt(bytes, 0, '{\\rtf')) return 'rtf';
@@ -286,6 +293,30 @@ interface ScanContext {
   budget: InflateBudget;
   limits: AttachmentLimits;
   links: ExtractedLink[];
+  /** QR decode attempts and milliseconds left for this message. */
+  qrImagesLeft: number;
+  qrMsLeft: number;
+}
+
+/** A QR code in an image is a link the reader is meant to open on a phone, away from the mail filters. */
+function inspectQrCode(bytes: Uint8Array, type: 'png' | 'jpeg', report: AttachmentReport, context: ScanContext): void {
+  if (context.qrImagesLeft <= 0 || context.qrMsLeft <= 0) {
+    report.qrCode = { skipped: 'not decoded: the message used up its QR decoding budget' };
+    return;
+  }
+  context.qrImagesLeft--;
+  const started = performance.now();
+  const result = qrCodeIn(bytes, type, context.limits.qr ?? DEFAULT_QR_LIMITS);
+  context.qrMsLeft -= performance.now() - started;
+  if (!result.found) {
+    if (result.skipped) report.qrCode = { skipped: result.skipped };
+    return;
+  }
+  report.qrCode = { text: result.text };
+  for (const link of linksFromText(result.text, 'qr').slice(0, 10)) {
+    context.links.push({ ...link, attachment: report.path });
+    report.findings.push({ code: 'qr_code_link', detail: `${report.path} holds a QR code that opens ${defangUrl(link.url).slice(0, 200)}` });
+  }
 }
 
 function scanOne(filename: string, path: string, declaredType: string, bytes: Uint8Array, depth: number, context: ScanContext): AttachmentReport {
@@ -341,6 +372,14 @@ function scanOne(filename: string, path: string, declaredType: string, bytes: Ui
   }
   if (detectedType === 'pdf') inspectPdf(bytes, report, context.links, context.budget);
   if (detectedType === 'ole') inspectOle(bytes, report, context.links);
+  if (detectedType === 'png' || detectedType === 'jpeg') inspectQrCode(bytes, detectedType, report, context);
+  if (detectedType === 'tnef' && depth < context.limits.maxArchiveDepth) {
+    // Outlook's winmail.dat: its attachments are scanned like any others, under its path.
+    const tnef = readTnef(bytes, context.limits.maxArchiveEntries);
+    if (tnef.stopped) report.findings.push({ code: 'archive_limit', detail: `${path}: ${tnef.stopped}` });
+    for (const inner of tnef.attachments)
+      report.children.push(scanOne(inner.filename, `${path}/${inner.filename}`, 'tnef-entry', inner.content, depth + 1, context));
+  }
   if (zip) {
     if (zip.truncated)
       report.findings.push({ code: 'archive_limit', detail: `${path}: more than ${context.limits.maxArchiveEntries} entries; the rest were not inspected` });
@@ -405,7 +444,8 @@ export function scanAttachments(
   limits: AttachmentLimits,
   budget: InflateBudget,
 ): AttachmentScan {
-  const context: ScanContext = { budget, limits, links: [] };
+  const qr = limits.qr ?? DEFAULT_QR_LIMITS;
+  const context: ScanContext = { budget, limits, links: [], qrImagesLeft: qr.maxImages, qrMsLeft: qr.maxMs };
   const reports = attachments.map((a, i) => {
     const name = a.filename || `attachment-${i + 1}`;
     return scanOne(name, name, a.mimeType, a.content, 0, context);

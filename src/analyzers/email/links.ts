@@ -9,7 +9,7 @@ import { registrableDomain } from './lookalike-domains.ts';
 export interface ExtractedLink {
   url: string;
   host: string;
-  /** text | href | form | src | meta_refresh | attachment */
+  /** text | href | form | src | meta_refresh | attachment | qr (decoded from a QR code in an image) */
   source: string;
   /** The visible text of an anchor, when it was one. */
   displayed?: string;

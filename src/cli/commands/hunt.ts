@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { type HuntRequest, type HuntRunView, openRuntime } from '../../app/index.ts';
 import { type Actor, createLogger, describeError, RiposteError, usageError } from '../../core/index.ts';
 import { configFor } from '../context.ts';
-import { cliStreams, createOutput } from '../output.ts';
+import { cliStreams, createOutput, formatTable } from '../output.ts';
 
 /**
  * `riposte hunt run`: a hunt from a Sigma rule, a STIX indicator or a registry IOC, through the configured
@@ -39,7 +39,7 @@ function bar(view: HuntRunView): string {
 }
 
 export function registerHunt(program: Command): void {
-  const hunt = program.command('hunt').description('Hunt across the fleet through the configured EDR (Defender, Fleet) and remediate in stages');
+  const hunt = program.command('hunt').description('Hunt across the fleet through the configured EDR (Defender, Fleet, CrowdStrike) and remediate in stages');
   hunt
     .command('run')
     .description('Run a hunt from a Sigma rule, a STIX indicator or a registry IOC; hits go on one case')
@@ -47,7 +47,7 @@ export function registerHunt(program: Command): void {
     .option('--stix <file>', 'a STIX 2.1 indicator (JSON) or bundle with one indicator, or a pattern in a text file')
     .option('--ioc <key[:value[:data]]>', 'a registry IOC: key path, optional value name and data')
     .option('--attack <ids>', 'ATT&CK technique ids, comma-separated (added to those the rule names)')
-    .option('--edr <instance>', 'integration instance to hunt through (default: the first defender or fleetdm instance)')
+    .option('--edr <instance>', 'integration instance to hunt through (default: the first defender, fleetdm or crowdstrike instance)')
     .option('--expires <seconds>', 'stop retrying offline hosts after this long (default 600)', Number)
     .option('--dry-run', 'change nothing, open no case: print the hits and the remediation waves')
     .option('--remediate', 'after the hunt, start staged remediation (canary, 10%, rest; approvals for critical hosts)')
@@ -122,4 +122,64 @@ export function registerHunt(program: Command): void {
         }
       },
     );
+
+  hunt
+    .command('list')
+    .description('List hunt runs (newest first) with their progress and remediation state')
+    .option('--limit <n>', 'how many (default 50)', Number)
+    .option('--json', 'print the hunts as JSON')
+    .action(async (options: { limit?: number; json?: boolean }, command: Command) => {
+      const out = createOutput(Boolean(options.json));
+      const runtime = await openRuntime(configFor(command), createLogger({ level: 'silent' }));
+      try {
+        const hunts = (await runtime.hunts.runs.listAll(options.limit ?? 50)).map(({ sightings: _s, ...rest }) => rest);
+        out.data({ items: hunts }, () =>
+          hunts.length === 0
+            ? 'no hunts'
+            : formatTable(
+                ['id', 'started', 'status', 'edr', 'hit', 'remediation', 'waves', 'title'],
+                hunts.map((h) => [
+                  h.id,
+                  h.started_at,
+                  h.status,
+                  h.edr.instance,
+                  `${h.progress.hosts_hit}/${h.progress.targeted}`,
+                  h.remediation.status,
+                  h.remediation.waves.map((w) => `${w.name}:${w.status}`).join(' '),
+                  h.definition.title,
+                ]),
+              ),
+        );
+      } finally {
+        await runtime.close();
+      }
+    });
+  hunt
+    .command('show')
+    .description('Show one hunt run: progress, sightings, case, and each remediation wave with its hosts')
+    .argument('<id>', 'the hunt id')
+    .option('--json', 'print the hunt as JSON')
+    .action(async (id: string, options: { json?: boolean }, command: Command) => {
+      const out = createOutput(Boolean(options.json));
+      const runtime = await openRuntime(configFor(command), createLogger({ level: 'silent' }));
+      try {
+        const view = await runtime.hunts.runs.load(id);
+        out.data({ hunt: view }, () =>
+          [
+            `hunt ${view.id}: ${view.status}; ${view.progress.hosts_hit} host(s) hit of ${view.progress.targeted} (${view.progress.pending} did not answer)`,
+            `definition: ${view.definition.title} (${view.definition.source}${view.definition.attack.length ? `, ${view.definition.attack.join(', ')}` : ''}) through ${view.edr.instance}`,
+            view.case_id ? `case: ${view.case_id}` : view.dry_run ? 'dry run: no case opened' : 'no case',
+            ...view.sightings.map((s) => `  ${s.hostname}  ${s.key}\\${s.value} = ${s.data}`),
+            `remediation: ${view.remediation.status}${view.remediation.message ? `: ${view.remediation.message}` : ''}`,
+            ...view.remediation.waves.map(
+              (w) =>
+                `  ${w.index + 1}. ${w.name} (${w.status}${w.approvals_required ? `, approvals ${w.approved_by.length}/${w.approvals_required}` : ''}): ${w.hosts.map((h) => `${h.hostname} ${h.status}`).join(', ')}`,
+            ),
+            ...view.errors.map((e) => `error: ${e}`),
+          ].join('\n'),
+        );
+      } finally {
+        await runtime.close();
+      }
+    });
 }

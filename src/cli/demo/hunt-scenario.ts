@@ -48,7 +48,7 @@ export const huntScenario: DemoScenario = {
     if (hosts.length === 0) return { title: this.title, manualBaseline: 'days (export, grep, remote sessions)', outcomes, ms: performance.now() - started };
 
     const t0 = performance.now();
-    runtime.hunts.remediate(hunt.id, SYSTEM_ACTOR);
+    await runtime.hunts.remediate(hunt.id, SYSTEM_ACTOR);
     // Waves run in the background: wait until they are done, halted, or one waits for an approver.
     const settled = await eventually(async () => {
       const r = runtime.hunts.runs.get(hunt.id).remediation;

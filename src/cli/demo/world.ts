@@ -40,6 +40,16 @@ export const DEMO_ASSETS = {
 
 export const DEMO_PARTNER = { cidr: '195.12.50.0/24', name: 'Northwind Traders' };
 
+/** The simulated organisation's mail domain and the brands its users are phished with. */
+export function demoPhishing(phishing: Config['phishing']): Config['phishing'] {
+  return {
+    ...phishing,
+    own_domains: [...phishing.own_domains, 'examplecorp.com'],
+    protected_domains: [...phishing.protected_domains, 'microsoft.com', 'paypal.com', 'docusign.net'],
+    organisation_names: [...phishing.organisation_names, 'Example Corp'],
+  };
+}
+
 /** The playbooks shipped with Riposte, used when the configured folder lacks the flagship ones. */
 const BUNDLED_PLAYBOOKS = resolve(import.meta.dirname, '../../../playbooks');
 
@@ -48,13 +58,7 @@ export function demoConfig(config: Config, webhookToken: string): Config {
   const playbooks = existsSync(join(config.engine.playbooks_dir, 'ip-enrichment.yml')) ? config.engine.playbooks_dir : BUNDLED_PLAYBOOKS;
   return {
     ...config,
-    // The simulated organisation's mail domain and the brands its users are phished with.
-    phishing: {
-      ...config.phishing,
-      own_domains: [...config.phishing.own_domains, 'examplecorp.com'],
-      protected_domains: [...config.phishing.protected_domains, 'microsoft.com', 'paypal.com', 'docusign.net'],
-      organisation_names: [...config.phishing.organisation_names, 'Example Corp'],
-    },
+    phishing: demoPhishing(config.phishing),
     // The terminal shows the scenarios' progress; routine info logs would drown it (RIPOSTE_LOG_LEVEL still wins).
     log: { ...config.log, level: process.env.RIPOSTE_LOG_LEVEL ? config.log.level : 'warn' },
     engine: { ...config.engine, playbooks_dir: playbooks },
@@ -80,12 +84,15 @@ export function demoConfig(config: Config, webhookToken: string): Config {
 export interface DemoFleet {
   fleet: Fleet;
   simulator: VendorSimulator;
+  /** How the endpoints answer (offline timeout, remediation failure rate). */
+  behaviour: EdrBehaviour;
 }
 
 export async function startDemoFleet(latencyMs: number): Promise<DemoFleet> {
   const fleet = createFleet({ size: 200, seed: 1547, infected: 6, infectCriticalServer: true });
-  const simulator = await startSimulator(fleetDmHandler(fleet, new EdrBehaviour({ seed: 1547, offlineTimeoutMs: 3000 })), { latencyMs });
-  return { fleet, simulator };
+  const behaviour = new EdrBehaviour({ seed: 1547, offlineTimeoutMs: 3000 });
+  const simulator = await startSimulator(fleetDmHandler(fleet, behaviour), { latencyMs });
+  return { fleet, simulator, behaviour };
 }
 
 /**

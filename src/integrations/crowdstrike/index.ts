@@ -23,7 +23,7 @@ type HostResultT = z.infer<typeof HostResult>;
 
 type FalconContext = Pick<ActionRunContext<unknown>, 'http' | 'accessToken' | 'signal'>;
 
-async function falcon(context: FalconContext, request: { path: string; query?: Record<string, string>; json: unknown }) {
+async function falcon(context: FalconContext, request: { method?: 'GET' | 'POST'; path: string; query?: Record<string, string>; json?: unknown }) {
   if (!context.accessToken) throw new RiposteError('integration.invalid', 'CrowdStrike: the instance has no sign-in configured');
   const send = async (refresh: boolean) =>
     context.http.request({
@@ -130,6 +130,39 @@ export default defineIntegration({
     clientSecret: 'clientSecret',
   },
   actions: {
+    list_hosts: action({
+      title: 'List hosts (aid and hostname)',
+      description: 'Every host id from `GET /devices/queries/devices/v1` (pages of 5,000), with hostnames from `POST /devices/entities/devices/v2`.',
+      impact: 'read',
+      input: z.object({ filter: z.string().max(1024).optional() }),
+      output: z.object({ hosts: z.array(z.object({ id: z.string(), hostname: z.string(), platform: z.string().nullable() })) }),
+      async run(context) {
+        const ids: string[] = [];
+        for (let offset = 0; ; ) {
+          const page = await falcon(context, {
+            method: 'GET',
+            path: '/devices/queries/devices/v1',
+            query: { limit: '5000', offset: String(offset), ...(context.input.filter ? { filter: context.input.filter } : {}) },
+          });
+          const resources = Array.isArray(page.resources) ? page.resources.map(String) : [];
+          ids.push(...resources);
+          const total = Number((page.meta as { pagination?: { total?: unknown } } | undefined)?.pagination?.total ?? 0);
+          offset += resources.length;
+          if (resources.length === 0 || offset >= total) break;
+        }
+        const hosts: Array<{ id: string; hostname: string; platform: string | null }> = [];
+        for (let i = 0; i < ids.length; i += 5000) {
+          const details = await falcon(context, { path: '/devices/entities/devices/v2', json: { ids: ids.slice(i, i + 5000) } });
+          for (const d of (Array.isArray(details.resources) ? details.resources : []) as Array<Record<string, unknown>>)
+            hosts.push({
+              id: String(d.device_id),
+              hostname: String(d.hostname ?? d.device_id),
+              platform: d.platform_name == null ? null : String(d.platform_name),
+            });
+        }
+        return { hosts };
+      },
+    }),
     reg_query: action({
       title: 'Registry query on many hosts (RTR batch)',
       description: 'Runs `reg query KEY` on up to 10,000 hosts in one batch session; offline hosts are queued and come back not complete.',

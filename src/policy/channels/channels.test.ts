@@ -10,11 +10,15 @@ import {
   buildSlackDecisionUpdate,
   escapeSlackText,
   parseSlackApprovalClick,
+  parseSlackStepClick,
   SLACK_APPROVE_ACTION,
   SLACK_REJECT_ACTION,
+  SLACK_STEP_APPROVE_ACTION,
+  SLACK_STEP_REJECT_ACTION,
   slackSignature,
   verifySlackRequest,
 } from './slack.ts';
+import { buildSlackStepApprovalMessage } from './step-approval.ts';
 import { ADAPTIVE_CARD_CONTENT_TYPE, buildTeamsApprovalCard, buildTeamsDecisionCard, escapeCardText } from './teams.ts';
 
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
@@ -235,5 +239,47 @@ describe('approval e-mail', () => {
     assert.ok(!mail.html.includes('<script>'), 'data is escaped in HTML');
     assert.ok(mail.html.includes('&lt;script&gt;'));
     assert.ok(mail.html.includes('href="https://riposte.example/approvals/x/link?t=a&quot;b"'));
+  });
+});
+
+describe('Slack clicks on a playbook approval step', () => {
+  const body = (actionId: string, value: string) =>
+    `payload=${encodeURIComponent(
+      JSON.stringify({ type: 'block_actions', user: { id: 'U0ALICE', name: 'alice' }, actions: [{ type: 'button', action_id: actionId, value }] }),
+    )}`;
+
+  test('a step button names the run and step key; other interactions are not step clicks; a bad value is refused', () => {
+    assert.deepEqual(parseSlackStepClick(body(SLACK_STEP_REJECT_ACTION, '01JRUN-1|contain[0].ask')), {
+      run_id: '01JRUN-1',
+      step_key: 'contain[0].ask',
+      decision: 'reject',
+      slack_user: { id: 'U0ALICE', username: undefined, name: 'alice', team_id: undefined },
+    });
+    assert.equal(parseSlackStepClick(body(SLACK_APPROVE_ACTION, `a:${'0'.repeat(64)}`)), undefined);
+    assert.equal(parseSlackStepClick('payload=%7Bnot-json'), undefined);
+    assert.throws(() => parseSlackStepClick(body(SLACK_STEP_APPROVE_ACTION, 'no separator')), { code: 'slack.invalid_payload' });
+  });
+
+  test('the step message escapes the prompt, shows no buttons without a signing secret, and none once decided', () => {
+    const facts = {
+      run_id: 'R1',
+      step: 'ask',
+      prompt: 'Isolate <!channel> *ws-1*?',
+      playbook: { id: 'isolate', version: 1, title: 'Isolate' },
+      case_id: null,
+      started_by: 'rita',
+      expires_at: null,
+      on_timeout: 'reject',
+      approvers: [],
+      run_url: 'https://riposte.example/runs/R1',
+      inbox_url: 'https://riposte.example/approvals',
+    };
+    const plain = JSON.stringify(buildSlackStepApprovalMessage(facts).blocks);
+    assert.ok(!plain.includes('<!channel>') && plain.includes('&lt;!channel&gt;'));
+    assert.ok(!plain.includes(SLACK_STEP_APPROVE_ACTION));
+    assert.ok(JSON.stringify(buildSlackStepApprovalMessage(facts, undefined, { buttons: true }).blocks).includes(`"R1|ask"`));
+    const done = buildSlackStepApprovalMessage(facts, { status: 'rejected', by: 'carol', comment: 'no', text: 'rejected by carol: no' }, { buttons: true });
+    assert.ok(done.blocks.every((b) => b.type !== 'actions'));
+    assert.match(done.text, /rejected by carol: no/);
   });
 });

@@ -127,6 +127,49 @@ export function parseSlackApprovalClick(rawBody: string | Buffer): SlackApproval
   };
 }
 
+/** Buttons on a playbook approval step's message ("<run id>|<step key>"); decided through the engine. */
+export const SLACK_STEP_APPROVE_ACTION = 'riposte.step.approve';
+export const SLACK_STEP_REJECT_ACTION = 'riposte.step.reject';
+
+export interface SlackStepClick {
+  run_id: string;
+  step_key: string;
+  decision: 'approve' | 'reject';
+  slack_user: { id: string; username?: string; name?: string; team_id?: string };
+}
+
+/**
+ * The click on a playbook approval step's button in a verified interaction body, or undefined when the
+ * interaction is anything else (then parseSlackApprovalClick says what it is). Throws slack.invalid_payload
+ * for a step click that is malformed.
+ */
+export function parseSlackStepClick(rawBody: string | Buffer): SlackStepClick | undefined {
+  const payloadText = new URLSearchParams(rawBody.toString()).get('payload');
+  if (payloadText === null) return undefined;
+  let payload: Record<string, unknown>;
+  try {
+    payload = JSON.parse(payloadText) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (payload === null || typeof payload !== 'object' || payload.type !== 'block_actions') return undefined;
+  const actions = Array.isArray(payload.actions) ? (payload.actions as Array<Record<string, unknown>>) : [];
+  const action = actions.find((a) => a.action_id === SLACK_STEP_APPROVE_ACTION || a.action_id === SLACK_STEP_REJECT_ACTION);
+  if (!action) return undefined;
+  const invalid = (why: string) => slackError('slack.invalid_payload', `Slack interaction payload: ${why}`, 400);
+  const user = payload.user as Record<string, unknown> | undefined;
+  if (!user || typeof user.id !== 'string') throw invalid('user.id is missing');
+  const match = /^([A-Za-z0-9_-]{1,64})\|(.{1,256})$/s.exec(typeof action.value === 'string' ? action.value : '');
+  if (!match) throw invalid('the button value is not "<run id>|<step key>"');
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return {
+    run_id: match[1] as string,
+    step_key: match[2] as string,
+    decision: action.action_id === SLACK_STEP_APPROVE_ACTION ? 'approve' : 'reject',
+    slack_user: { id: user.id, username: str(user.username), name: str(user.name), team_id: str(user.team_id) },
+  };
+}
+
 /** Slack mrkdwn treats &, < and > as markup (<!channel>, <url|label>): escape anything that came from data. */
 export function escapeSlackText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -17,7 +17,8 @@ export interface TeamsWebhookMessage {
   attachments: Array<{ contentType: typeof ADAPTIVE_CARD_CONTENT_TYPE; contentUrl: null; content: Record<string, unknown> }>;
 }
 
-function wrap(card: Record<string, unknown>): TeamsWebhookMessage {
+/** An Adaptive Card in the message envelope Teams webhooks take. */
+export function wrapAdaptiveCard(card: Record<string, unknown>): TeamsWebhookMessage {
   return {
     type: 'message',
     attachments: [
@@ -60,7 +61,7 @@ export function buildTeamsApprovalCard(request: ApprovalRequest, options: TeamsC
   if (options.signedLinks?.approve) actions.push({ type: 'Action.OpenUrl', title: 'Approve (one-time link)', url: options.signedLinks.approve });
   if (options.signedLinks?.reject)
     actions.push({ type: 'Action.OpenUrl', title: 'Reject (one-time link)', url: options.signedLinks.reject, style: 'destructive' });
-  return wrap({
+  return wrapAdaptiveCard({
     body: [
       { type: 'TextBlock', size: 'Large', weight: 'Bolder', text: escapeCardText(s.title), wrap: true },
       { type: 'TextBlock', text: 'Why policy asks:', weight: 'Bolder', wrap: true },
@@ -96,7 +97,7 @@ export function buildTeamsDecisionCard(request: ApprovalRequest, options: { revi
   const s = summarizeApproval(request);
   const color = request.status === 'approved' ? (request.review_required ? 'Warning' : 'Good') : request.status === 'rejected' ? 'Attention' : 'Default';
   const last = request.decisions.at(-1);
-  return wrap({
+  return wrapAdaptiveCard({
     body: [
       { type: 'TextBlock', weight: 'Bolder', color, text: escapeCardText(`${request.action.id}: ${s.status}`), wrap: true },
       ...(last
@@ -119,7 +120,7 @@ export function buildTeamsDecisionCard(request: ApprovalRequest, options: { revi
 /** The on-call page as a card (Teams on-call channel). */
 export function buildTeamsOnCallCard(request: ApprovalRequest, options: { reviewUrl: string }): TeamsWebhookMessage {
   const s = summarizeApproval(request, 1000);
-  return wrap({
+  return wrapAdaptiveCard({
     body: [
       {
         type: 'TextBlock',

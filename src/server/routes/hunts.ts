@@ -29,11 +29,11 @@ export async function huntRoutes(app: FastifyInstance, options: { hunts: HuntSer
   const { hunts } = options;
 
   app.get('/api/v1/hunts', { config: { permission: 'hunts:read' } }, async () => ({
-    items: hunts.runs.list().map(({ sightings: _s, ...rest }) => rest),
+    items: (await hunts.runs.listAll()).map(({ sightings: _s, ...rest }) => rest),
   }));
 
   app.get<{ Params: { id: string } }>('/api/v1/hunts/:id', { config: { permission: 'hunts:read' }, schema: { params: huntId } }, async (request) => ({
-    hunt: hunts.runs.get(request.params.id),
+    hunt: await hunts.runs.load(request.params.id),
   }));
 
   app.post<{ Body: HuntRequest }>(
@@ -79,7 +79,8 @@ export async function huntRoutes(app: FastifyInstance, options: { hunts: HuntSer
   app.post<{ Params: { id: string }; Body: RemediationBody }>(
     '/api/v1/hunts/:id/remediate',
     { config: { permission: 'hunts:run' }, schema: { params: huntId, body: remediationBody } },
-    async (request, reply) => reply.code(202).send({ hunt: hunts.remediate(request.params.id, requireActor(request), remediationOptions(request.body ?? {})) }),
+    async (request, reply) =>
+      reply.code(202).send({ hunt: await hunts.remediate(request.params.id, requireActor(request), remediationOptions(request.body ?? {})) }),
   );
 
   app.post<{ Params: { id: string; wave: number } }>(

@@ -15,6 +15,7 @@ import { phishingReports } from './0860-phishing-reports.ts';
 import { aiInteractions } from './0900-ai-interactions.ts';
 import { edlListTypes } from './0920-edl-list-types.ts';
 import { runIdempotencyKeys } from './0921-run-idempotency-keys.ts';
+import { huntRuns } from './0930-hunt-runs.ts';
 import type { StoreMigration } from './migration.ts';
 
 export type { StoreMigration } from './migration.ts';
@@ -38,4 +39,5 @@ export const migrations: readonly StoreMigration[] = [
   aiInteractions,
   edlListTypes,
   runIdempotencyKeys,
+  huntRuns,
 ];

@@ -360,6 +360,16 @@ export function CasePage(props: { me: Me; id: string }) {
               ))}
             </ul>
             {runs.length === 0 && <p className="muted">None.</p>}
+            {/* A hunt's case is tagged hunt:<id>; its fleet progress and remediation waves are on the hunts page. */}
+            {kase.tags
+              .filter((t) => t.startsWith('hunt:'))
+              .map((t) => (
+                <p key={t}>
+                  <Link to={`/hunts/${encodeURIComponent(t.slice(5))}`} testId="case-hunt">
+                    Hunt progress and remediation waves
+                  </Link>
+                </p>
+              ))}
           </section>
           <section>
             <h2>ATT&amp;CK techniques</h2>
