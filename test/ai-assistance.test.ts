@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { SYSTEM_ACTOR } from '../src/core/index.ts';
+import { type Playbook, parsePlaybookYaml } from '../src/engine/index.ts';
 import { testBackends } from '../src/store/testing.ts';
 import { type AiWorld, addIntel, freshIp, ipIndicator, openAiWorld } from './ai-fixtures.ts';
 
@@ -275,6 +276,32 @@ for (const backend of testBackends()) {
       const text = await res.text();
       assert.match(text, /riposte_ai_tokens_total\{[^}]*kind="summary"[^}]*direction="prompt"[^}]*\} [1-9]/);
       assert.match(text, /riposte_ai_request_duration_seconds_count\{[^}]*kind="summary"[^}]*status="ok"/);
+    });
+  });
+
+  describe(`AI assistance reads verdicts from linked runs (${backend.backend})`, () => {
+    let w: AiWorld;
+    before(async () => {
+      w = await openAiWorld(backend);
+    });
+    after(async () => {
+      await w?.close();
+    });
+
+    test('a verdict a playbook reached but did not write onto the observable still reaches the summary', async () => {
+      await w.runtime.engine.start();
+      const other = freshIp();
+      const otherCase = await w.alert({ title: `Scan from ${other}`, severity: 'medium', observables: [{ type: 'ipv4', value: other }] });
+      const { playbook } = parsePlaybookYaml(
+        `id: verdict-only\nversion: 1\ntitle: Verdict without write-back\ninputs: { ip: { type: ip } }\nsteps:\n  - id: verdict\n    action: core.transform\n    with: { value: { observable: "{{ inputs.ip }}", verdict: malicious, confidence: 87, reasons: ["2 of 3 sources call it malicious"] } }\n`,
+      );
+      assert.ok(playbook);
+      const runId = await w.runtime.engine.startRun(playbook as Playbook, { ip: other }, { startedBy: 'test', caseId: otherCase });
+      await w.runtime.cases.linkRun(otherCase, runId);
+      assert.equal((await w.runtime.engine.waitForRun(runId, 20_000)).status, 'succeeded');
+      const res = await w.call('POST', `/api/v1/cases/${otherCase}/ai/summary`, await w.token('analyst'), {});
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.match(String((res.body.output as { summary: string }).summary), new RegExp(`${other.replace(/\./g, '\\.')} \\(malicious, confidence 87\\)`));
     });
   });
 

@@ -55,6 +55,41 @@ export interface CaseDataDeps {
 const LIMITS = { alerts: 10, rawChars: 2000, observables: 40, comments: 30, timeline: 40, emails: 5, bodyChars: 6000, indicators: 20 };
 const VERDICT_RANK: Record<string, number> = { malicious: 5, suspicious: 4, unknown: 2, benign: 1 };
 
+interface RunVerdict {
+  verdict: string;
+  confidence: number | null;
+  reasons: unknown[];
+}
+
+const LINKED_RUNS = 10;
+
+/**
+ * Verdicts a playbook reached but did not write back onto the observable (a playbook without the
+ * `cases.*` steps): the output of its verdict step (`{observable, verdict, confidence, reasons}`), newest
+ * run first — the same fallback the case view shows.
+ */
+async function verdictsFromLinkedRuns(deps: CaseDataDeps, caseId: string): Promise<Map<string, RunVerdict>> {
+  const out = new Map<string, RunVerdict>();
+  const links = await deps.cases.runsOf(caseId);
+  for (const link of links.slice(-LINKED_RUNS).reverse()) {
+    for (const entry of await deps.store.engine.journal(link.run_id)) {
+      if (entry.kind !== 'step_completed') continue;
+      const output = (entry.data as { output?: unknown } | null)?.output as
+        | { observable?: unknown; verdict?: unknown; confidence?: unknown; reasons?: unknown }
+        | null
+        | undefined;
+      if (!output || typeof output.observable !== 'string' || typeof output.verdict !== 'string' || !Array.isArray(output.reasons)) continue;
+      if (out.has(output.observable)) continue;
+      out.set(output.observable, {
+        verdict: output.verdict,
+        confidence: typeof output.confidence === 'number' ? output.confidence : null,
+        reasons: output.reasons,
+      });
+    }
+  }
+  return out;
+}
+
 export async function collectCaseData(deps: CaseDataDeps, c: CaseView, observable?: string): Promise<CaseData> {
   const secrets = deps.secretValues;
   const text = (value: unknown) => redactText(typeof value === 'string' ? value : JSON.stringify(redactValue(value, secrets)), secrets);
@@ -96,9 +131,11 @@ export async function collectCaseData(deps: CaseDataDeps, c: CaseView, observabl
   });
 
   const all = await deps.cases.observablesOf(c.id);
-  const observables: CaseObservable[] = all
-    .slice(0, LIMITS.observables)
-    .map((o) => ({ type: o.type, value: o.value, verdict: o.verdict, confidence: o.confidence }));
+  const fromRuns = all.some((o) => o.verdict === null) ? await verdictsFromLinkedRuns(deps, c.id) : new Map<string, RunVerdict>();
+  const observables: CaseObservable[] = all.slice(0, LIMITS.observables).map((o) => {
+    const run = o.verdict === null ? fromRuns.get(o.value) : undefined;
+    return { type: o.type, value: o.value, verdict: o.verdict ?? run?.verdict ?? null, confidence: o.confidence ?? run?.confidence ?? null };
+  });
   if (observable !== undefined && !all.some((o) => o.value === observable))
     throw new RiposteError('input.invalid', `observable ${JSON.stringify(observable)} is not on case #${c.number}`, { status: 400 });
   observables.forEach((o, i) => {
@@ -109,8 +146,8 @@ export async function collectCaseData(deps: CaseDataDeps, c: CaseView, observabl
       reasons?: unknown;
       sources?: Record<string, { evaluation?: string; reliability?: number; summary?: string; error?: string }>;
     };
-    if (Array.isArray(enrichment.reasons) && enrichment.reasons.length > 0)
-      add(`observable ${n} reasons`, enrichment.reasons.map((r) => `- ${String(r)}`).join('\n'));
+    const reasons = Array.isArray(enrichment.reasons) && enrichment.reasons.length > 0 ? enrichment.reasons : (fromRuns.get(o.value)?.reasons ?? []);
+    if (reasons.length > 0) add(`observable ${n} reasons`, reasons.map((r) => `- ${String(r)}`).join('\n'));
     if (enrichment.sources && typeof enrichment.sources === 'object') {
       const lines = Object.entries(enrichment.sources).map(
         ([source, r]) =>
