@@ -84,6 +84,30 @@ for (const backend of testBackends()) {
       assert.equal(posted.length, 1, 'posted exactly once');
     });
 
+    test('delivered messages older than 30 days are dropped from the outbox; pending ones never are', async () => {
+      const request = approval('203.0.113.11');
+      const channels = new ApprovalChannels({ config: config(), logger: createLogger({ level: 'silent' }) });
+      assert.equal(await channels.storeWithOutbox(t.store).approvals.insert(approvalStorageRecord(request)), true);
+      const id = `${request.id}/request/slack`;
+      assert.equal((await t.store.notifications.get(id))?.status, 'pending');
+      // Thirty-one days later, still pending (a channel down for a month): kept.
+      const later = new ApprovalChannels({
+        config: config(),
+        logger: createLogger({ level: 'silent' }),
+        clock: { now: () => Date.now() + 31 * 86_400_000 },
+      });
+      later.storeWithOutbox(t.store);
+      assert.equal(await later.prune(), 0);
+      assert.equal((await t.store.notifications.get(id))?.status, 'pending');
+      // Delivered now, and looked at again thirty-one days on: dropped.
+      channels.attach(links);
+      await channels.deliverDue();
+      assert.equal((await t.store.notifications.get(id))?.status, 'sent');
+      assert.equal(await channels.prune(), 0, 'a fresh delivery is kept');
+      assert.ok((await later.prune()) >= 1);
+      assert.equal(await t.store.notifications.get(id), undefined);
+    });
+
     test('a process that died between "run parked on an approval step" and "message written" is caught up by the next one, once', async () => {
       // What the runner leaves behind: a waiting run and its open approval wait, and nothing in the outbox.
       const now = Date.now();

@@ -90,6 +90,9 @@ interface StepPayload {
 const SYSTEM: Actor = { kind: 'system', id: 'system', name: 'approval channels' };
 const BATCH = 20;
 const KICK_DELAY_MS = 15;
+/** Delivered messages are kept this long in the outbox (longer than any approval or step wait lasts). */
+const OUTBOX_KEEP_MS = 30 * 86_400_000;
+const PRUNE_EVERY_MS = 3_600_000;
 /** Slack's answers that will not change by retrying. */
 const SLACK_PERMANENT = new Set([
   'invalid_auth',
@@ -137,6 +140,7 @@ export class ApprovalChannels {
   #links: ApprovalLinks | undefined;
   #smtp: SmtpSender | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #pruneTimer: NodeJS.Timeout | undefined;
   #draining: Promise<void> | undefined;
   #again = false;
   #started = false;
@@ -257,19 +261,38 @@ export class ApprovalChannels {
     this.#links = links;
   }
 
-  /** Delivers at once what is enqueued, and every `approvals.delivery.poll_interval` what is due again. */
+  /**
+   * Delivers at once what is enqueued, and every `approvals.delivery.poll_interval` what is due again.
+   * Hourly, messages sent or given up more than OUTBOX_KEEP_MS ago are dropped from the outbox (the case
+   * timeline and the audit chain keep the record of what was delivered).
+   */
   start(): void {
     if (!this.enabled || this.#timer) return;
     this.#started = true;
     this.#timer = setInterval(() => this.kick(), this.#config.approvals.delivery.poll_interval);
     this.#timer.unref();
+    this.#pruneTimer = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
+    this.#pruneTimer.unref();
     this.kick();
+  }
+
+  /** Drops delivered and given-up messages older than OUTBOX_KEEP_MS; returns how many. */
+  async prune(): Promise<number> {
+    if (!this.#store) return 0;
+    try {
+      return await this.#store.notifications.prune(this.#clock.now() - OUTBOX_KEEP_MS);
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'approval channels: pruning the outbox failed; trying again in an hour');
+      return 0;
+    }
   }
 
   async stop(): Promise<void> {
     this.#started = false;
     clearInterval(this.#timer);
+    clearInterval(this.#pruneTimer);
     this.#timer = undefined;
+    this.#pruneTimer = undefined;
     await this.#draining;
   }
 

@@ -434,6 +434,9 @@ function StartDialog(props: {
   const playbook = props.step.playbook;
   const [busy, setBusy] = useState(false);
   const cancel = useRef<HTMLButtonElement>(null);
+  // One key per dialog: a retried click (a lost answer, a double submit) gets the same run back, not a second one.
+  // (getRandomValues, unlike randomUUID, also exists when the UI is served over plain HTTP off loopback.)
+  const idempotencyKey = useRef(Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join(''));
   useEffect(() => {
     // Focus starts on Cancel: starting a run is a deliberate click, never a stray Enter.
     cancel.current?.focus();
@@ -452,6 +455,7 @@ function StartDialog(props: {
       const { run } = await api<{ run: Run }>(`/api/v1/playbooks/${encodeURIComponent(playbook.id)}/runs`, {
         method: 'POST',
         body: { inputs: playbook.inputs },
+        headers: { 'idempotency-key': idempotencyKey.current },
       });
       // Link the run to the case so it shows under "Linked runs"; the run stands without it.
       if (can(props.me, 'cases:write')) await api(`/api/v1/cases/${props.kase.id}/runs`, { method: 'POST', body: { run_id: run.id } }).catch(() => {});
