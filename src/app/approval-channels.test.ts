@@ -97,13 +97,14 @@ for (const backend of testBackends()) {
         clock: { now: () => Date.now() + 31 * 86_400_000 },
       });
       later.storeWithOutbox(t.store);
-      assert.equal(await later.prune(), 0);
+      await later.prune(); // (other tests' delivered rows may go here; this one is pending)
       assert.equal((await t.store.notifications.get(id))?.status, 'pending');
       // Delivered now, and looked at again thirty-one days on: dropped.
       channels.attach(links);
       await channels.deliverDue();
       assert.equal((await t.store.notifications.get(id))?.status, 'sent');
-      assert.equal(await channels.prune(), 0, 'a fresh delivery is kept');
+      await channels.prune();
+      assert.equal((await t.store.notifications.get(id))?.status, 'sent', 'a fresh delivery is kept');
       assert.ok((await later.prune()) >= 1);
       assert.equal(await t.store.notifications.get(id), undefined);
     });
