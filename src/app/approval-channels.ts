@@ -589,13 +589,7 @@ export class ApprovalChannels {
       case 'approval.request:slack': {
         const current = await this.#approval(store, id);
         const message = current.status === 'pending' ? buildSlackApprovalMessage(current, { reviewUrl }) : buildSlackDecisionUpdate(current, { reviewUrl });
-        const answer = await this.#slack('chat.postMessage', {
-          channel: channels.slack?.channel,
-          text: message.text,
-          blocks: message.blocks,
-          unfurl_links: false,
-        });
-        return { channel: answer.channel, ts: answer.ts };
+        return this.#postSlack(channels.slack?.channel, message);
       }
       case 'approval.update:slack': {
         const posted = await store.notifications.get(`${id}/request/slack`);
@@ -613,8 +607,7 @@ export class ApprovalChannels {
       }
       case 'oncall.page:slack': {
         const page = buildSlackOnCallPage(await this.#approval(store, id), { reviewUrl });
-        const answer = await this.#slack('chat.postMessage', { channel: on_call.slack?.channel, text: page.text, blocks: page.blocks, unfurl_links: false });
-        return { channel: answer.channel, ts: answer.ts };
+        return this.#postSlack(on_call.slack?.channel, page);
       }
       case 'approval.request:teams':
         return this.#teams(channels.teams?.webhook_url, buildTeamsApprovalCard(await this.#approval(store, id), { reviewUrl }));
@@ -710,13 +703,7 @@ export class ApprovalChannels {
         return { settled: outcome.status };
       case 'step.request:slack': {
         const message = buildSlackStepApprovalMessage(facts, outcome, { buttons: this.#slackButtons });
-        const answer = await this.#slack('chat.postMessage', {
-          channel: channels.slack?.channel,
-          text: message.text,
-          blocks: message.blocks,
-          unfurl_links: false,
-        });
-        return { channel: answer.channel, ts: answer.ts };
+        return this.#postSlack(channels.slack?.channel, message);
       }
       case 'step.request:teams':
         return this.#teams(channels.teams?.webhook_url, buildTeamsStepApprovalCard(facts));
@@ -801,6 +788,12 @@ export class ApprovalChannels {
     );
     const sent = await this.#smtp.send(message);
     return { message_id: sent.messageId, accepted: sent.accepted, rejected: sent.rejected };
+  }
+
+  /** Posts a message to a channel; the answer's channel and ts are what later updates edit. */
+  async #postSlack(channel: string | undefined, message: { text: string; blocks: unknown }): Promise<{ channel: string; ts: string }> {
+    const answer = await this.#slack('chat.postMessage', { channel, text: message.text, blocks: message.blocks, unfurl_links: false });
+    return { channel: answer.channel, ts: answer.ts };
   }
 
   async #slack(method: 'chat.postMessage' | 'chat.update', body: Record<string, unknown>): Promise<{ channel: string; ts: string }> {

@@ -76,13 +76,14 @@ export class LiveRelay implements LivePublisher {
   }
 
   async #send(events: LiveEvent[]): Promise<void> {
-    // The same status told twice in one batch (a step's retries, bulk case updates) is told once.
-    const unique = [...new Map(events.map((event) => [JSON.stringify(event), event])).values()];
-    let batch: LiveEvent[] = [];
+    // The same status told twice in one batch (a step's retries, bulk case updates) is told once; each
+    // event is serialised once, and the batch is the events' JSON joined into the envelope's array.
+    const unique = [...new Set(events.map((event) => JSON.stringify(event)))];
+    let batch: string[] = [];
     let bytes = 0;
     const send = async () => {
       if (batch.length === 0) return;
-      const payload = JSON.stringify({ o: this.#origin, e: batch });
+      const payload = `{"o":${JSON.stringify(this.#origin)},"e":[${batch.join(',')}]}`;
       batch = [];
       bytes = 0;
       try {
@@ -92,10 +93,10 @@ export class LiveRelay implements LivePublisher {
         this.#logger.warn({ err: error }, 'live updates: broadcasting to other processes failed');
       }
     };
-    for (const event of unique) {
-      const size = Buffer.byteLength(JSON.stringify(event)) + 1;
+    for (const json of unique) {
+      const size = Buffer.byteLength(json) + 1;
       if (bytes + size > RELAY_BATCH_BYTES) await send();
-      batch.push(event);
+      batch.push(json);
       bytes += size;
     }
     await send();

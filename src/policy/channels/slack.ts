@@ -222,6 +222,32 @@ function describeBlocks(request: ApprovalRequest, reviewUrl: string): Array<Reco
   ];
 }
 
+/** Approve and Reject buttons carrying `value`; rejecting asks for confirmation first. */
+export function slackDecisionButtons(options: {
+  approve: string;
+  reject: string;
+  value: string;
+  confirmTitle: string;
+  confirmText: string;
+}): Array<Record<string, unknown>> {
+  return [
+    { type: 'button', action_id: options.approve, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: options.value },
+    {
+      type: 'button',
+      action_id: options.reject,
+      style: 'danger',
+      text: { type: 'plain_text', text: 'Reject' },
+      value: options.value,
+      confirm: {
+        title: { type: 'plain_text', text: options.confirmTitle },
+        text: { type: 'plain_text', text: options.confirmText },
+        confirm: { type: 'plain_text', text: 'Reject' },
+        deny: { type: 'plain_text', text: 'Cancel' },
+      },
+    },
+  ];
+}
+
 /**
  * The approval request as an interactive Block Kit message. Buttons carry "<approval id>:<arguments hash>",
  * so a click on a message that shows outdated arguments is refused rather than approving something else.
@@ -237,20 +263,13 @@ export function buildSlackApprovalMessage(request: ApprovalRequest, options: { r
         type: 'actions',
         block_id: `${BLOCK_ID_PREFIX}${request.id}`,
         elements: [
-          { type: 'button', action_id: SLACK_APPROVE_ACTION, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value },
-          {
-            type: 'button',
-            action_id: SLACK_REJECT_ACTION,
-            style: 'danger',
-            text: { type: 'plain_text', text: 'Reject' },
+          ...slackDecisionButtons({
+            approve: SLACK_APPROVE_ACTION,
+            reject: SLACK_REJECT_ACTION,
             value,
-            confirm: {
-              title: { type: 'plain_text', text: 'Reject this action?' },
-              text: { type: 'plain_text', text: 'One rejection stops the action for good.' },
-              confirm: { type: 'plain_text', text: 'Reject' },
-              deny: { type: 'plain_text', text: 'Cancel' },
-            },
-          },
+            confirmTitle: 'Reject this action?',
+            confirmText: 'One rejection stops the action for good.',
+          }),
           { type: 'button', action_id: 'riposte.approval.open', text: { type: 'plain_text', text: 'Review / edit in Riposte' }, url: options.reviewUrl },
         ],
       },

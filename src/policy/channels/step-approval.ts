@@ -1,4 +1,4 @@
-import { escapeSlackText, SLACK_STEP_APPROVE_ACTION, SLACK_STEP_REJECT_ACTION, type SlackMessage } from './slack.ts';
+import { escapeSlackText, SLACK_STEP_APPROVE_ACTION, SLACK_STEP_REJECT_ACTION, type SlackMessage, slackDecisionButtons } from './slack.ts';
 import { escapeCardText, type TeamsWebhookMessage, wrapAdaptiveCard } from './teams.ts';
 
 /**
@@ -113,23 +113,13 @@ export function buildSlackStepApprovalMessage(f: StepApprovalFacts, outcome?: St
 }
 
 function slackStepButtons(f: StepApprovalFacts): Array<Record<string, unknown>> {
-  const value = `${f.run_id}|${f.step}`;
-  return [
-    { type: 'button', action_id: SLACK_STEP_APPROVE_ACTION, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value },
-    {
-      type: 'button',
-      action_id: SLACK_STEP_REJECT_ACTION,
-      style: 'danger',
-      text: { type: 'plain_text', text: 'Reject' },
-      value,
-      confirm: {
-        title: { type: 'plain_text', text: 'Reject this step?' },
-        text: { type: 'plain_text', text: 'The step fails and the playbook takes its rejection path.' },
-        confirm: { type: 'plain_text', text: 'Reject' },
-        deny: { type: 'plain_text', text: 'Cancel' },
-      },
-    },
-  ];
+  return slackDecisionButtons({
+    approve: SLACK_STEP_APPROVE_ACTION,
+    reject: SLACK_STEP_REJECT_ACTION,
+    value: `${f.run_id}|${f.step}`,
+    confirmTitle: 'Reject this step?',
+    confirmText: 'The step fails and the playbook takes its rejection path.',
+  });
 }
 
 export function buildTeamsStepApprovalCard(f: StepApprovalFacts): TeamsWebhookMessage {
