@@ -1218,10 +1218,10 @@ export class HuntRuns {
       const keys = [...new Set(hosts.flatMap((h) => h.sightings.map((s) => s.key)))];
       const sql = `SELECT key, name FROM registry WHERE ${keys.map((k) => `key = '${k.replace(/'/g, "''")}'`).join(' OR ')};`;
       const out = (await edr.run('live_query', { query: sql, host_ids: ids }, { idempotencyKey: `${view.id}:verify:${randomUUID()}` })) as {
-        results: Array<{ host_id: number; rows: Array<Record<string, unknown>> }>;
+        results: Array<{ host_id: number; rows: Array<Record<string, unknown>>; error?: string | null }>;
       };
       for (const r of out.results) {
-        if ((r as { error?: unknown }).error) continue;
+        if (r.error) continue;
         answered.add(String(r.host_id));
         for (const row of r.rows) mark(String(r.host_id), String(row.key), String(row.name));
       }

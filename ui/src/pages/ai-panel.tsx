@@ -272,22 +272,25 @@ function SummaryView(props: { output: unknown }) {
         {s.handoff}
       </p>
       <h3>Key facts</h3>
-      <ul className="ai-list" data-testid="ai-key-facts">
-        {s.key_facts.map((f, i) => (
-          // biome-ignore lint/suspicious/noArrayIndexKey: model text may repeat; order is the identity
-          <li key={i}>{f}</li>
-        ))}
-      </ul>
-      {s.key_facts.length === 0 && <p className="muted">None.</p>}
+      <TextList items={s.key_facts} testId="ai-key-facts" />
       <h3>Open questions</h3>
-      <ul className="ai-list" data-testid="ai-open-questions">
-        {s.open_questions.map((q, i) => (
+      <TextList items={s.open_questions} testId="ai-open-questions" />
+    </div>
+  );
+}
+
+/** Model-written items as plain text, or "None." */
+function TextList(props: { items: string[]; testId: string }) {
+  return (
+    <>
+      <ul className="ai-list" data-testid={props.testId}>
+        {props.items.map((item, i) => (
           // biome-ignore lint/suspicious/noArrayIndexKey: model text may repeat; order is the identity
-          <li key={i}>{q}</li>
+          <li key={i}>{item}</li>
         ))}
       </ul>
-      {s.open_questions.length === 0 && <p className="muted">None.</p>}
-    </div>
+      {props.items.length === 0 && <p className="muted">None.</p>}
+    </>
   );
 }
 
